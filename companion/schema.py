@@ -1,0 +1,188 @@
+"""The declared database schema: every table, key, index, FTS table and view in one place,
+applied by ``ensure_schema`` (safe to run twice) and changed only by numbered migrations.
+
+Times are ISO 8601 UTC strings ending in ``Z`` so that they sort as text and export as is.
+Nothing here deletes a case: cases that left the portal's lobby keep ``in_lobby = 0``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def open_db(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating if needed) a caselog database with the pragmas every user needs:
+    WAL so the UI can read while a sync writes, and a busy timeout instead of errors."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA busy_timeout=10000")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA synchronous=NORMAL")
+    ensure_schema(db)
+    return db
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    """Cases, messages, attachments, status history, syncs, changes, captures, FTS."""
+    db["cases"].create(
+        {
+            "case_id": str,          # 11 digits, as the portal gives it
+            "portal": str,           # base URL the case was captured from
+            "subject": str,
+            "status": str,           # API status value (PendingAmazonAction, ...)
+            "category": str,         # first case tag
+            "tags": str,             # JSON list of all case tags
+            "created_at": str,
+            "last_amazon_reply_at": str,   # from the lobby list; None when never
+            "primary_email": str,
+            "can_edit": int,
+            "can_reopen": int,
+            "escalated": int,
+            "total_messages": int,   # what the portal says the thread holds
+            "captured_messages": int,
+            "fully_captured": int,   # 1 when every message and full text is stored
+            "in_lobby": int,         # 0 once the case stopped appearing in the list
+            "first_seen_at": str,
+            "last_listed_at": str,
+            "last_captured_at": str,
+            "last_error": str,       # last capture/parse failure, None when healthy
+            "source": str,           # json | html | import
+        },
+        pk="case_id",
+        not_null={"subject", "status"},
+        if_not_exists=True,
+    )
+    db["messages"].create(
+        {
+            "case_id": str,
+            "message_key": str,      # portal contactId, or "h:<sha1>" when the capture has none
+            "contact_id": str,
+            "sender": str,           # amazon | seller
+            "sender_address": str,
+            "sent_at": str,
+            "html": str,             # message HTML exactly as the portal served it (unsafe)
+            "text": str,             # plain text: markup removed, entities decoded, breaks kept
+            "truncated": int,        # 1 while only the portal's truncated preview is stored
+            "capture_id": int,
+        },
+        pk=("case_id", "message_key"),
+        foreign_keys=[("case_id", "cases", "case_id")],
+        if_not_exists=True,
+    )
+    db["attachments"].create(
+        {
+            "case_id": str,
+            "attachment_id": str,
+            "message_key": str,
+            "name": str,
+            "size": int,
+            "content_type": str,
+            "local_path": str,       # set when downloaded (relative to CASELOG_HOME)
+            "sha256": str,
+        },
+        pk=("case_id", "attachment_id"),
+        foreign_keys=[("case_id", "cases", "case_id")],
+        if_not_exists=True,
+    )
+    db["status_history"].create(
+        {
+            "id": int,
+            "case_id": str,
+            "status": str,
+            "previous_status": str,
+            "observed_at": str,      # when caselog saw it, not when the portal changed it
+            "sync_id": int,
+        },
+        pk="id",
+        foreign_keys=[("case_id", "cases", "case_id")],
+        if_not_exists=True,
+    )
+    db["syncs"].create(
+        {
+            "id": int,
+            "portal": str,
+            "mode": str,             # full | incremental | import | reparse
+            "state": str,            # running | ok | partial | auth | robot | failed | interrupted
+            "started_at": str,
+            "finished_at": str,
+            "pid": int,
+            "total": int,            # cases to capture in this run (progress bar)
+            "done": int,
+            "listed": int,
+            "requests": int,
+            "error": str,
+            "summary": str,          # JSON summary, as printed by sync --json
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db["changes"].create(
+        {
+            "id": int,
+            "sync_id": int,
+            "case_id": str,
+            "kind": str,             # new_case | new_reply | status_change | failure | left_lobby
+            "detail": str,           # JSON
+            "at": str,
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db["captures"].create(
+        {
+            "id": int,
+            "sync_id": int,
+            "case_id": str,
+            "kind": str,             # search | viewcase | message | html | import
+            "url": str,
+            "fetched_at": str,
+            "sha256": str,
+            "path": str,             # relative to the archive dir, content-addressed
+            "content_type": str,
+            "parse_status": str,     # ok | error | pending
+            "parse_error": str,
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db["messages"].create_index(["case_id", "sent_at"], if_not_exists=True)
+    db["messages"].create_index(["sent_at"], if_not_exists=True)
+    db["status_history"].create_index(["case_id", "observed_at"], if_not_exists=True)
+    db["changes"].create_index(["sync_id"], if_not_exists=True)
+    db["captures"].create_index(["case_id"], if_not_exists=True)
+    db["cases"].create_index(["status"], if_not_exists=True)
+    db["cases"].create_index(["created_at"], if_not_exists=True)
+    if not db["messages_fts"].exists():
+        db["messages"].enable_fts(["text"], create_triggers=True, tokenize="unicode61")
+    if not db["cases_fts"].exists():
+        db["cases"].enable_fts(["subject"], create_triggers=True, tokenize="unicode61")
+
+
+# Numbered migrations, applied in order and recorded in the ``migrations`` table.
+# Append new ones; never edit one that has shipped.
+MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
+    (1, "initial schema", _v1),
+]
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    db["migrations"].create(
+        {"number": int, "name": str, "applied_at": str}, pk="number", if_not_exists=True
+    )
+    done = {row["number"] for row in db["migrations"].rows}
+    for number, name, fn in MIGRATIONS:
+        if number in done:
+            continue
+        with db.conn:
+            fn(db)
+            db["migrations"].insert({"number": number, "name": name, "applied_at": utcnow()})

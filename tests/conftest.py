@@ -1,0 +1,126 @@
+"""Shared test plumbing: a real Chromium for pytest-playwright, and real subprocess
+servers (the simulated portal, the UI) on free loopback ports, always stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from scrapers.browser import find_browser, launch_args
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": find_browser(), "args": launch_args()}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Poll until the server answers; fail with its stderr if it died first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{err}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.05)  # polling interval while waiting on a condition, not a sync sleep
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+class Portal:
+    """A running simulated portal subprocess and its control API."""
+
+    def __init__(self, proc: subprocess.Popen, url: str, args: list[str]):
+        self.proc, self.url, self.args = proc, url, args
+
+    def sim(self, path: str, body: dict | None = None, method: str | None = None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            self.url + "/__sim/" + path.lstrip("/"), data=data,
+            method=method or ("POST" if body is not None else "GET"),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read() or b"null")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_portal(*args: str) -> Portal:
+    """Start ``python -m fixtures`` (what ``caselog portal`` runs) on a free port."""
+    port = free_port()
+    argv = [sys.executable, "-m", "fixtures", "--port", str(port), *args]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(url + "/__sim/health", proc)
+    except Exception:
+        proc.kill()
+        raise
+    return Portal(proc, url, list(args))
+
+
+@pytest.fixture
+def portal_factory():
+    """Start portals with any flags; every one is stopped at the end of the test."""
+    started: list[Portal] = []
+
+    def make(*args: str) -> Portal:
+        p = start_portal(*args)
+        started.append(p)
+        return p
+
+    yield make
+    for p in started:
+        p.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_portal():
+    """One read-only 60-case portal (seed 7, en_US) for tests that do not mutate it."""
+    p = start_portal("--cases", "60", "--seed", "7")
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+def caselog_home(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("CASELOG_HOME", str(home))
+    return home
+
+
+def run_caselog(*args: str, env: dict | None = None, input: str | None = None,
+                timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the installed CLI as a user would, in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "companion", *args], cwd=ROOT, env=full_env, input=input,
+        capture_output=True, text=True, timeout=timeout,
+    )
