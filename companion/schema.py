@@ -168,10 +168,126 @@ def _v1(db: sqlite_utils.Database) -> None:
         db["cases"].enable_fts(["subject"], create_triggers=True, tokenize="unicode61")
 
 
+def _v2(db: sqlite_utils.Database) -> None:
+    """Documented replies: detected asks, per-case checklists, evidence files, drafts with
+    their history, and the person's acts on drafts (``draft_events``, for the timeline)."""
+    db["case_asks"].create(
+        {
+            "case_id": str,
+            "message_key": str,      # the Amazon message that asked
+            "position": int,         # order of the ask within that message
+            "kind": str,             # companion.asks kind: invoices, plan_of_action, ...
+            "label": str,
+            "sentence": str,         # the exact sentence that asked
+            "sent_at": str,
+        },
+        pk=("case_id", "message_key", "position"),
+        foreign_keys=[("case_id", "cases", "case_id")],
+        if_not_exists=True,
+    )
+    db["asks_scanned"].create(
+        {"case_id": str, "message_key": str, "text_sha1": str, "scanned_at": str},
+        pk=("case_id", "message_key"),
+        if_not_exists=True,
+    )
+    db["checklist_items"].create(
+        {
+            "id": int,
+            "case_id": str,
+            "key": str,              # "<checklist>:<item>" (or "user:<n>"), unique per case
+            "checklist": str,
+            "checklist_title": str,
+            "text": str,
+            "help": str,
+            "source": str,           # category | ask | user
+            "ask_kind": str,         # the ask that added it, None for category items
+            "sentence": str,         # Amazon's sentence that asked, None otherwise
+            "message_key": str,
+            "position": int,
+            "done": int,
+            "note": str,
+            "done_at": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        foreign_keys=[("case_id", "cases", "case_id")],
+        if_not_exists=True,
+    )
+    db["checklist_items"].create_index(["case_id", "key"], unique=True, if_not_exists=True)
+    db["evidence"].create(
+        {
+            "id": int,
+            "case_id": str,
+            "item_id": int,          # checklist item it documents, None when general
+            "name": str,             # safe display name (never used as a path)
+            "sha256": str,
+            "size": int,
+            "content_type": str,
+            "path": str,             # relative to CASELOG_HOME: evidence/<h[:2]>/<h>
+            "added_at": str,
+        },
+        pk="id",
+        foreign_keys=[("case_id", "cases", "case_id")],
+        if_not_exists=True,
+    )
+    db["evidence"].create_index(["case_id"], if_not_exists=True)
+    db["evidence"].create_index(["sha256"], if_not_exists=True)
+    db["drafts"].create(
+        {
+            "id": int,
+            "case_id": str,
+            "situation": str,        # asked | follow_up | reopen | appeal | reply
+            "template": str,
+            "body": str,
+            "state": str,            # draft | ready | sent
+            "revision": int,
+            "created_at": str,
+            "updated_at": str,
+            "ready_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+        foreign_keys=[("case_id", "cases", "case_id")],
+        if_not_exists=True,
+    )
+    db["drafts"].create_index(["case_id", "state"], if_not_exists=True)
+    db["draft_revisions"].create(
+        {
+            "id": int,
+            "draft_id": int,
+            "case_id": str,
+            "revision": int,
+            "body": str,
+            "source": str,           # generated | edited
+            "saved_at": str,
+        },
+        pk="id",
+        foreign_keys=[("draft_id", "drafts", "id")],
+        if_not_exists=True,
+    )
+    db["draft_events"].create(
+        {
+            "id": int,
+            "case_id": str,
+            "draft_id": int,
+            "kind": str,             # draft_ready | draft_sent
+            "at": str,
+            "detail": str,           # JSON: situation, revision, excerpt
+        },
+        pk="id",
+        foreign_keys=[("case_id", "cases", "case_id")],
+        if_not_exists=True,
+    )
+    db["draft_events"].create_index(["at"], if_not_exists=True)
+    db["draft_events"].create_index(["case_id", "at"], if_not_exists=True)
+
+
 # Numbered migrations, applied in order and recorded in the ``migrations`` table.
 # Append new ones; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "initial schema", _v1),
+    (2, "documented replies: asks, checklists, evidence, drafts", _v2),
 ]
 
 
