@@ -1,0 +1,91 @@
+"""``caselog login``: sign in once, keep the session (never the password) under
+CASELOG_HOME/sessions, owner-only. A thin edge over ``scrapers.login``."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from playwright.async_api import Error as PlaywrightError
+
+from companion.home import sessions_dir
+from scrapers import login as signin
+from scrapers.browser import BrowserNotFound
+from scrapers.session import save_state
+
+
+class LoginFailed(click.ClickException):
+    exit_code = 3
+
+
+class RobotCheckFailed(click.ClickException):
+    exit_code = 4
+
+
+@click.command()
+@click.option("--portal", "portal_url", required=True, metavar="URL",
+              help="Base URL of Seller Central (or the simulated portal).")
+@click.option("--email", help="Sign in without a person, with this email. The password comes "
+              "from CASELOG_PASSWORD or a prompt; the MFA secret from CASELOG_TOTP_SECRET.")
+@click.option("--headless", is_flag=True, help="Do not show the browser (with --email).")
+@click.option("--cdp", "cdp_url", metavar="URL",
+              help="Take the session from a Chrome you already have open, started with "
+              "--remote-debugging-port (e.g. http://127.0.0.1:9222).")
+@click.option("--timeout", default=900.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for a person to finish signing in.")
+@click.option("--db", "db", metavar="PATH",
+              help="Accepted like on every command; login uses no database.")
+def login(portal_url, email, headless, cdp_url, timeout, db):
+    """Sign in to the portal and save the session for later syncs.
+
+    Without --email a visible Chromium opens at the portal's sign-in page; sign in there
+    (one-time codes and robot checks included) and the window closes by itself once the
+    Case Log appears. The session is saved to CASELOG_HOME/sessions/<host>_<port>.json,
+    readable by you only. No password is ever written to disk.
+
+    \b
+    Usage:
+        caselog login --portal https://sellercentral.amazon.com
+        CASELOG_PASSWORD=... caselog login --portal URL --email me@shop.example --headless
+        CASELOG_TOTP_SECRET=BASE32 caselog login --portal URL --email me@shop.example
+        caselog login --portal URL --cdp http://127.0.0.1:9222
+
+    \b
+    Exit codes:
+        0  signed in, session saved
+        1  no usable browser, or another failure
+        2  usage error
+        3  sign-in failed (wrong credentials, MFA code needed, nobody signed in in time)
+        4  robot check while signing in without a person: run without --email/--headless
+    """
+    if cdp_url and email:
+        raise click.UsageError("--cdp and --email are alternatives; give one")
+    if headless and not email:
+        raise click.UsageError("--headless needs --email: nobody could sign in in a hidden "
+                               "browser")
+    try:
+        if cdp_url:
+            state = signin.run(signin.login_cdp(portal_url, cdp_url))
+        elif email:
+            password = os.environ.get("CASELOG_PASSWORD")
+            if not password:
+                password = click.prompt(f"Password for {email}", hide_input=True, err=True)
+            state = signin.run(signin.login_with_password(
+                portal_url, email, password, headless=headless,
+                totp_secret=os.environ.get("CASELOG_TOTP_SECRET") or None))
+            del password
+        else:
+            state = signin.run(signin.login_interactive(portal_url, timeout=timeout))
+    except signin.RobotCheckDuringLogin as exc:
+        raise RobotCheckFailed(str(exc)) from exc
+    except signin.LoginError as exc:
+        raise LoginFailed(str(exc)) from exc
+    except BrowserNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    except PlaywrightError as exc:  # portal unreachable, browser crashed, ...
+        raise click.ClickException(f"could not sign in at {portal_url}: {exc}") from exc
+    path = save_state(portal_url, state, directory=sessions_dir())
+    click.echo(f"Signed in; session saved to {path}", err=True)
+
+
+COMMANDS = [login]
