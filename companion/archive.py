@@ -1,0 +1,123 @@
+"""The raw capture archive: every byte the portal sent, kept under its sha256 before any
+parser looks at it, so that a parser bug or an unknown layout never loses data and
+``caselog reparse`` can rebuild the database from captures alone.
+
+Files live under ``CASELOG_HOME/captures/ab/cdef….json|html|bin`` (content-addressed, so a
+page seen twice is stored once) and are written atomically: a temporary file in the same
+folder, then ``os.replace``, so a killed process leaves either the whole file or none.
+The ``captures`` table (one row per capture: kind, url, case, time, sha256, parse status)
+is written by :mod:`companion.store` in the same transaction as the records parsed from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from companion.home import archive_dir
+
+EXTENSIONS = {"json": "json", "html": "html"}
+
+
+@dataclass
+class Archived:
+    """A capture once its bytes are safely on disk; what the captures row is made of."""
+
+    kind: str                 # search | viewcase | message | html | attachment | import
+    url: str
+    case_id: str | None
+    fetched_at: str
+    sha256: str
+    path: str                 # relative to the archive root
+    content_type: str | None
+    status: int | None = None
+    body: bytes = field(default=b"", repr=False)
+    parse_status: str = "pending"
+    parse_error: str | None = None
+    id: int | None = None     # the captures row, once written
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def row(self, sync_id: int | None) -> dict:
+        return {
+            "sync_id": sync_id, "case_id": self.case_id, "kind": self.kind, "url": self.url,
+            "fetched_at": self.fetched_at, "sha256": self.sha256, "path": self.path,
+            "content_type": self.content_type, "parse_status": self.parse_status,
+            "parse_error": self.parse_error,
+        }
+
+
+def _extension(content_type: str | None, kind: str) -> str:
+    ct = (content_type or "").lower()
+    if "json" in ct:
+        return "json"
+    if "html" in ct or kind in ("html", "import"):
+        return "html"
+    if kind in ("search", "viewcase", "message"):
+        return "json"
+    return "bin"
+
+
+class Archive:
+    """Content-addressed file store rooted at ``root`` (default: CASELOG_HOME/captures)."""
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = Path(root) if root else archive_dir()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def put_bytes(self, data: bytes, ext: str) -> tuple[str, str]:
+        """Store ``data``; returns (sha256, relative path). Idempotent."""
+        sha = hashlib.sha256(data).hexdigest()
+        rel = f"{sha[:2]}/{sha[2:]}.{ext}"
+        path = self.root / rel
+        if not path.exists():
+            path.parent.mkdir(exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{id(data)}.tmp")
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        return sha, rel
+
+    def put(self, capture, kind: str | None = None) -> Archived:
+        """Archive a scraper ``Capture`` (kind, url, status, body, content_type, fetched_at,
+        case_id) and return its :class:`Archived` form."""
+        body = capture.body
+        data = body.encode("utf-8") if isinstance(body, str) else bytes(body or b"")
+        kind = kind or capture.kind
+        ext = _extension(getattr(capture, "content_type", None), kind)
+        sha, rel = self.put_bytes(data, ext)
+        fetched = capture.fetched_at
+        if not isinstance(fetched, str):  # a datetime or an epoch from the client
+            fetched = _iso(fetched)
+        return Archived(
+            kind=kind, url=capture.url, case_id=getattr(capture, "case_id", None),
+            fetched_at=fetched, sha256=sha, path=rel,
+            content_type=getattr(capture, "content_type", None),
+            status=getattr(capture, "status", None), body=data,
+        )
+
+    def read(self, rel: str) -> bytes:
+        return (self.root / rel).read_bytes()
+
+    def load(self, row: dict) -> Archived:
+        """An :class:`Archived` from a captures row, its bytes read back from disk."""
+        return Archived(
+            kind=row["kind"], url=row["url"], case_id=row["case_id"],
+            fetched_at=row["fetched_at"], sha256=row["sha256"], path=row["path"],
+            content_type=row["content_type"], body=self.read(row["path"]),
+            parse_status=row.get("parse_status") or "pending",
+            parse_error=row.get("parse_error"), id=row.get("id"),
+        )
+
+
+def _iso(value) -> str:
+    from datetime import UTC, datetime
+
+    if isinstance(value, int | float):
+        value = datetime.fromtimestamp(value, UTC)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,44 @@
+"""Which parser reads which capture: the one place sync, reparse and import agree on it,
+so that replaying the archive goes through exactly the code the sync used."""
+
+from __future__ import annotations
+
+from companion.archive import Archived
+from scrapers.errors import ParseError
+
+# Parser failures that mean "keep the capture, fail this case, go on".
+PARSE_ERRORS = (ParseError, ValueError, KeyError, TypeError)
+
+
+def parse_listing(cap: Archived) -> tuple[list[dict], int]:
+    from scrapers.parse_json import parse_search
+
+    return parse_search(cap.body)
+
+
+def parse_viewcase(cap: Archived) -> dict:
+    from scrapers.parse_json import parse_view_case
+
+    parsed = parse_view_case(cap.body, case_id=cap.case_id)
+    parsed["case_id"] = parsed.get("case_id") or cap.case_id
+    return parsed
+
+
+def parse_message(cap: Archived) -> dict:
+    """GetContactMessage -> {"contact_id", "html", "text"}."""
+    from scrapers.parse_json import parse_contact_message
+
+    return parse_contact_message(cap.body)
+
+
+def parse_page(cap: Archived, timezone: str | None = None) -> dict:
+    """A rendered (or saved) case page -> ParsedCase, through the HTML parser."""
+    from scrapers import parse_html
+
+    kwargs = {"timezone": timezone} if timezone else {}
+    return parse_html.parse_case_page(cap.text(), **kwargs)
+
+
+def mark(cap: Archived, exc: BaseException | None) -> None:
+    cap.parse_status = "ok" if exc is None else "error"
+    cap.parse_error = None if exc is None else str(exc)

@@ -1,0 +1,397 @@
+"""Sync orchestration: list every case, decide which to open, capture each one whole
+(archived before parsing), parse it, save it in one transaction, many cases at once.
+
+The client (``scrapers.client.PortalClient``) owns retries, backoff and rate adaptation;
+this module owns *what* to fetch and what a failure means:
+
+- ``SessionExpired`` / ``RobotCheck`` stop the whole sync (state ``auth`` / ``robot``);
+  every case saved so far stays saved, cases in flight are simply not saved, and the
+  next sync opens them again because they still look new, changed or not fully captured.
+- A case that keeps failing (retries exhausted, 404, 403, a layout the parsers do not
+  know) is recorded with its captures and the sync goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import sqlite_utils
+
+from companion import store
+from companion.archive import Archive, Archived
+from companion.parsing import (
+    PARSE_ERRORS,
+    mark,
+    parse_listing,
+    parse_message,
+    parse_page,
+    parse_viewcase,
+)
+from companion.schema import utcnow
+
+PAGE_SIZE = 50
+EXIT_CODES = {"ok": 0, "partial": 1, "failed": 1, "auth": 3, "robot": 4}
+
+
+@dataclass
+class SyncOptions:
+    portal: str
+    full: bool = False
+    max_age: timedelta = timedelta(hours=24)
+    concurrency: int = 8
+    html: bool = False
+    download_attachments: bool = False
+    max_attachment_bytes: int = 25 * 1024 * 1024
+    timezone: str | None = None
+
+
+@dataclass
+class SyncResult:
+    sync_id: int
+    state: str = "running"
+    mode: str = "incremental"
+    listed: int = 0
+    opened: int = 0
+    new_cases: list[str] = field(default_factory=list)
+    new_replies: list[str] = field(default_factory=list)
+    status_changes: list[dict] = field(default_factory=list)
+    failures: list[dict] = field(default_factory=list)
+    left_lobby: list[str] = field(default_factory=list)
+    requests: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    message: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES.get(self.state, 1)
+
+    def summary(self) -> dict:
+        return {
+            "sync_id": self.sync_id, "state": self.state, "mode": self.mode,
+            "listed": self.listed, "opened": self.opened, "new_cases": self.new_cases,
+            "new_replies": self.new_replies, "status_changes": self.status_changes,
+            "failures": self.failures, "left_lobby": self.left_lobby,
+            "requests": self.requests, "seconds": round(self.seconds, 3),
+            "message": self.message,
+        }
+
+
+class Stop(Exception):
+    """The sync cannot go on without a person (sign-in or robot check)."""
+
+    def __init__(self, state: str, message: str):
+        super().__init__(message)
+        self.state = state
+
+
+def _client_errors():
+    from scrapers import client as c
+
+    stop = {c.SessionExpired: "auth", c.RobotCheck: "robot"}
+    case = tuple(e for e in (getattr(c, n, None) for n in (
+        "TransientExhausted", "CaseNotFound", "Forbidden", "PortalError", "ClientError"))
+        if isinstance(e, type) and e not in stop)
+    return stop, case
+
+
+def _parse_ts(ts: str | None) -> datetime | None:
+    if not ts:
+        return None
+    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+
+def decide(listed: list[dict], stored: dict[str, dict], full: bool, max_age: timedelta,
+           now: datetime | None = None) -> list[tuple[dict, str]]:
+    """Which listed cases to open, and why (new, changed, incomplete, stale, full)."""
+    now = now or datetime.now(UTC)
+    picks = []
+    for lc in listed:
+        s = stored.get(lc["case_id"])
+        if s is None:
+            why = "new"
+        elif full:
+            why = "full"
+        elif s["status"] != lc["status"] or \
+                (s["last_amazon_reply_at"] or None) != (lc["last_amazon_reply_at"] or None):
+            why = "changed"
+        elif not s["fully_captured"] or s["last_error"]:
+            why = "incomplete"
+        elif lc["status"] not in store.CLOSED_STATUSES and (
+                _parse_ts(s["last_captured_at"]) is None
+                or now - _parse_ts(s["last_captured_at"]) > max_age):
+            why = "stale"
+        else:
+            continue
+        picks.append((lc, why))
+    return picks
+
+
+class Syncer:
+    def __init__(self, db: sqlite_utils.Database, client, archive: Archive, opts: SyncOptions,
+                 progress: Callable[[int, int], None] | None = None):
+        self.db, self.client, self.archive, self.opts = db, client, archive, opts
+        self.progress = progress
+        self.requests: Counter = Counter()
+        self.sem = asyncio.Semaphore(max(1, opts.concurrency))
+        self.stop_errors, self.case_errors = _client_errors()
+        self.done = 0
+        self.total = 0
+
+    async def _call(self, kind: str, fn, *args, **kwargs) -> Archived:
+        """One portal request, counted, bounded, and archived before anyone parses it."""
+        async with self.sem:
+            self.requests[kind] += 1
+            try:
+                capture = await fn(*args, **kwargs)
+            except Exception as exc:
+                for etype, state in self.stop_errors.items():
+                    if isinstance(exc, etype):
+                        raise Stop(state, str(exc)) from exc
+                raise
+        return self.archive.put(capture, kind)
+
+    # -- listing ---------------------------------------------------------------------------
+
+    async def list_cases(self) -> tuple[list[dict], list[Archived], bool]:
+        """Every case via SearchForCases (no date filter), largest page size; pages after
+        the first are fetched concurrently. ``complete`` is False when the list moved
+        under us (then nobody is declared gone from the lobby this time)."""
+        search = self.client.search_cases
+        first = await self._call("search", search, page=0, page_size=PAGE_SIZE,
+                                 creation_date_from=None)
+        rows, total = self._parse_listing(first)
+        pages = max(1, -(-total // PAGE_SIZE))
+        caps = [first]
+        results = await asyncio.gather(*(
+            self._call("search", search, page=n, page_size=PAGE_SIZE, creation_date_from=None)
+            for n in range(1, pages)))
+        seen: dict[str, dict] = {r["case_id"]: r for r in rows}
+        totals = {total}
+        for cap in results:
+            caps.append(cap)
+            more, t = self._parse_listing(cap)
+            totals.add(t)
+            for r in more:
+                seen.setdefault(r["case_id"], r)
+        complete = len(totals) == 1 and len(seen) >= total
+        return list(seen.values()), caps, complete
+
+    def _parse_listing(self, cap: Archived):
+        try:
+            out = parse_listing(cap)
+        except PARSE_ERRORS as exc:
+            mark(cap, exc)
+            raise
+        mark(cap, None)
+        return out
+
+    # -- one case --------------------------------------------------------------------------
+
+    async def capture_case(self, lc: dict, stored: dict | None,
+                           caps: list[Archived]) -> store.CaseUnit:
+        """Capture one case whole; every capture is appended to ``caps`` as it arrives,
+        so a failure part-way still has them to record."""
+        cid = lc["case_id"]
+        known = store.message_state(self.db, cid) if stored else {}
+        if self.opts.html:
+            return await self._capture_html(lc, caps, None)
+        allow_stop = bool(not self.opts.full and stored and stored["fully_captured"])
+        pages, token, complete = [], None, False
+        while True:
+            kwargs = {"page_size": PAGE_SIZE}
+            if token:
+                kwargs["page_token"] = token
+            cap = await self._call("viewcase", self.client.view_case, cid, **kwargs)
+            cap.case_id = cap.case_id or cid
+            caps.append(cap)
+            try:
+                page = parse_viewcase(cap)
+            except PARSE_ERRORS as exc:
+                mark(cap, exc)
+                return await self._capture_html(lc, caps, exc)
+            mark(cap, None)
+            pages.append(page)
+            if allow_stop and any(m["message_key"] in known for m in page["messages"]):
+                complete = True
+                break
+            token = page.get("next_token")
+            if not token or len(pages) > 10_000:
+                complete = not token
+                break
+        from scrapers.records import merge_pages
+
+        parsed = merge_pages(pages)
+        full_texts = await self._full_texts(cid, parsed, known, caps)
+        return store.CaseUnit(
+            case_id=cid, parsed=parsed, captures=caps, portal=self.opts.portal, listed=lc,
+            full_texts=full_texts, complete=complete, source="json",
+            observed_at=caps[0].fetched_at)
+
+    async def _full_texts(self, cid, parsed, known, caps) -> dict:
+        wanted = [m for m in parsed["messages"] if m["truncated"] and m.get("contact_id")
+                  and known.get(m["message_key"], 1) != 0]
+        if not wanted:
+            return {}
+        got = await asyncio.gather(*(
+            self._call("message", self.client.get_contact_message, cid, m["contact_id"])
+            for m in wanted))
+        out = {}
+        for m, cap in zip(wanted, got, strict=True):
+            cap.case_id = cap.case_id or cid
+            caps.append(cap)
+            try:
+                full = parse_message(cap)
+            except PARSE_ERRORS as exc:
+                mark(cap, exc)
+                raise CaseFailed(f"case {cid}: message {m['contact_id']}: {exc}") from exc
+            mark(cap, None)
+            out[m["message_key"]] = (full["html"], full["text"])
+        return out
+
+    async def _capture_html(self, lc, caps, json_error) -> store.CaseUnit:
+        """The rendered page, through the HTML parser: asked for (--html) or because the
+        JSON could not be parsed."""
+        cid = lc["case_id"]
+        cap = await self._call("html", self.client.case_page_html, cid)
+        cap.case_id = cap.case_id or cid
+        caps.append(cap)
+        try:
+            parsed = parse_page(cap, self.opts.timezone)
+        except PARSE_ERRORS as exc:
+            mark(cap, exc)
+            raise CaseFailed(str(json_error or exc)) from exc
+        mark(cap, None)
+        return store.CaseUnit(
+            case_id=cid, parsed=parsed, captures=caps, portal=self.opts.portal, listed=lc,
+            complete=not parsed.get("next_token"), source="html",
+            observed_at=caps[0].fetched_at)
+
+    async def download(self, unit: store.CaseUnit) -> None:
+        rows = self.db.query(
+            "select attachment_id, size from attachments where case_id = ? "
+            "and local_path is null and attachment_id not like '%#%'", [unit.case_id])
+        for row in list(rows):
+            if row["size"] is not None and row["size"] > self.opts.max_attachment_bytes:
+                continue
+            try:
+                cap = await self._call("attachment", self.client.download_attachment,
+                                       unit.case_id, row["attachment_id"],
+                                       max_bytes=self.opts.max_attachment_bytes)
+            except self.case_errors:
+                continue  # too large, gone or failing: the metadata is what matters
+            cap.case_id = cap.case_id or unit.case_id
+            cap.parse_status = "ok"
+            store.save_attachment_file(self.db, unit.case_id, row["attachment_id"], cap,
+                                       "captures/" + cap.path, unit.sync_id)
+
+    async def one_case(self, sync_id: int, lc: dict, stored: dict | None,
+                       result: SyncResult) -> None:
+        cid = lc["case_id"]
+        caps: list[Archived] = []
+        try:
+            unit = await self.capture_case(lc, stored, caps)
+        except (CaseFailed, *PARSE_ERRORS, *self.case_errors) as exc:
+            body = getattr(exc, "body", None)
+            if body:  # the failing answer itself (an error page, a 5xx body)
+                sha, rel = self.archive.put_bytes(body, "bin")
+                caps.append(Archived(
+                    kind="error", url=getattr(exc, "url", "") or "", case_id=cid,
+                    fetched_at=utcnow(), sha256=sha, path=rel, content_type=None,
+                    status=getattr(exc, "status", None), parse_status="error",
+                    parse_error=str(exc)))
+            error = _describe(cid, exc)
+            store.record_failure(self.db, sync_id, cid, error, caps)
+            result.failures.append({"case_id": cid, "error": error})
+        else:
+            unit.sync_id = sync_id
+            out = store.save_case(self.db, unit)
+            if out.new_case:
+                result.new_cases.append(cid)
+            if out.new_replies:
+                result.new_replies.append(cid)
+            if out.status_change:
+                result.status_changes.append(
+                    {"case_id": cid, "from": out.status_change[0], "to": out.status_change[1]})
+            if self.opts.download_attachments:
+                await self.download(unit)
+        self.done += 1
+        if self.progress:
+            self.progress(self.done, self.total)
+
+    # -- the whole run ---------------------------------------------------------------------
+
+    async def run(self, sync_id: int, result: SyncResult) -> None:
+        listed, caps, complete = await self.list_cases()
+        result.listed = len(listed)
+        now_iso = caps[0].fetched_at if caps else utcnow()
+        result.left_lobby = store.save_listing(self.db, sync_id, listed, caps, complete, now_iso)
+        picks = decide(listed, store.stored_cases(self.db), self.opts.full, self.opts.max_age)
+        self.total = result.opened = len(picks)
+        store.update_sync(self.db, sync_id, total=self.total, listed=len(listed))
+        if self.progress:
+            self.progress(0, self.total)
+        stored = store.stored_cases(self.db)
+        queue = iter(picks)
+
+        async def worker():
+            for lc, _why in queue:
+                await self.one_case(sync_id, lc, stored.get(lc["case_id"]), result)
+
+        # A fixed pool of workers over one iterator: memory stays flat at any case count,
+        # and the first Stop cancels the rest (their cases are not saved, so not lost).
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(max(1, self.opts.concurrency)):
+                tg.create_task(worker())
+
+
+class CaseFailed(Exception):
+    pass
+
+
+def _describe(case_id: str, exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if text.startswith(f"case {case_id}") else f"case {case_id}: {text}"
+
+
+async def sync(db: sqlite_utils.Database, client, opts: SyncOptions,
+               archive: Archive | None = None,
+               progress: Callable[[int, int], None] | None = None) -> SyncResult:
+    """Run one sync with an open client; always leaves the syncs row in a final state."""
+    archive = archive or Archive()
+    store.mark_interrupted(db)
+    mode = "full" if opts.full else "incremental"
+    sync_id = store.start_sync(db, opts.portal, mode)
+    result = SyncResult(sync_id=sync_id, mode=mode)
+    syncer = Syncer(db, client, archive, opts, progress)
+    listing_errors = (CaseFailed, *syncer.case_errors)
+    started = time.monotonic()
+    try:
+        await syncer.run(sync_id, result)
+        result.state = "partial" if result.failures else "ok"
+    except* Stop as group:
+        stop = group.exceptions[0]
+        result.state = stop.state
+        result.message = str(stop)
+    except* PARSE_ERRORS as group:
+        result.state = "failed"
+        result.message = f"the case list could not be read: {group.exceptions[0]}"
+    except* listing_errors as group:
+        result.state = "failed"
+        result.message = f"the case list could not be read: {group.exceptions[0]}"
+    finally:
+        result.seconds = time.monotonic() - started
+        result.requests = dict(syncer.requests)
+        result.requests["total"] = sum(syncer.requests.values())
+        stats = getattr(client, "stats", None)
+        if isinstance(stats, dict):
+            result.requests["client"] = dict(stats)
+        if result.state == "running":  # interrupted or crashed: never claim success
+            result.state = "interrupted"
+        store.finish_sync(db, sync_id, result.state, result.summary(), result.message,
+                          requests=result.requests["total"])
+    return result
