@@ -1,0 +1,513 @@
+"""The simulated portal's pages as a person sees them in a real Chromium (PORTAL.md 2, 3, 5).
+
+Expected values come from the portal's ground truth (`/__sim/truth`) and are formatted
+here with Python's own zoneinfo, never with the portal's JS. Most tests share one
+read-only portal and its session cookies; the ones that sign in with MFA, expire sessions
+or switch on the robot check start their own.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, quote, urlparse
+from zoneinfo import ZoneInfo
+
+import pyotp
+import pytest
+from conftest import start_portal
+from playwright.sync_api import Page, expect
+
+LOBBY = "/cu/case-lobby"
+VIEW = "/cu/case-dashboard/view-case?caseID="
+STATUS_EN = {"PendingAmazonAction": "Work in progress", "PendingMerchantAction":
+             "Needs your attention", "Answered": "Answered", "Reopened": "Reopened",
+             "Resolved": "Resolved", "Closed": "Closed"}
+STATUS_DE = {"PendingAmazonAction": "In Bearbeitung", "PendingMerchantAction":
+             "Ihre Aktion ist erforderlich", "Answered": "Beantwortet",
+             "Reopened": "Erneut geöffnet", "Resolved": "Gelöst", "Closed": "Geschlossen"}
+GERMAN_ZONES = {"CET": "MEZ", "CEST": "MESZ"}
+
+
+# ---------------------------------------------------------------- expected formats
+
+def when(iso: str, tz: str) -> datetime:
+    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).astimezone(
+        ZoneInfo(tz))
+
+
+def fmt_date(iso: str, tz: str, locale: str) -> str:
+    d = when(iso, tz)
+    if locale == "de_DE":
+        return f"{d:%d.%m.%Y}"
+    if locale == "en_GB":
+        return f"{d.day} {d:%b} {d.year}"
+    return f"{d:%b %d, %Y}"
+
+
+def fmt_time(iso: str, tz: str, locale: str) -> str:
+    d = when(iso, tz)
+    zone = d.tzname()
+    if locale == "de_DE":
+        return f"{d:%H:%M} {GERMAN_ZONES.get(zone, zone)}"
+    if locale == "en_GB":
+        return f"{d:%H:%M} {zone}"
+    return f"{d.hour % 12 or 12}:{d:%M} {'AM' if d.hour < 12 else 'PM'} {zone}"
+
+
+def last_amazon(case: dict) -> str | None:
+    times = [m["sent_at"] for m in case["messages"] if m["sender"] == "amazon"]
+    return max(times) if times else None
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+# ---------------------------------------------------------------- portals and sessions
+
+def sign_in(page: Page, cfg: dict, mfa: bool = False) -> None:
+    """The two-step form (and the MFA step), from wherever the portal sent the page."""
+    page.fill("#ap_email", cfg["email"])
+    page.click("#continue")
+    page.fill("#ap_password", cfg["password"])
+    page.click("#signInSubmit")
+    if mfa:
+        page.fill("#auth-mfa-otpcode", pyotp.TOTP(cfg["mfa_secret"]).now())
+        page.click("#auth-signin-button")
+
+
+class Live:
+    def __init__(self, portal):
+        self.portal = portal
+        self.url = portal.url
+        self.cfg = portal.sim("config")
+        self.tz = self.cfg["timezone"]
+        self.cases = portal.sim("truth")["cases"]
+        self.cookies: list = []
+
+    def case(self, pred) -> dict:
+        found = [c for c in self.cases if pred(c)]
+        assert found, "the seeded portal lacks a case this test needs"
+        return found[0]
+
+
+def _live_with_cookies(portal, browser) -> Live:
+    live = Live(portal)
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.goto(live.url + "/ap/signin")
+    sign_in(page, live.cfg)
+    expect(page.locator("h1")).to_have_text("Case Log")
+    live.cookies = ctx.cookies()
+    ctx.close()
+    return live
+
+
+@pytest.fixture(scope="module")
+def live(browser):
+    """A read-only 40-case portal (en_US, America/Los_Angeles) with a signed-in session."""
+    portal = start_portal("--cases", "40", "--seed", "7")
+    try:
+        yield _live_with_cookies(portal, browser)
+    finally:
+        portal.stop()
+
+
+@pytest.fixture(scope="module")
+def berlin(browser):
+    """A second start, in Europe/Berlin: other hashed classes, MEZ/MESZ times."""
+    portal = start_portal("--cases", "12", "--seed", "3", "--timezone", "Europe/Berlin")
+    try:
+        yield _live_with_cookies(portal, browser)
+    finally:
+        portal.stop()
+
+
+def open_as(page: Page, live: Live, path: str, locale: str | None = None) -> None:
+    page.context.add_cookies(live.cookies)
+    if locale:
+        page.context.add_cookies([{"name": "lc-main", "value": locale, "url": live.url}])
+    page.goto(live.url + path)
+
+
+def load_whole_thread(page: Page, label: str = "Show older messages") -> None:
+    older = page.locator(f'kat-button[label="{label}"]')
+    while older.count():
+        before = page.locator("kat-box").count()
+        older.click()
+        expect(page.locator("kat-box")).not_to_have_count(before)
+
+
+# ---------------------------------------------------------------- sign-in paths
+
+def test_sign_in_returns_to_the_page_asked_for(page: Page, live: Live):
+    case = live.cases[0]
+    page.goto(live.url + VIEW + case["case_id"] + "&ref=xx_caselog&ie=UTF8")
+    assert urlparse(page.url).path == "/ap/signin"
+    back = parse_qs(urlparse(page.url).query)["openid.return_to"][0]
+    assert back.startswith(VIEW + case["case_id"])
+    sign_in(page, live.cfg)
+    expect(page).to_have_url(re.compile(re.escape(VIEW + case["case_id"])))
+    expect(page.locator('[data-testid="case-summary"] h1')).to_have_text(case["subject"])
+
+
+def test_sign_in_with_mfa_then_session_loss_and_robot_check(page: Page, portal_factory):
+    portal = portal_factory("--cases", "15", "--seed", "5",
+                            "--mfa-secret", pyotp.random_base32())
+    cfg = portal.sim("config")
+    page.goto(portal.url + LOBBY + "?window=all")
+    sign_in(page, cfg, mfa=True)
+    expect(page).to_have_url(re.compile(r"/cu/case-lobby\?window=all$"))
+    expect(page.locator('[data-testid="summary"]')).to_have_text("Cases 1 to 10 of 15")
+
+    # A session that expires mid-browse: the page's next API call sends the person to
+    # sign-in, asking to come back to the page as it now is.
+    portal.sim("expire-sessions", {})
+    page.locator('kat-pagination button[aria-label="Next page"]').click()
+    expect(page).to_have_url(re.compile(r"/ap/signin\?"))
+    back = parse_qs(urlparse(page.url).query)["openid.return_to"][0]
+    assert back.startswith(LOBBY) and "page=2" in back
+    sign_in(page, cfg, mfa=True)
+    expect(page.locator('[data-testid="summary"]')).to_have_text("Cases 11 to 15 of 15")
+
+    # A robot check on the API: the page reloads and the person sees the check.
+    portal.sim("robot", {"on": True})
+    page.locator('kat-pagination button[aria-label="Previous page"]').click()
+    expect(page).to_have_title(re.compile("Robot Check"))
+    expect(page.get_by_text("Enter the characters you see below")).to_be_visible()
+
+
+# ---------------------------------------------------------------- lobby
+
+def rows(page: Page):
+    return page.locator("table tbody tr")
+
+
+def test_lobby_default_window_table_and_dates(page: Page, live: Live):
+    open_as(page, live, LOBBY)
+    expect(page.locator("h1")).to_have_text("Case Log")
+    cutoff = datetime.now(UTC).timestamp() - 30 * 86400
+    recent = [c for c in live.cases
+              if when(c["created_at"], "UTC").timestamp() >= cutoff]
+    shown = recent[:10]
+    expect(page.locator('[data-testid="summary"]')).to_have_text(
+        f"Cases 1 to {len(shown)} of {len(recent)}")
+    expect(rows(page)).to_have_count(len(shown))
+    # One <tbody><tr> per case, five cells in the contract's order.
+    assert page.locator("table > tbody").count() == len(shown)
+    for i, case in enumerate(shown):
+        cells = rows(page).nth(i).locator("td")
+        expect(cells).to_have_count(5)
+        link = cells.nth(0).locator("a")
+        expect(link).to_have_text(case["case_id"])
+        expect(link).to_have_attribute("href", VIEW + case["case_id"])
+        expect(cells.nth(1)).to_have_text(STATUS_EN[case["status"]])
+        expect(cells.nth(2)).to_have_text(case["subject"])
+        expect(cells.nth(3)).to_have_text(fmt_date(case["created_at"], live.tz, "en_US"))
+        reply = last_amazon(case)
+        expect(cells.nth(4)).to_have_text(
+            fmt_date(reply, live.tz, "en_US") if reply else "No reply")
+
+
+def test_lobby_paging_window_and_page_size_keep_the_url(page: Page, live: Live):
+    total = len(live.cases)
+    open_as(page, live, LOBBY)
+    summary = page.locator('[data-testid="summary"]')
+    expect(summary).to_have_text(re.compile(r"^Cases \d+ to \d+ of \d+$"))
+
+    window = page.locator('kat-dropdown[data-testid="date-window"]')
+    window.locator("button").click()
+    window.get_by_role("option", name="All", exact=True).click()
+    expect(page).to_have_url(re.compile(r"window=all"))
+    expect(summary).to_have_text(f"Cases 1 to 10 of {total}")
+    expect(window).to_have_attribute("value", "all")
+
+    nxt = page.locator('kat-pagination button[aria-label="Next page"]')
+    prev = page.locator('kat-pagination button[aria-label="Previous page"]')
+    expect(prev).to_be_disabled()
+    nxt.click()
+    expect(page).to_have_url(re.compile(r"window=all&page=2&pageSize=10"))
+    expect(summary).to_have_text(f"Cases 11 to 20 of {total}")
+    expect(rows(page).first.locator("td a")).to_have_text(live.cases[10]["case_id"])
+    nxt.click()
+    expect(summary).to_have_text(f"Cases 21 to 30 of {total}")
+    prev.click()
+    expect(page).to_have_url(re.compile(r"page=2"))
+    expect(rows(page).first.locator("td a")).to_have_text(live.cases[10]["case_id"])
+
+    size = page.locator('kat-dropdown[data-testid="page-size"]')
+    size.locator("button").click()
+    size.get_by_role("option", name="50", exact=True).click()
+    expect(page).to_have_url(re.compile(r"window=all&page=1&pageSize=50"))
+    expect(summary).to_have_text(f"Cases 1 to {total} of {total}")
+    expect(rows(page)).to_have_count(total)
+    expect(nxt).to_be_disabled()
+
+    # Back steps through the history the clicks made.
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"page=2&pageSize=10"))
+    expect(summary).to_have_text(f"Cases 11 to 20 of {total}")
+
+    # The query string alone selects the same state.
+    page.goto(live.url + LOBBY + "?window=all&page=3&pageSize=10")
+    expect(summary).to_have_text(f"Cases 21 to 30 of {total}")
+    expect(rows(page).first.locator("td a")).to_have_text(live.cases[20]["case_id"])
+    expect(window.locator("button")).to_contain_text("All")
+    expect(page.locator("kat-pagination")).to_have_attribute("page", "3")
+
+
+def test_lobby_search_tabs_and_windows(page: Page, live: Live):
+    open_as(page, live, LOBBY + "?window=all&pageSize=50")
+    summary = page.locator('[data-testid="summary"]')
+    expect(summary).to_have_text(f"Cases 1 to {len(live.cases)} of {len(live.cases)}")
+
+    # The search matches subjects only: a case's own subject finds it.
+    target = live.case(lambda c: "<" not in c["subject"] and len(c["subject"]) > 12)
+    words = target["subject"].split()
+    term = max(words, key=len)
+    expected = [c for c in live.cases if term.casefold() in c["subject"].casefold()]
+    search = page.locator('kat-input[data-testid="search"] input')
+    search.fill(term)
+    search.press("Enter")
+    expect(summary).to_have_text(f"Cases 1 to {len(expected)} of {len(expected)}")
+    expect(page.locator("table tbody tr td:first-child a")).to_have_text(
+        [c["case_id"] for c in expected])
+    assert "q=" in page.url
+
+    # "Needs your attention" lists only the cases waiting on the seller.
+    search.fill("")
+    page.locator('kat-button[data-testid="search-button"]').click()
+    expect(summary).to_have_text(f"Cases 1 to {len(live.cases)} of {len(live.cases)}")
+    page.locator('kat-tab[tab-id="attention"] button').click()
+    waiting = [c for c in live.cases if c["status"] == "PendingMerchantAction"]
+    expect(summary).to_have_text(f"Cases 1 to {len(waiting)} of {len(waiting)}")
+    expect(page.locator("table tbody tr td:nth-child(2)")).to_have_text(
+        ["Needs your attention"] * len(waiting))
+
+    # Each window asks for cases created within it.
+    now = datetime.now(UTC).timestamp()
+    for value, days in (("90", 90), ("365", 365)):
+        page.goto(live.url + LOBBY + f"?window={value}&pageSize=50")
+        n = sum(1 for c in live.cases
+                if when(c["created_at"], "UTC").timestamp() >= now - days * 86400)
+        expect(summary).to_have_text(f"Cases 1 to {min(n, 50)} of {n}")
+
+
+def test_hostile_subjects_and_messages_stay_text(page: Page, live: Live):
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    hostile = live.case(lambda c: "<" in c["subject"])
+    open_as(page, live, LOBBY + "?window=all&pageSize=50")
+    cell = page.locator("table tbody tr", has=page.get_by_role(
+        "link", name=hostile["case_id"])).locator("td").nth(2)
+    expect(cell).to_have_text(hostile["subject"])
+    assert cell.locator("script, img").count() == 0
+
+    # A thread whose messages quote markup: shown as text in the portal's own markup.
+    quoting = live.case(lambda c: any("<" in m["text"] for m in c["messages"]))
+    quoted = next(m["text"] for m in quoting["messages"] if "<" in m["text"])
+    fragment = quoted[quoted.index("<"):].split("\n")[0].strip()
+    page.goto(live.url + VIEW + quoting["case_id"])
+    expect(page.locator("kat-box").first).to_be_visible()
+    load_whole_thread(page)
+    expect(page.locator("kat-box")).to_have_count(len(quoting["messages"]))
+    bodies = page.locator("kat-box > div:last-child")
+    expect(bodies.filter(has_text=fragment)).to_have_count(
+        sum(1 for m in quoting["messages"] if fragment in m["text"]))
+    assert bodies.locator("script, img, svg, iframe, [onerror], [onload]").count() == 0
+    assert dialogs == []
+
+
+# ---------------------------------------------------------------- case page
+
+def test_case_page_thread_summary_and_controls(page: Page, live: Live):
+    case = max(live.cases, key=lambda c: len(c["messages"]))
+    assert len(case["messages"]) > 10, "seeded portal should have a long thread"
+    open_as(page, live, VIEW + case["case_id"] + "&mons_sel_mkid=x")
+    summary = page.locator('.view-case section[data-testid="case-summary"]')
+    expect(summary.locator("h1")).to_have_text(case["subject"])
+    for line in (f"ID: {case['case_id']}", f"Status: {STATUS_EN[case['status']]}",
+                 f"Created: {fmt_date(case['created_at'], live.tz, 'en_US')}",
+                 f"Category: {case['category']}"):
+        expect(summary.get_by_text(line, exact=True)).to_be_visible()
+
+    boxes = page.locator(".view-case kat-box")
+    expect(boxes).to_have_count(10)
+    load_whole_thread(page)
+    expect(page.locator('kat-button[label="Show older messages"]')).to_have_count(0)
+    newest_first = case["messages"][::-1]
+    expect(boxes).to_have_count(len(newest_first))
+    expect(page.locator('[data-testid="sender-label"]')).to_have_text(
+        ["Amazon" if m["sender"] == "amazon" else "You" for m in newest_first])
+    expect(page.locator('[data-testid="reciever"]')).to_have_text(
+        ["Amazon" if m["sender"] == "amazon" else live.cfg["email"] for m in newest_first])
+    first = boxes.first
+    date_box = first.locator(":scope > div").first.locator(":scope > div").last
+    expect(date_box.locator(":scope > div")).to_have_text(
+        [fmt_date(newest_first[0]["sent_at"], live.tz, "en_US"),
+         fmt_time(newest_first[0]["sent_at"], live.tz, "en_US")])
+
+    # The API's truth for this case's buttons.
+    meta = page.request.get(
+        f"{live.url}/hill/hillservice/mons-api/ViewCase?caseId={case['case_id']}"
+        f"&timeZone={quote(live.tz)}&pageSize=10").json()["viewCaseMetaData"]
+    expect(page.locator('kat-button[label="Reply"]')).to_have_count(
+        1 if meta["canEditCase"] else 0)
+    expect(page.locator('kat-button[label="Reopen case"]')).to_have_count(
+        1 if meta["canReopenCase"] else 0)
+    expect(page.locator('textarea[placeholder="Tell us how we did (feedback)"]')).to_have_count(1)
+
+
+def test_reply_and_reopen_buttons_render_a_real_button(page: Page, live: Live):
+    reopenable = live.case(lambda c: c["status"] == "Resolved")
+    open_as(page, live, VIEW + reopenable["case_id"])
+    button = page.locator('kat-button[label="Reopen case"]')
+    expect(button.locator("button")).to_have_text("Reopen case")
+    expect(page.get_by_role("button", name="Reopen case")).to_be_visible()
+    expect(page.locator('kat-button[label="Reply"]')).to_have_count(0)
+
+    editable = live.case(lambda c: c["status"] == "PendingMerchantAction")
+    page.goto(live.url + VIEW + editable["case_id"])
+    expect(page.get_by_role("button", name="Reply")).to_be_visible()
+    expect(page.locator('kat-button[label="Reopen case"]')).to_have_count(0)
+
+
+def test_see_more_and_see_less(page: Page, live: Live):
+    def long_message(c):
+        return any(len(m["text"]) > 700 for m in c["messages"][-10:])
+    case = live.case(long_message)
+    open_as(page, live, VIEW + case["case_id"])
+    index = next(i for i, m in enumerate(case["messages"][::-1]) if len(m["text"]) > 700)
+    full = case["messages"][::-1][index]["text"]
+    box = page.locator("kat-box").nth(index)
+    body = box.locator(":scope > div:last-child")
+    more = box.locator('kat-button[label="See more"]')
+    expect(more.locator("button")).to_have_text("See more")
+    short = body.inner_text()
+    assert len(squash(short)) < len(squash(full))
+    more.click()
+    less = box.locator('kat-button[label="See less"]')
+    expect(less).to_be_visible()
+    expect(body).not_to_have_text(short)
+    assert squash(body.inner_text()) == squash(full)
+    less.click()
+    expect(box.locator('kat-button[label="See more"]')).to_be_visible()
+    assert body.inner_text() == short
+
+
+def test_attachments_link_and_download(page: Page, live: Live):
+    case = live.case(lambda c: any(m["attachments"] for m in c["messages"][-10:]))
+    open_as(page, live, VIEW + case["case_id"])
+    newest = case["messages"][::-1][:10]
+    names = [a["name"] for m in newest for a in m["attachments"]]
+    links = page.locator('kat-box a[data-testid="attachment"]')
+    expect(links).to_have_text(names)
+    href = links.first.get_attribute("href")
+    assert href.startswith(f"/cu/case-dashboard/attachment?caseID={case['case_id']}&attachmentId=")
+    # The body stays the last child of its box; the links sit outside it.
+    assert page.locator('kat-box > div:last-child a[data-testid="attachment"]').count() == 0
+    with page.expect_download() as info:
+        links.first.click()
+    download = info.value
+    assert download.suggested_filename.endswith(names[0].rsplit(".", 1)[-1])
+    first = next(a for m in newest for a in m["attachments"])
+    assert (pathlen := len(open(download.path(), "rb").read())) == first["size"], pathlen
+
+
+def test_unknown_case_is_a_404_page(page: Page, live: Live):
+    page.context.add_cookies(live.cookies)
+    response = page.goto(live.url + VIEW + "99999999999")
+    assert response.status == 404
+    expect(page.get_by_text("We couldn't find that case")).to_be_visible()
+
+
+# ---------------------------------------------------------------- locales, zones, classes
+
+@pytest.mark.parametrize("locale", ["en_GB", "de_DE"])
+def test_locale_labels_and_formats(page: Page, live: Live, locale: str):
+    de = locale == "de_DE"
+    open_as(page, live, LOBBY + "?window=all", locale=locale)
+    expect(page.locator("h1")).to_have_text("Fallprotokoll" if de else "Case Log")
+    n = len(live.cases)
+    expect(page.locator('[data-testid="summary"]')).to_have_text(
+        f"Fälle 1 bis 10 von {n}" if de else f"Cases 1 to 10 of {n}")
+    labels = STATUS_DE if de else STATUS_EN
+    first10 = live.cases[:10]
+    expect(page.locator("table tbody tr td:nth-child(2)")).to_have_text(
+        [labels[c["status"]] for c in first10])
+    expect(page.locator("table tbody tr td:nth-child(4)")).to_have_text(
+        [fmt_date(c["created_at"], live.tz, locale) for c in first10])
+    no_reply = "Keine Antwort" if de else "No reply"
+    expect(page.locator("table tbody tr td:nth-child(5)")).to_have_text(
+        [fmt_date(r, live.tz, locale) if (r := last_amazon(c)) else no_reply for c in first10])
+    window = page.locator('kat-dropdown[data-testid="date-window"] button')
+    expect(window).to_contain_text("Alle" if de else "All")
+
+    case = live.case(lambda c: len(c["messages"]) > 10 and c["status"] != "Closed"
+                     and any(m["sender"] == "seller" for m in c["messages"][-10:]))
+    page.goto(live.url + VIEW + case["case_id"])
+    summary = page.locator('[data-testid="case-summary"]')
+    created = fmt_date(case["created_at"], live.tz, locale)
+    for line in (f"ID: {case['case_id']}", f"Status: {labels[case['status']]}",
+                 f"{'Erstellt' if de else 'Created'}: {created}",
+                 f"{'Kategorie' if de else 'Category'}: {case['category']}"):
+        expect(summary.get_by_text(line, exact=True)).to_be_visible()
+    newest = case["messages"][::-1][:10]
+    you = "Sie" if de else "You"
+    expect(page.locator('[data-testid="sender-label"]')).to_have_text(
+        ["Amazon" if m["sender"] == "amazon" else you for m in newest])
+    dates = page.locator("kat-box > div:first-child > div:last-child")
+    expect(dates.first.locator("div")).to_have_text(
+        [fmt_date(newest[0]["sent_at"], live.tz, locale),
+         fmt_time(newest[0]["sent_at"], live.tz, locale)])
+    if case["status"] == "Resolved":
+        action = "Fall erneut öffnen" if de else "Reopen case"
+    else:
+        action = "Antworten" if de else "Reply"
+    expect(page.locator(f'kat-button[label="{action}"] button')).to_have_text(action)
+    older = "Ältere Nachrichten anzeigen" if de else "Show older messages"
+    expect(page.locator(f'kat-button[label="{older}"]')).to_have_count(1)
+    feedback = page.locator("textarea[placeholder]")
+    expect(feedback).to_have_count(1)
+    box = page.locator("kat-box").filter(has=page.locator('kat-button[label]')).first
+    if box.count():
+        more = "Mehr anzeigen" if de else "See more"
+        expect(box.locator("kat-button").first).to_have_attribute("label", more)
+
+
+def test_german_time_zone_names_and_per_start_classes(page: Page, live: Live, berlin: Live):
+    case = berlin.case(lambda c: len(c["messages"]) >= 2)
+    open_as(page, berlin, VIEW + case["case_id"], locale="de_DE")
+    newest = case["messages"][-1]
+    expected_time = fmt_time(newest["sent_at"], "Europe/Berlin", "de_DE")
+    assert re.search(r" MES?Z$", expected_time)
+    dates = page.locator("kat-box > div:first-child > div:last-child")
+    expect(dates.first.locator("div")).to_have_text(
+        [fmt_date(newest["sent_at"], "Europe/Berlin", "de_DE"), expected_time])
+    expect(page.get_by_text("Erstellt: ", exact=False)).to_be_visible()
+
+    def classes(p: Page) -> set[str]:
+        return set(p.evaluate("""() => {
+            const out = [];
+            const walk = (root) => root.querySelectorAll('*').forEach((el) => {
+                if (el.hasAttribute('class')) out.push(...el.classList);
+                if (el.shadowRoot) walk(el.shadowRoot);
+            });
+            walk(document);
+            return out; }"""))
+
+    berlin_classes = classes(page)
+    open_as(page, live, VIEW + live.cases[0]["case_id"])
+    expect(page.locator("kat-box").first).to_be_visible()
+    la_case = classes(page)
+    open_as(page, live, LOBBY)
+    expect(page.locator("table tbody tr").first).to_be_visible()
+    la_lobby = classes(page)
+    for found in (berlin_classes, la_case | la_lobby):
+        readable = {c for c in found
+                    if c != "view-case" and not re.fullmatch(r"[A-Za-z0-9]{16,}", c)}
+        assert not readable, readable
+    assert "view-case" in berlin_classes and "view-case" in la_case
+    # The same logical element has another hashed name after a restart.
+    assert berlin_classes & la_case == {"view-case"}
