@@ -212,7 +212,7 @@ def resolve_zone(local: datetime, zone: str, hint: str | None = None) -> datetim
     if not zone:
         if hint:
             return local.replace(tzinfo=_zone(hint)).astimezone(UTC)
-        raise UnknownTimeZone(f"time {local:%H:%M} has no zone and no timezone hint given")
+        raise UnknownTimeZone(f"time {local:%H:%M} has no zone; pass timezone=<IANA name>")
     fixed = _fixed_offset(zone)
     if fixed is not None:
         return (local - timedelta(seconds=fixed)).replace(tzinfo=UTC)
