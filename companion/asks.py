@@ -89,7 +89,8 @@ _CUES = [
     r"\b(?:we\s+)?(?:would\s+)?(?:need|require)\s+(?:you|the\s+following)\b",
     r"\bwe\s+(?:are\s+)?(?:asking|requesting)\b", r"\bwe\s+ask\s+(?:that\s+)?you\b",
     r"\b(?:is|are)\s+(?:required|needed)\b",
-    r"\bmust\s+(?:include|contain|be\s+accompanied)\b", r"\brequired\s+(?:documents?|information)\b",
+    r"\bmust\s+(?:include|contain|be\s+accompanied)\b",
+    r"\brequired\s+(?:documents?|information)\b",
     r"\byou\s+(?:must|need\s+to|will\s+need\s+to|should|have\s+to)\s+"
     r"(?:provide|send|submit|attach|upload|include|share|forward|reply|respond|explain|give)\b",
     r"\b(?:can|could|would)\s+you\s+(?:please\s+)?"

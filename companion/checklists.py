@@ -1,0 +1,285 @@
+"""Evidence checklists: the built-in library (TOML files in ``companion/data/checklists``),
+the user's own (``CASELOG_HOME/checklists/*.toml``), and each case's checklist built from
+its category and from what Amazon asked (``companion.asks``), stored so that ticks and
+notes survive every rebuild.
+
+A library file is::
+
+    id = "invoices"              # a user file with a built-in id replaces that checklist,
+    title = "Invoices"           # or, with ``extend = true``, adds/replaces items by id
+    categories = ["authenticity"]  # case categories (case-insensitive substrings)
+    asks = ["invoices"]          # ask kinds that add this checklist
+    [[items]]
+    id = "recent"
+    text = "Dated within the last 365 days"
+    help = "optional hint"
+    asks = ["invoices"]          # optional: only these items come with that ask
+
+Items added because Amazon asked carry the sentence that asked; a rebuild adds new items
+and updates sentences but never deletes an item or loses a tick.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from pathlib import Path
+
+import sqlite_utils
+
+from companion import asks as asks_mod
+from companion.home import home
+from companion.schema import utcnow
+
+BUILTIN_DIR = Path(__file__).parent / "data" / "checklists"
+
+
+class ChecklistError(ValueError):
+    """A checklist file that cannot be used; the message names the file and the problem."""
+
+
+def user_dir() -> Path:
+    return home() / "checklists"
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ChecklistError(f"{path.name}: cannot read checklist: {exc}") from exc
+    cid = data.get("id") or path.stem
+    if not isinstance(cid, str) or not cid.replace("_", "").replace("-", "").isalnum():
+        raise ChecklistError(f"{path.name}: id must be letters, digits, - or _")
+    items = data.get("items", [])
+    if not isinstance(items, list):
+        raise ChecklistError(f"{path.name}: [[items]] must be a list of tables")
+    clean = []
+    for n, item in enumerate(items, 1):
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise ChecklistError(f"{path.name}: item {n} needs a text")
+        clean.append({
+            "id": str(item.get("id") or f"item{n}"), "text": item["text"],
+            "help": str(item.get("help") or ""), "asks": list(item.get("asks") or []),
+        })
+    return {
+        "id": cid, "title": str(data.get("title") or cid), "extend": bool(data.get("extend")),
+        "categories": [str(c).lower() for c in data.get("categories", [])],
+        "asks": [str(a) for a in data.get("asks", [])], "items": clean, "file": str(path),
+    }
+
+
+def load_library(user: Path | None = None, errors: list[str] | None = None) -> dict[str, dict]:
+    """Built-in checklists overlaid with the user's. A broken user file raises
+    ChecklistError, or, when ``errors`` is given, is skipped and reported there."""
+    lib: dict[str, dict] = {}
+    for path in sorted(BUILTIN_DIR.glob("*.toml")):
+        cl = _read(path)
+        lib[cl["id"]] = cl
+    if user is not None and user.is_dir():
+        for path in sorted(user.glob("*.toml")):
+            try:
+                cl = _read(path)
+            except ChecklistError as exc:
+                if errors is None:
+                    raise
+                errors.append(str(exc))
+                continue
+            base = lib.get(cl["id"])
+            if cl["extend"] and base:
+                items = {i["id"]: i for i in base["items"]}
+                items.update({i["id"]: i for i in cl["items"]})
+                cl = {**base, "items": list(items.values()),
+                      "categories": base["categories"] + cl["categories"],
+                      "asks": base["asks"] + cl["asks"], "file": cl["file"]}
+            lib[cl["id"]] = cl
+    return lib
+
+
+def default_library(errors: list[str] | None = None) -> dict[str, dict]:
+    return load_library(user_dir(), errors)
+
+
+# --- asks, cached per message -------------------------------------------------------
+
+def scan_asks(db: sqlite_utils.Database, case_id: str) -> list[dict]:
+    """Detect asks in the case's Amazon messages that are new or whose text changed
+    (a truncated preview replaced by the full text), then return all of the case's asks,
+    oldest message first."""
+    scanned = {r["message_key"]: r["text_sha1"] for r in db.query(
+        "select message_key, text_sha1 from asks_scanned where case_id = ?", [case_id])}
+    msgs = list(db.query(
+        "select message_key, sender, sent_at, text from messages "
+        "where case_id = ? and sender = 'amazon' order by sent_at", [case_id]))
+    now = utcnow()
+    todo = []
+    for m in msgs:
+        sha = hashlib.sha1((m["text"] or "").encode()).hexdigest()
+        if scanned.get(m["message_key"]) != sha:
+            todo.append((m, sha))
+    if todo:
+        with db.conn:
+            for m, sha in todo:
+                db.execute("delete from case_asks where case_id = ? and message_key = ?",
+                           [case_id, m["message_key"]])
+                rows = [{**a, "case_id": case_id} for a in asks_mod.detect_in_messages([m])]
+                if rows:
+                    db["case_asks"].insert_all(rows, pk=("case_id", "message_key", "position"),
+                                               replace=True)
+                db["asks_scanned"].insert(
+                    {"case_id": case_id, "message_key": m["message_key"], "text_sha1": sha,
+                     "scanned_at": now}, pk=("case_id", "message_key"), replace=True)
+    return list(db.query(
+        "select * from case_asks where case_id = ? order by sent_at, message_key, position",
+        [case_id]))
+
+
+# --- per-case checklists ------------------------------------------------------------
+
+def _matches_category(cl: dict, category: str | None) -> bool:
+    cat = (category or "").lower()
+    return bool(cat) and any(c and c in cat for c in cl["categories"])
+
+
+def plan(case: dict, case_asks: list[dict], lib: dict[str, dict]) -> list[dict]:
+    """The items a case should have, in order: first what Amazon asked for (in the order
+    it asked; the latest sentence for each kind), then the category's checklists."""
+    latest: dict[str, dict] = {}
+    for a in case_asks:  # oldest first, so the last one wins
+        latest[a["kind"]] = a
+    ordered_kinds = sorted(latest, key=lambda k: (latest[k]["sent_at"] or "",
+                                                  latest[k]["position"]))
+    wanted: dict[str, dict] = {}
+    for kind in ordered_kinds:
+        ask = latest[kind]
+        for cl in lib.values():
+            if kind not in cl["asks"]:
+                continue
+            tagged = any(i["asks"] for i in cl["items"])
+            for item in cl["items"]:
+                if tagged and kind not in item["asks"]:
+                    continue
+                key = f"{cl['id']}:{item['id']}"
+                if key in wanted:
+                    continue
+                wanted[key] = {"key": key, "checklist": cl["id"], "checklist_title": cl["title"],
+                               "text": item["text"], "help": item["help"], "source": "ask",
+                               "ask_kind": kind, "sentence": ask["sentence"],
+                               "message_key": ask["message_key"]}
+    for cl in lib.values():
+        if not _matches_category(cl, case.get("category")):
+            continue
+        for item in cl["items"]:
+            key = f"{cl['id']}:{item['id']}"
+            wanted.setdefault(key, {
+                "key": key, "checklist": cl["id"], "checklist_title": cl["title"],
+                "text": item["text"], "help": item["help"], "source": "category",
+                "ask_kind": None, "sentence": None, "message_key": None})
+    for n, row in enumerate(wanted.values()):
+        row["position"] = n
+    return list(wanted.values())
+
+
+def refresh(db: sqlite_utils.Database, case_id: str, lib: dict[str, dict] | None = None
+            ) -> list[dict]:
+    """Bring the case's stored checklist up to date with its asks and category, keeping
+    every tick, note and user item; returns the items."""
+    case = db["cases"].get(case_id)
+    lib = default_library(errors=[]) if lib is None else lib
+    wanted = plan(case, scan_asks(db, case_id), lib)
+    existing = {r["key"]: r for r in db.query(
+        "select * from checklist_items where case_id = ?", [case_id])}
+    now = utcnow()
+    with db.conn:
+        for row in wanted:
+            old = existing.get(row["key"])
+            if old is None:
+                db["checklist_items"].insert({**row, "case_id": case_id, "done": 0, "note": "",
+                                              "created_at": now, "updated_at": now})
+            elif any(old[k] != row[k] for k in ("text", "help", "source", "ask_kind",
+                                                 "sentence", "position", "checklist_title")):
+                if old["source"] == "ask" and row["source"] == "category":
+                    continue  # an ask seen once stays an ask
+                db["checklist_items"].update(old["id"], {k: row[k] for k in (
+                    "text", "help", "source", "ask_kind", "sentence", "message_key",
+                    "position", "checklist_title")})
+    return items(db, case_id)
+
+
+def items(db: sqlite_utils.Database, case_id: str) -> list[dict]:
+    """Stored items with their evidence files (list under ``evidence``)."""
+    rows = list(db.query(
+        "select * from checklist_items where case_id = ? order by position, id", [case_id]))
+    ev: dict[int, list] = {}
+    for e in db.query("select * from evidence where case_id = ? order by id", [case_id]):
+        ev.setdefault(e["item_id"], []).append(e)
+    for r in rows:
+        r["evidence"] = ev.get(r["id"], [])
+    return rows
+
+
+def get_item(db: sqlite_utils.Database, case_id: str, item_id: int) -> dict:
+    rows = list(db.query("select * from checklist_items where case_id = ? and id = ?",
+                         [case_id, item_id]))
+    if not rows:
+        raise ChecklistError(f"no checklist item {item_id} in case {case_id}")
+    return rows[0]
+
+
+def set_done(db: sqlite_utils.Database, case_id: str, item_id: int, done: bool) -> dict:
+    get_item(db, case_id, item_id)
+    now = utcnow()
+    with db.conn:
+        db["checklist_items"].update(item_id, {"done": int(done), "done_at": now if done else None,
+                                               "updated_at": now})
+    return get_item(db, case_id, item_id)
+
+
+def set_note(db: sqlite_utils.Database, case_id: str, item_id: int, note: str) -> dict:
+    get_item(db, case_id, item_id)
+    note = (note or "").replace("\x00", "")[:5000]
+    with db.conn:
+        db["checklist_items"].update(item_id, {"note": note, "updated_at": utcnow()})
+    return get_item(db, case_id, item_id)
+
+
+def add_item(db: sqlite_utils.Database, case_id: str, text: str) -> dict:
+    """A seller's own item for this case only."""
+    text = " ".join((text or "").replace("\x00", "").split())[:500]
+    if not text:
+        raise ChecklistError("an item needs some text")
+    n = db.execute("select count(*) from checklist_items where case_id = ?",
+                   [case_id]).fetchone()[0]
+    now = utcnow()
+    with db.conn:
+        db["checklist_items"].insert({
+            "case_id": case_id, "key": f"user:{now}", "checklist": "user",
+            "checklist_title": "Your items", "text": text, "help": "", "source": "user",
+            "position": 1000 + n, "done": 0, "note": "", "created_at": now, "updated_at": now})
+    return get_item(db, case_id, db.execute("select last_insert_rowid()").fetchone()[0])
+
+
+def progress(db: sqlite_utils.Database, case_ids: list[str] | None = None
+             ) -> dict[str, dict]:
+    """{case_id: {"done", "total"}} for cases that have a checklist."""
+    sql = "select case_id, sum(done) as done, count(*) as total from checklist_items"
+    params: list = []
+    if case_ids is not None:
+        if not case_ids:
+            return {}
+        sql += f" where case_id in ({','.join('?' * len(case_ids))})"
+        params = list(case_ids)
+    sql += " group by case_id"
+    return {r["case_id"]: {"done": r["done"] or 0, "total": r["total"]}
+            for r in db.query(sql, params)}
+
+
+def refresh_cases(db: sqlite_utils.Database, case_ids: list[str] | None = None) -> int:
+    """Rebuild checklists for the given cases (default: every case that is not closed or
+    resolved); cheap on re-runs because asks are cached per message text."""
+    if case_ids is None:
+        case_ids = [r["case_id"] for r in db.query(
+            "select case_id from cases where status not in ('Closed', 'Resolved')")]
+    lib = default_library(errors=[])
+    for cid in case_ids:
+        refresh(db, cid, lib)
+    return len(case_ids)

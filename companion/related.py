@@ -1,0 +1,98 @@
+"""Related cases: other cases about the same order, ASIN or FBA shipment, or with a
+similar subject, so a seller can cite an earlier case instead of opening a duplicate.
+
+Identifiers are found with their documented shapes and looked up through the full-text
+indexes (an order id ``113-1234567-7654321`` is the FTS phrase ``"113 1234567 7654321"``),
+then confirmed against the text so that a token match alone never makes a relation.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlite_utils
+
+PATTERNS = {
+    "order": re.compile(r"(?<![\d-])\d{3}-\d{7}-\d{7}(?![\d-])"),
+    "asin": re.compile(r"\bB0[0-9A-Z]{8}\b"),
+    "shipment": re.compile(r"\bFBA[0-9A-Z]{6,}\b"),
+}
+LABELS = {"order": "same order", "asin": "same ASIN", "shipment": "same shipment",
+          "text": "similar subject"}
+_STOP = set("""about after again also amazon and are been before being case could does
+dear from have hello here into item items just listing more need only other over please
+product products regarding seller should since some than that their them then there these
+they this those through under until very were what when where which while will with would
+your yours""".split())
+MAX_IDS = 20
+
+
+def identifiers(text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for kind, rx in PATTERNS.items():
+        found = list(dict.fromkeys(rx.findall(text or "")))
+        if found:
+            out[kind] = found
+    return out
+
+
+def _fts_phrase(value: str) -> str:
+    return '"' + re.sub(r"[^0-9A-Za-z]+", " ", value).strip() + '"'
+
+
+def find(db: sqlite_utils.Database, case_id: str, limit: int = 10) -> list[dict]:
+    """Other cases related to this one, strongest first: each with ``reasons`` (e.g.
+    ``["same order 113-...", "similar subject"]``) and ``earlier`` (opened before it)."""
+    case = db["cases"].get(case_id)
+    texts = [case["subject"] or ""] + [r["text"] or "" for r in db.query(
+        "select text from messages where case_id = ?", [case_id])]
+    ids = identifiers("\n".join(texts))
+    found: dict[str, dict] = {}
+
+    def add(other: str, reason: str, weight: float) -> None:
+        if other == case_id:
+            return
+        entry = found.setdefault(other, {"case_id": other, "reasons": [], "score": 0.0})
+        if reason not in entry["reasons"]:
+            entry["reasons"].append(reason)
+            entry["score"] += weight
+
+    n = 0
+    for kind, values in ids.items():
+        for value in values:
+            n += 1
+            if n > MAX_IDS:
+                break
+            phrase = _fts_phrase(value)
+            rows = db.query(
+                "select distinct m.case_id from messages_fts f join messages m "
+                "on m.rowid = f.rowid where messages_fts match ? and instr(m.text, ?) > 0 "
+                "union select c.case_id from cases_fts f join cases c on c.rowid = f.rowid "
+                "where cases_fts match ? and instr(c.subject, ?) > 0 limit 50",
+                [phrase, value, phrase, value])
+            for r in rows:
+                add(r["case_id"], f"{LABELS[kind]} {value}", 10.0)
+
+    words = [w.lower() for w in re.findall(r"[^\W\d_]{4,}", case["subject"] or "")]
+    words = [w for w in dict.fromkeys(words) if w not in _STOP][:8]
+    if words:
+        query = " OR ".join(f'"{w}"' for w in words)
+        rows = db.query(
+            "select c.case_id, bm25(cases_fts) as rank from cases_fts f "
+            "join cases c on c.rowid = f.rowid where cases_fts match ? order by rank limit 8",
+            [query])
+        for r in rows:
+            other = db["cases"].get(r["case_id"])
+            shared = {w.lower() for w in re.findall(r"[^\W\d_]{4,}", other["subject"] or "")}
+            if len(shared & set(words)) >= min(2, len(words)):
+                add(r["case_id"], LABELS["text"], 1.0)
+
+    out = []
+    for entry in found.values():
+        other = db["cases"].get(entry["case_id"])
+        entry.update({"subject": other["subject"], "status": other["status"],
+                      "created_at": other["created_at"],
+                      "earlier": (other["created_at"] or "") < (case["created_at"] or "")})
+        out.append(entry)
+    out.sort(key=lambda e: (-e["score"], not e["earlier"], e["created_at"] or ""))
+    return out[:limit]

@@ -1,0 +1,190 @@
+"""Follow-up reminders: when the seller owes Amazon an answer (a due date counted from
+Amazon's last message) and when a case waiting on Amazon deserves a follow-up (counted
+from the seller's last message, or the last draft the person marked sent).
+
+Nothing is stored: dates follow from the thread and ``CASELOG_HOME/replies.toml``, so a
+changed setting applies at once. The same file holds the drafts' settings::
+
+    [defaults]
+    answer_within_days = 3         # seller's answer due this long after Amazon's message
+    follow_up_after_days = 7       # follow up when Amazon has been silent this long
+    escalate_after_follow_ups = 2  # suggest escalation after this many follow-ups
+    reopen_window_days = 30        # how long a closed case can be reopened (check yours)
+    reopen_warn_days = 5           # warn when fewer days than this remain
+    due_soon_days = 1              # "due" lists what falls due within this many days
+
+    [categories."Account Health"]  # case-insensitive substring of the case's category
+    answer_within_days = 2
+
+    [seller]
+    name = "Jane Doe, Acme GmbH"   # used to sign drafts; a [placeholder] otherwise
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import UTC, datetime, timedelta
+
+import sqlite_utils
+
+from companion.home import home
+
+DEFAULTS = {
+    "answer_within_days": 3,
+    "follow_up_after_days": 7,
+    "escalate_after_follow_ups": 2,
+    "reopen_window_days": 30,
+    "reopen_warn_days": 5,
+    "due_soon_days": 1,
+}
+
+WAITING_ON_SELLER = ("PendingMerchantAction",)
+WAITING_ON_AMAZON = ("PendingAmazonAction", "Reopened")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def load_config() -> dict:
+    """``replies.toml`` merged over the defaults; a broken file is a clear error."""
+    path = home() / "replies.toml"
+    data: dict = {}
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+    defaults = {**DEFAULTS, **_numbers(data.get("defaults", {}), path)}
+    cats = {str(k).lower(): _numbers(v, path) for k, v in data.get("categories", {}).items()}
+    return {"defaults": defaults, "categories": cats, "seller": data.get("seller", {})}
+
+
+def _numbers(table, path) -> dict:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: expected a table of settings")
+    out = {}
+    for k, v in table.items():
+        if k in DEFAULTS:
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise ConfigError(f"{path}: {k} must be a whole number of days")
+            out[k] = v
+    return out
+
+
+def settings_for(config: dict, category: str | None) -> dict:
+    """Defaults overlaid with every category entry whose name occurs in the category."""
+    out = dict(config["defaults"])
+    cat = (category or "").lower()
+    for name, values in config["categories"].items():
+        if name and name in cat:
+            out.update(values)
+    return out
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_CASE_SQL = """
+select c.case_id, c.subject, c.status, c.category, c.created_at, c.last_amazon_reply_at,
+  (select max(sent_at) from messages m where m.case_id = c.case_id and m.sender = 'amazon')
+    as last_amazon,
+  (select max(sent_at) from messages m where m.case_id = c.case_id and m.sender = 'seller')
+    as last_seller,
+  (select max(at) from draft_events e where e.case_id = c.case_id and e.kind = 'draft_sent')
+    as last_sent
+from cases c where c.status in ({statuses}) {extra}
+"""
+
+
+def reminder_for(row: dict, config: dict, now: datetime) -> dict | None:
+    """The reminder of one case row (as ``_CASE_SQL`` selects it), or None."""
+    s = settings_for(config, row.get("category"))
+    last_sent = parse_time(row.get("last_sent"))
+    if row["status"] in WAITING_ON_SELLER:
+        anchor = (parse_time(row.get("last_amazon")) or parse_time(row.get("last_amazon_reply_at"))
+                  or parse_time(row.get("created_at")))
+        if anchor is None or (last_sent and last_sent > anchor):
+            return None  # the person marked an answer sent; the next sync will show it
+        kind, days = "answer", s["answer_within_days"]
+    elif row["status"] in WAITING_ON_AMAZON:
+        times = [t for t in (parse_time(row.get("last_seller")), last_sent,
+                             parse_time(row.get("created_at"))) if t]
+        if not times:
+            return None
+        anchor = max(times)
+        kind, days = "follow_up", s["follow_up_after_days"]
+    else:
+        return None
+    due = anchor + timedelta(days=days)
+    delta = (now - due).total_seconds() / 86400
+    return {
+        "case_id": row["case_id"], "subject": row["subject"], "status": row["status"],
+        "category": row.get("category"), "kind": kind,
+        "label": "Answer Amazon" if kind == "answer" else "Follow up with Amazon",
+        "since": iso(anchor), "due_at": iso(due), "overdue": delta > 0,
+        "days_overdue": int(delta) if delta > 0 else 0,
+        "days_left": 0 if delta > 0 else int(-delta),
+    }
+
+
+def for_cases(db: sqlite_utils.Database, case_ids: list[str] | None = None,
+              now: datetime | None = None, config: dict | None = None) -> dict[str, dict]:
+    """{case_id: reminder} for open cases (all, or the given ones)."""
+    now = now or datetime.now(UTC)
+    config = config or load_config()
+    statuses = ",".join(f"'{s}'" for s in WAITING_ON_SELLER + WAITING_ON_AMAZON)
+    extra, params = "", []
+    if case_ids is not None:
+        if not case_ids:
+            return {}
+        extra = f"and c.case_id in ({','.join('?' * len(case_ids))})"
+        params = list(case_ids)
+    out = {}
+    for row in db.query(_CASE_SQL.format(statuses=statuses, extra=extra), params):
+        rem = reminder_for(row, config, now)
+        if rem:
+            out[row["case_id"]] = rem
+    return out
+
+
+def due(db: sqlite_utils.Database, now: datetime | None = None,
+        config: dict | None = None) -> dict[str, list[dict]]:
+    """{"overdue": [...], "due": [...]}: overdue ones most overdue first, then those due
+    within ``due_soon_days``, soonest first."""
+    now = now or datetime.now(UTC)
+    config = config or load_config()
+    soon = now + timedelta(days=config["defaults"]["due_soon_days"])
+    overdue, due_soon = [], []
+    for rem in for_cases(db, None, now, config).values():
+        if rem["overdue"]:
+            overdue.append(rem)
+        elif parse_time(rem["due_at"]) <= soon:
+            due_soon.append(rem)
+    overdue.sort(key=lambda r: r["due_at"])
+    due_soon.sort(key=lambda r: r["due_at"])
+    return {"overdue": overdue, "due": due_soon}
+
+
+def timeline_events(db: sqlite_utils.Database, now: datetime | None = None,
+                    case_id: str | None = None) -> list[dict]:
+    """Due and overdue reminders as timeline events ({case_id, kind: "reminder", at,
+    label, overdue}), for the UI's timeline to merge with its own events."""
+    now = now or datetime.now(UTC)
+    config = load_config()
+    soon = now + timedelta(days=config["defaults"]["due_soon_days"])
+    rems = for_cases(db, [case_id] if case_id else None, now, config).values()
+    return [{"case_id": r["case_id"], "kind": "reminder", "at": r["due_at"],
+             "label": r["label"], "overdue": r["overdue"], "subject": r["subject"]}
+            for r in rems if parse_time(r["due_at"]) <= soon]
