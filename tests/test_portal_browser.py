@@ -161,19 +161,29 @@ def test_sign_in_with_mfa_then_session_loss_and_robot_check(page: Page, portal_f
     expect(page).to_have_url(re.compile(r"/cu/case-lobby\?window=all$"))
     expect(page.locator('[data-testid="summary"]')).to_have_text("Cases 1 to 10 of 15")
 
+    # A transient server error shows an alert with a retry button instead of a table.
+    portal.sim("faults", {"error_rate": 1.0})
+    page.locator('kat-pagination button[aria-label="Next page"]').click()
+    alert = page.locator('[data-testid="load-error"]')
+    expect(alert).to_contain_text(re.compile(r"\(50[023]\)"))
+    portal.sim("faults", {"error_rate": 0})
+    alert.locator("kat-button button").click()
+    expect(page.locator('[data-testid="summary"]')).to_have_text("Cases 11 to 15 of 15")
+    expect(alert).to_have_count(0)
+
     # A session that expires mid-browse: the page's next API call sends the person to
     # sign-in, asking to come back to the page as it now is.
     portal.sim("expire-sessions", {})
-    page.locator('kat-pagination button[aria-label="Next page"]').click()
+    page.locator('kat-pagination button[aria-label="Previous page"]').click()
     expect(page).to_have_url(re.compile(r"/ap/signin\?"))
     back = parse_qs(urlparse(page.url).query)["openid.return_to"][0]
-    assert back.startswith(LOBBY) and "page=2" in back
+    assert back.startswith(LOBBY) and "page=1" in back
     sign_in(page, cfg, mfa=True)
-    expect(page.locator('[data-testid="summary"]')).to_have_text("Cases 11 to 15 of 15")
+    expect(page.locator('[data-testid="summary"]')).to_have_text("Cases 1 to 10 of 15")
 
     # A robot check on the API: the page reloads and the person sees the check.
     portal.sim("robot", {"on": True})
-    page.locator('kat-pagination button[aria-label="Previous page"]').click()
+    page.locator('kat-pagination button[aria-label="Next page"]').click()
     expect(page).to_have_title(re.compile("Robot Check"))
     expect(page.get_by_text("Enter the characters you see below")).to_be_visible()
 
