@@ -116,7 +116,7 @@ def _month(name: str) -> int:
 def parse_date(text: str, locale: str | None = None) -> date:
     """`Mar 06, 2026` (en_US), `6 Mar 2026` (en_GB), `06.03.2026` / `6. März 2026`
     (de_DE), ISO `2026-03-06`. Slashed dates need the locale to know the order."""
-    s = " ".join(text.replace("\u00a0", " ").split())
+    s = " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
     try:
         if m := _RE_ISO.fullmatch(s):
             return date(int(m[1]), int(m[2]), int(m[3]))

@@ -53,7 +53,25 @@ _RE_TOTAL = re.compile(
 def _tree(html: str | bytes) -> LexborHTMLParser:
     if isinstance(html, bytes):
         html = html.decode("utf-8", errors="replace")
-    return LexborHTMLParser(html)
+    tree = LexborHTMLParser(html)
+    _show_labels(tree)
+    return tree
+
+
+def _show_labels(tree: LexborHTMLParser) -> None:
+    """Katal-style elements may show their words from an attribute through a shadow
+    root (`<kat-badge label="Closed">`), which a DOM snapshot does not contain: give
+    such elements their label as text so labels read the same either way. Buttons
+    keep theirs as an attribute; they are actions, not content."""
+    for node in tree.css("[label], [text]"):
+        tag = node.tag or ""
+        if not tag.startswith("kat-") or tag in ("kat-button", "kat-box"):
+            continue
+        if node.text(deep=True).strip():
+            continue
+        shown = node.attributes.get("label") or node.attributes.get("text")
+        if shown:
+            node.insert_child(shown)
 
 
 def _text(node: LexborNode | None) -> str:
@@ -187,14 +205,18 @@ def _parse_box(box: LexborNode, index: int, *, case_id, timezone, locale):
     receiver_el = box.css_first(RECEIVER)
     address = " ".join(receiver_el.text(deep=True).split()) if receiver_el else ""
 
-    body = None
+    body = fallback = None
     for child in reversed(_children(container)):
-        if child.tag != "div" or _is_attachment_only(child) or _date_pair(child):
+        if child.tag != "div" or _date_pair(child):
             continue
         if child.css_first(SENDER_LABEL) or child.css_first(RECEIVER):
             continue
+        if _is_attachment_only(child):  # links under the body, or a body of links only
+            fallback = fallback or child
+            continue
         body = child
         break
+    body = body or fallback
     if body is None:
         raise LayoutError("the message body (last child <div>)", case_id=case_id, where=where)
 

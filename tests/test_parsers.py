@@ -125,6 +125,10 @@ def test_slashed_dates_need_the_locale():
     ("6 Mar 2026", "16:35 +0530", None, "2026-03-06T11:05:00Z"),
     ("6 Mar 2026", "16:35 -03", None, "2026-03-06T19:35:00Z"),
     ("6 Mar 2026", "16:35 UTC\u22128", None, "2026-03-07T00:35:00Z"),
+    # what a browser's Intl.DateTimeFormat prints (narrow no-break space, GMT offsets)
+    ("Mar 6, 2026", "4:35\u202fPM GMT-8", None, "2026-03-07T00:35:00Z"),
+    ("06.03.2026", "16:35 GMT+5:30", None, "2026-03-06T11:05:00Z"),
+    ("6 Jul 2026", "16:35 OESZ", None, "2026-07-06T13:35:00Z"),
     # ambiguous abbreviations settled by the hint
     ("6 Mar 2026", "16:35 IST", "Asia/Kolkata", "2026-03-06T11:05:00Z"),
     ("6 Jul 2026", "16:35 IST", "Europe/Dublin", "2026-07-06T15:35:00Z"),
@@ -540,3 +544,38 @@ def test_empty_lobby_and_broken_lobby():
     assert parse_lobby("<h1>Case Log</h1><p>Cases 0 to 0 of 0</p><table></table>") == ([], 0)
     with pytest.raises(LayoutError, match="lobby"):
         parse_lobby("<h1>Case Log</h1><p>Loading…</p>")
+
+
+def test_labels_shown_from_attributes_and_attachment_only_messages():
+    html = read(f"case_{CASE}_en_US.html")
+    html = html.replace(">Needs your attention<",
+                        '><kat-badge label="Needs your attention"></kat-badge><')
+    boxes = re.findall(r"<kat-box class=.*?</kat-box>", html, flags=re.S)
+    # the seller's attachment message without words: the body holds only the links
+    body = re.search(r'</div></div>(<div class="\w+">Attached.*?</div>)(<a .*)</kat-box>',
+                     boxes[1], flags=re.S)
+    only_links = boxes[1].replace(body[1] + body[2],
+                                  '<div class="x1">' + body[2] + "</div>")
+    case = parse_case_page(html.replace(boxes[1], only_links))
+    assert case["status"] == "PendingMerchantAction"
+    msg = case["messages"][1]
+    assert msg["text"] == "" and msg["html"] == ""
+    assert [a["name"] for a in msg["attachments"]] == [
+        "Rechnung_2026-03.pdf", "lab report (EU 1935).jpg"]
+    lobby = read("lobby_en_US.html").replace(
+        '">Closed</span>', '"><kat-badge label="Closed"></kat-badge></span>')
+    assert "kat-badge" in lobby
+    assert parse_lobby(lobby)[0][1]["status"] == "Closed"
+
+
+def test_a_200_message_page_parses_quickly():
+    html = read(f"case_{CASE}_en_US.html")
+    boxes = re.findall(r"<kat-box class=.*?</kat-box>", html, flags=re.S)
+    big = html.replace("\n".join(boxes), "\n".join(boxes * 50))
+    start = time.perf_counter()
+    case = parse_case_page(big)
+    elapsed = time.perf_counter() - start
+    print(f"\n200-message case page ({len(big) // 1024} KB): {elapsed * 1000:.1f} ms")
+    assert len(case["messages"]) == 200 and len({m["message_key"] for m in
+                                                 case["messages"]}) == 200
+    assert elapsed < 1.0
