@@ -222,9 +222,18 @@ def test_lobby_default_window_table_and_dates(page: Page, live: Live):
 
 def test_lobby_paging_window_and_page_size_keep_the_url(page: Page, live: Live):
     total = len(live.cases)
+    bodies: list[dict] = []
+    page.on("request", lambda r: bodies.append(r.post_data_json)
+            if r.url.endswith("/mons-api/SearchForCases") else None)
     open_as(page, live, LOBBY)
     summary = page.locator('[data-testid="summary"]')
     expect(summary).to_have_text(re.compile(r"^Cases \d+ to \d+ of \d+$"))
+    first = bodies[0]
+    assert (first["page"], first["searchPageSize"], first["sortBy"], first["sortByOrder"]) == (
+        0, 10, "CreationDate", "DESC")
+    filters = first["caseFilters"]
+    assert filters["caseOwner"] == "MerchantCases" and filters["searchText"] == ""
+    assert abs(filters["creationDateFrom"] - (datetime.now(UTC).timestamp() - 30 * 86400)) < 120
 
     window = page.locator('kat-dropdown[data-testid="date-window"]')
     window.locator("button").click()
@@ -240,6 +249,7 @@ def test_lobby_paging_window_and_page_size_keep_the_url(page: Page, live: Live):
     expect(page).to_have_url(re.compile(r"window=all&page=2&pageSize=10"))
     expect(summary).to_have_text(f"Cases 11 to 20 of {total}")
     expect(rows(page).first.locator("td a")).to_have_text(live.cases[10]["case_id"])
+    assert bodies[-1]["page"] == 1 and bodies[-1]["caseFilters"]["creationDateFrom"] is None
     nxt.click()
     expect(summary).to_have_text(f"Cases 21 to 30 of {total}")
     prev.click()
@@ -265,6 +275,12 @@ def test_lobby_paging_window_and_page_size_keep_the_url(page: Page, live: Live):
     expect(rows(page).first.locator("td a")).to_have_text(live.cases[20]["case_id"])
     expect(window.locator("button")).to_contain_text("All")
     expect(page.locator("kat-pagination")).to_have_attribute("page", "3")
+
+    # A person opens a case from the table.
+    rows(page).first.locator("td a").click()
+    expect(page).to_have_url(re.compile(r"view-case\?caseID=" + live.cases[20]["case_id"]))
+    expect(page.locator('[data-testid="case-summary"] h1')).to_have_text(
+        live.cases[20]["subject"])
 
 
 def test_lobby_search_tabs_and_windows(page: Page, live: Live):
@@ -334,6 +350,8 @@ def test_hostile_subjects_and_messages_stay_text(page: Page, live: Live):
 def test_case_page_thread_summary_and_controls(page: Page, live: Live):
     case = max(live.cases, key=lambda c: len(c["messages"]))
     assert len(case["messages"]) > 10, "seeded portal should have a long thread"
+    calls: list[str] = []
+    page.on("request", lambda r: calls.append(r.url) if "/mons-api/ViewCase" in r.url else None)
     open_as(page, live, VIEW + case["case_id"] + "&mons_sel_mkid=x")
     summary = page.locator('.view-case section[data-testid="case-summary"]')
     expect(summary.locator("h1")).to_have_text(case["subject"])
@@ -348,6 +366,10 @@ def test_case_page_thread_summary_and_controls(page: Page, live: Live):
     expect(page.locator('kat-button[label="Show older messages"]')).to_have_count(0)
     newest_first = case["messages"][::-1]
     expect(boxes).to_have_count(len(newest_first))
+    asked = [parse_qs(urlparse(u).query) for u in calls]
+    assert asked[0] == {"caseId": [case["case_id"]], "timeZone": [live.tz], "pageSize": ["10"]}
+    assert len(asked) == -(-len(newest_first) // 10)
+    assert all("pageToken" in q for q in asked[1:])
     expect(page.locator('[data-testid="sender-label"]')).to_have_text(
         ["Amazon" if m["sender"] == "amazon" else "You" for m in newest_first])
     expect(page.locator('[data-testid="reciever"]')).to_have_text(
