@@ -1,0 +1,410 @@
+"""Documented replies on a real SQLite file: checklists from category and asks, evidence
+files (and hostile ones), drafts and their sandbox, reminders, related cases, dossier."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import run_caselog
+
+from companion import checklists, dossier, drafts, evidence, related, reminders
+from companion.schema import open_db
+
+NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
+ASKING = ("Hello from Amazon Selling Partner Support,\nWe reviewed your appeal.\nTo proceed, "
+          "please provide invoices from your supplier dated within the last 365 days. We need a "
+          "plan of action that explains the root cause of the issue.\nBest regards,\nAmazon")
+
+
+def _t(days_ago: float) -> str:
+    return (NOW - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def add_case(db, case_id, subject, status, category, messages, created=None):
+    db["cases"].insert({"case_id": case_id, "subject": subject, "status": status,
+                        "category": category, "created_at": created or _t(30),
+                        "can_reopen": 1})
+    for n, (sender, days_ago, text) in enumerate(messages):
+        db["messages"].insert({"case_id": case_id, "message_key": f"{case_id}-{n}",
+                               "sender": sender, "sent_at": _t(days_ago), "text": text,
+                               "html": text.replace("\n", "<br>")})
+
+
+@pytest.fixture
+def db(caselog_home):
+    conn = open_db(caselog_home / "caselog.db")
+    add_case(conn, "10000000001", "Appeal: listing deactivated for B0ABCDEFGH",
+             "PendingMerchantAction", "Listings and Catalog",
+             [("seller", 10, "Our listing B0ABCDEFGH was removed, order 113-1234567-7654321."),
+              ("amazon", 2, ASKING)])
+    add_case(conn, "10000000002", "Lost inventory in shipment FBA15XK2LM9",
+             "PendingAmazonAction", "FBA Inventory and Reimbursement",
+             [("seller", 12, "Shipment FBA15XK2LM9 was delivered but units are missing.")],
+             created=_t(40))
+    add_case(conn, "10000000003", "Listing deactivated again for B0ABCDEFGH",
+             "Closed", "Listings and Catalog",
+             [("seller", 60, "Again B0ABCDEFGH."), ("amazon", 3, "This case is closed.")],
+             created=_t(90))
+    add_case(conn, "10000000004", "Request to reinstate selling privileges",
+             "PendingMerchantAction", "Account Health",
+             [("amazon", 1, "Your appeal must include a Plan of Action: (1) the root cause, (2) "
+               "the actions you took. Please send copies of invoices from the last 365 days.")])
+    add_case(conn, "10000000005", "Disbursement on hold", "Resolved", "Payments",
+             [("amazon", 5, "Your disbursement has been released.")])
+    return conn
+
+
+# --- checklists --------------------------------------------------------------------
+
+def test_checklist_from_asks_and_category(db):
+    items = checklists.refresh(db, "10000000001")
+    asked = [i for i in items if i["source"] == "ask"]
+    assert [i["checklist"] for i in asked][:1] == ["invoices"]
+    assert {i["checklist"] for i in asked} == {"invoices", "plan_of_action"}
+    inv = next(i for i in asked if i["key"] == "invoices:recent")
+    assert inv["sentence"] == ("To proceed, please provide invoices from your supplier dated "
+                               "within the last 365 days.")
+    poa = next(i for i in asked if i["key"] == "plan_of_action:root_cause")
+    assert poa["sentence"] == "We need a plan of action that explains the root cause of the issue."
+    # the category (listings) adds its own items without a sentence
+    cat = [i for i in items if i["source"] == "category"]
+    assert cat and all(i["checklist"] == "listings_brand" and i["sentence"] is None for i in cat)
+
+
+def test_library_covers_the_issue_topics():
+    lib = checklists.load_library(None)
+    texts = {cid: " ".join(i["text"].lower() for i in cl["items"]) for cid, cl in lib.items()}
+    assert all(w in texts["plan_of_action"] for w in ("root cause", "corrective", "preventive",
+                                                      "asin"))
+    assert all(w in texts["invoices"] for w in ("365", "supplier name", "phone", "website",
+                                                "pro forma", "unaltered", "quantities"))
+    assert all(w in texts["letter_of_authorization"] for w in (
+        "licensor", "licensee", "granted", "territory", "duration", "letterhead", "signed"))
+    assert all(w in texts["fba_reimbursement"] for w in (
+        "shipment id", "ownership", "proof of delivery", "bill of lading", "claim window"))
+    assert all(w in texts["listings_brand"] for w in ("trademark", "logo", "product", "packaging"))
+    assert all(w in texts["product_safety"] for w in ("certificates", "accredited", "5 years"))
+
+
+def test_ticks_and_notes_survive_refresh_and_new_asks(db):
+    items = checklists.refresh(db, "10000000001")
+    first = items[0]
+    checklists.set_done(db, "10000000001", first["id"], True)
+    checklists.set_note(db, "10000000001", first["id"], "from Acme, March")
+    db["messages"].insert({"case_id": "10000000001", "message_key": "late", "sender": "amazon",
+                           "sent_at": _t(1), "text": "Please send photos of the packaging."})
+    again = checklists.refresh(db, "10000000001")
+    kept = next(i for i in again if i["id"] == first["id"])
+    assert kept["done"] == 1 and kept["note"] == "from Acme, March"
+    photos = [i for i in again if i["ask_kind"] == "photos"]
+    assert photos and photos[0]["sentence"] == "Please send photos of the packaging."
+    assert checklists.progress(db, ["10000000001"])["10000000001"]["done"] == 1
+
+
+def test_user_checklists_override_and_extend(caselog_home, db):
+    user = caselog_home / "checklists"
+    user.mkdir()
+    (user / "mine.toml").write_text(
+        'id = "payments_extra"\ntitle = "Bank proof"\ncategories = ["payments"]\n'
+        '[[items]]\nid = "iban"\ntext = "IBAN letter from the bank"\n')
+    (user / "inv.toml").write_text(
+        'id = "invoices"\nextend = true\n[[items]]\nid = "stamp"\ntext = "Supplier stamp"\n')
+    lib = checklists.load_library(user)
+    assert "Supplier stamp" in [i["text"] for i in lib["invoices"]["items"]]
+    assert len(lib["invoices"]["items"]) == 7
+    items = checklists.refresh(db, "10000000005")
+    assert "IBAN letter from the bank" in [i["text"] for i in items]
+    (user / "broken.toml").write_text("id = [unclosed")
+    with pytest.raises(checklists.ChecklistError, match="broken.toml"):
+        checklists.load_library(user)
+    errors: list[str] = []
+    assert "invoices" in checklists.load_library(user, errors)
+    assert errors and "broken.toml" in errors[0]
+
+
+def test_asks_rescanned_when_text_changes(db):
+    assert checklists.scan_asks(db, "10000000005") == []
+    db.execute("update messages set text = 'Please provide a bank statement.' "
+               "where case_id = '10000000005'")
+    db.conn.commit()
+    assert [a["kind"] for a in checklists.scan_asks(db, "10000000005")] == ["bank_statement"]
+
+
+# --- evidence ----------------------------------------------------------------------
+
+PDF = b"%PDF-1.4\n%test\n1 0 obj<<>>endobj\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def _docx() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:document/>")
+    return buf.getvalue()
+
+
+def _files_under(root):
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def test_attach_list_download_path_and_remove(caselog_home, db):
+    items = checklists.refresh(db, "10000000001")
+    row = evidence.attach(db, "10000000001", PDF, "invoice März.pdf", item_id=items[0]["id"])
+    assert row["name"] == "invoice März.pdf" and row["size"] == len(PDF)
+    path = evidence.file_path(row)
+    assert path == (caselog_home / "evidence" / row["sha256"][:2] / row["sha256"]).resolve()
+    assert path.read_bytes() == PDF
+    # the same bytes twice are stored once; removing one keeps the file for the other
+    twin = evidence.attach(db, "10000000002", PDF, "copy.pdf")
+    assert twin["path"] == row["path"]
+    evidence.remove(db, "10000000001", row["id"])
+    assert path.exists()
+    evidence.remove(db, "10000000002", twin["id"])
+    assert not path.exists()
+    assert evidence.list_for_case(db, "10000000001") == []
+    # office files are sniffed inside the zip; a csv is text
+    evidence.attach(db, "10000000001", _docx(), "plan.docx")
+    evidence.attach(db, "10000000001", b"sku,qty\nA,3\n", "ledger.csv")
+    assert {e["name"] for e in evidence.list_for_case(db, "10000000001")} == {
+        "plan.docx", "ledger.csv"}
+
+
+@pytest.mark.parametrize("data,name,message", [
+    (b"MZ\x90\x00binary", "invoice.pdf", "content is an unknown"),
+    (PNG, "invoice.pdf", "content is png"),
+    (PDF, "tool.exe", "type .exe is not allowed"),
+    (PDF, "../../etc/passwd", "type .(none) is not allowed"),
+    (PDF, "evil\x00.pdf", "NUL byte"),
+    (PDF, "../..", "empty"),
+    (b"", "empty.pdf", "is empty"),
+    (b"PK\x03\x04not really a zip", "plan.docx", "unknown or disallowed"),
+    (b"\x00\x01\x02 binary", "notes.txt", "unknown or disallowed"),
+])
+def test_bad_files_are_refused_and_nothing_is_written(caselog_home, db, data, name, message):
+    before = _files_under(caselog_home.parent)
+    with pytest.raises(evidence.EvidenceError, match=message.replace("(", r"\(")
+                       .replace(")", r"\)")):
+        evidence.attach(db, "10000000001", data, name)
+    after = _files_under(caselog_home.parent)
+    assert [p for p in after if p not in before and "caselog.db" not in p.name] == []
+
+
+def test_oversized_is_refused_while_copying(caselog_home, db):
+    class Endless(io.RawIOBase):
+        """A stream far bigger than the cap; attach must stop reading early."""
+        read_bytes = 0
+
+        def read(self, n=-1):
+            self.read_bytes += n
+            return b"%PDF-" + b"x" * (n - 5)
+
+    src = Endless()
+    with pytest.raises(evidence.EvidenceError, match="larger than the 1 MB limit"):
+        evidence.attach(db, "10000000001", src, "huge.pdf", limit=1024 * 1024)
+    assert src.read_bytes <= 3 * 1024 * 1024
+    assert [p for p in (caselog_home / "evidence").rglob("*") if p.is_file()] == []
+
+
+def test_hostile_names_become_safe_display_names(caselog_home, db):
+    row = evidence.attach(db, "10000000001", PDF, "../../../../tmp/evil.pdf")
+    assert row["name"] == "evil.pdf"
+    row = evidence.attach(db, "10000000001", PDF, "..\\..\\windows\\evil2.pdf")
+    assert row["name"] == "evil2.pdf"
+    row = evidence.attach(db, "10000000001", PDF, "a\u202eb\tc\nd.pdf")  # bidi/control chars
+    assert row["name"] == "abcd.pdf"
+    row = evidence.attach(db, "10000000001", PDF, "x" * 5000 + ".pdf")
+    assert len(row["name"]) <= evidence.MAX_NAME and row["name"].endswith(".pdf")
+    row = evidence.attach(db, "10000000001", PDF, "請求書_2026 🧾.pdf")
+    assert row["name"] == "請求書_2026 🧾.pdf"
+    assert not (caselog_home.parent / "tmp").exists()
+    for e in evidence.list_for_case(db, "10000000001"):
+        assert evidence.file_path(e).is_relative_to((caselog_home / "evidence").resolve())
+    # a tampered row cannot turn a download into reading another file
+    bad = {**row, "path": "../../etc/passwd"}
+    with pytest.raises(evidence.EvidenceError):
+        evidence.file_path(bad)
+
+
+# --- drafts --------------------------------------------------------------------------
+
+def test_asked_draft_answers_each_ask_in_order_with_evidence(db):
+    items = checklists.refresh(db, "10000000001")
+    inv = next(i for i in items if i["key"] == "invoices:recent")
+    evidence.attach(db, "10000000001", PDF, "invoice-acme.pdf", item_id=inv["id"])
+    d = drafts.ensure(db, "10000000001")
+    assert d["situation"] == "asked" and d["revision"] == 1
+    body = d["body"]
+    assert body.index("1. Invoices") < body.index("2. Plan of action")
+    assert "Please find attached: invoice-acme.pdf." in body
+    assert "[attach plan of action, or explain why it is not available]" in body
+    assert "10000000001" in body
+
+
+def test_placeholders_block_ready_and_sent_then_history_and_event(db):
+    d = drafts.ensure(db, "10000000001")
+    with pytest.raises(drafts.DraftError, match="fill in the placeholders"):
+        drafts.mark_ready(db, "10000000001", d["id"])
+    with pytest.raises(drafts.DraftError, match="placeholders"):
+        drafts.mark_sent(db, "10000000001", d["id"])
+    filled = drafts.PLACEHOLDER.sub("done", d["body"])
+    d2 = drafts.save(db, "10000000001", d["id"], filled)
+    assert d2["revision"] == 2
+    assert [r["source"] for r in drafts.history(db, d["id"])] == ["edited", "generated"]
+    assert drafts.mark_ready(db, "10000000001", d["id"])["state"] == "ready"
+    sent = drafts.mark_sent(db, "10000000001", d["id"])
+    assert sent["state"] == "sent" and sent["sent_at"]
+    kinds = [e["kind"] for e in drafts.events(db, "10000000001")]
+    assert "draft_sent" in kinds and "draft_ready" in kinds
+    with pytest.raises(drafts.DraftError):
+        drafts.save(db, "10000000001", d["id"], "more")
+    # the next draft is a new one
+    assert drafts.ensure(db, "10000000001")["id"] != d["id"]
+
+
+def test_follow_up_names_case_and_last_message_and_escalates(db):
+    ctx = drafts.context(db, "10000000002", now=NOW)
+    assert ctx["situation"] == "follow_up" and ctx["days_waiting"] == 12
+    _, _, body = drafts.render(db, "10000000002", now=NOW)
+    assert "10000000002" in body and "March 8, 2026" in body
+    assert "escalate" not in body
+    for n in range(2):  # two more seller messages without an answer
+        db["messages"].insert({"case_id": "10000000002", "message_key": f"f{n}",
+                               "sender": "seller", "sent_at": _t(11 - n * 4), "text": "Any news?"})
+    _, _, body = drafts.render(db, "10000000002", now=NOW)
+    assert "escalate this case" in body
+    assert any("escalation" in n for n in drafts.notes(drafts.context(db, "10000000002", NOW)))
+
+
+def test_reopen_warns_near_window_end_and_appeal_skeleton(db):
+    ctx = drafts.context(db, "10000000003", now=NOW)
+    assert ctx["situation"] == "reopen"
+    assert not drafts.notes(ctx)  # 27 days left of 30
+    late = drafts.context(db, "10000000003", now=NOW + timedelta(days=24))
+    assert any("Reopen soon" in n for n in drafts.notes(late))
+    _, _, body = drafts.render(db, "10000000003", now=NOW)
+    assert "Please reopen case 10000000003" in body and "[what is still wrong" in body
+    situation, _, body = drafts.render(db, "10000000004", now=NOW)
+    assert situation == "appeal"
+    for part in ("1. Root cause", "2. Corrective actions", "3. Preventive measures",
+                 "4. Your other requests", "Invoices (you asked:"):
+        assert part in body
+    assert drafts.render(db, "10000000005")[0] == "reply"
+
+
+def test_seller_name_from_config_and_user_template_override(caselog_home, db):
+    (caselog_home / "replies.toml").write_text('[seller]\nname = "Jane Doe, Acme GmbH"\n')
+    (caselog_home / "templates").mkdir()
+    (caselog_home / "templates" / "reply.j2").write_text(
+        "Case {{ case.case_id }} by {{ seller_name }}\n")
+    assert drafts.render(db, "10000000005")[2] == "Case 10000000005 by Jane Doe, Acme GmbH\n"
+
+
+@pytest.mark.parametrize("source,message", [
+    ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "not allowed"),
+    ("{{ cycler.__init__.__globals__.os.system('id') }}", "not allowed|unknown name"),
+    ("{{ 'x' * 1000000000 }}", "repetition too large"),
+    ("{{ 10 ** 100000000 }}", "exponent too large"),
+    ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+     "took longer"),
+    ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "recursion"),
+    ("{% for x in %}", "line 1"),
+    ("{{ no_such_thing }}", "unknown name"),
+    ("{% for i in range(99999) %}{{ 'y' * 99 }}{% endfor %}", "output longer"),
+])
+def test_hostile_template_text_gets_a_clear_error(db, source, message):
+    started = time.monotonic()
+    with pytest.raises(drafts.DraftTemplateError, match=message):
+        drafts.render_string(source, db, "10000000005")
+    assert time.monotonic() - started < 10
+
+
+def test_broken_user_template_is_a_clear_error_and_nothing_saved(caselog_home, db):
+    (caselog_home / "templates").mkdir()
+    (caselog_home / "templates" / "reply.j2").write_text("{{ ''.__class__.__mro__ }}")
+    with pytest.raises(drafts.DraftTemplateError, match="reply.j2"):
+        drafts.ensure(db, "10000000005")
+    assert db["drafts"].count == 0
+
+
+# --- reminders -----------------------------------------------------------------------
+
+def test_due_and_overdue_with_category_settings(caselog_home, db):
+    lists = reminders.due(db, now=NOW)
+    overdue = {r["case_id"]: r for r in lists["overdue"]}
+    # waiting on the seller since Amazon asked 2 days ago: due after 3 days, not yet
+    assert "10000000001" not in overdue
+    assert "10000000001" in [r["case_id"] for r in lists["due"]]
+    # waiting on Amazon since the seller wrote 12 days ago: follow-up after 7, overdue
+    assert overdue["10000000002"]["kind"] == "follow_up"
+    assert overdue["10000000002"]["days_overdue"] == 5
+    (caselog_home / "replies.toml").write_text(
+        '[defaults]\nanswer_within_days = 1\n[categories."fba inventory"]\n'
+        'follow_up_after_days = 20\n')
+    lists = reminders.due(db, now=NOW)
+    overdue = {r["case_id"] for r in lists["overdue"]}
+    assert "10000000001" in overdue and "10000000002" not in overdue
+    (caselog_home / "replies.toml").write_text('[defaults]\nanswer_within_days = "soon"\n')
+    with pytest.raises(reminders.ConfigError, match="whole number"):
+        reminders.load_config()
+
+
+def test_marking_a_draft_sent_moves_the_follow_up(db):
+    before = reminders.for_cases(db, ["10000000002"], now=NOW)["10000000002"]
+    d = drafts.ensure(db, "10000000002")
+    drafts.save(db, "10000000002", d["id"], drafts.PLACEHOLDER.sub("Jane", d["body"]))
+    drafts.mark_sent(db, "10000000002", d["id"])
+    after = reminders.for_cases(db, ["10000000002"])["10000000002"]
+    assert after["due_at"] > before["due_at"]
+
+
+# --- related and dossier ---------------------------------------------------------------
+
+def test_related_by_asin_and_shipment(db):
+    rel = related.find(db, "10000000001")
+    by_id = {r["case_id"]: r for r in rel}
+    assert "same ASIN B0ABCDEFGH" in by_id["10000000003"]["reasons"]
+    assert by_id["10000000003"]["earlier"] is True
+    assert "10000000005" not in by_id
+    add_case(db, "10000000009", "Another question", "Closed", "FBA",
+             [("seller", 80, "About FBA15XK2LM9 again, order 113-1234567-7654321.")])
+    rel2 = {r["case_id"]: r for r in related.find(db, "10000000002")}
+    assert "same shipment FBA15XK2LM9" in rel2["10000000009"]["reasons"]
+    rel3 = {r["case_id"]: r for r in related.find(db, "10000000001")}
+    assert "same order 113-1234567-7654321" in rel3["10000000009"]["reasons"]
+
+
+def test_dossier_is_self_contained_and_inert(caselog_home, db):
+    db["messages"].insert({"case_id": "10000000001", "message_key": "x", "sender": "amazon",
+                           "sent_at": _t(1.5), "text": "hostile",
+                           "html": "<p>ok</p><script>alert(1)</script><img src=http://x/y "
+                                   "onerror=alert(2)><a href='javascript:alert(3)'>l</a>"})
+    items = checklists.refresh(db, "10000000001")
+    ev = evidence.attach(db, "10000000001", PDF, "inv.pdf", item_id=items[0]["id"])
+    html = dossier.build(db, "10000000001")
+    assert ev["sha256"] in html and "inv.pdf" in html
+    assert "To proceed, please provide invoices" in html
+    assert "<script" not in html and "onerror" not in html and "javascript:" not in html
+    assert "<img" not in html and "Content-Security-Policy" in html
+    assert "<p>ok</p>" in html and "Draft reply" in html and "[your name" in html
+
+
+def test_cli_dossier_checklist_draft(caselog_home, db):
+    db.conn.commit()
+    env = {"CASELOG_HOME": str(caselog_home)}
+    out = caselog_home / "d.html"
+    r = run_caselog("dossier", "10000000001", "-o", str(out), env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "Case 10000000001" in out.read_text()
+    r = run_caselog("checklist", "10000000001", env=env, timeout=60)
+    assert r.returncode == 0 and 'Amazon asked: "To proceed, please provide invoices' in r.stdout
+    r = run_caselog("draft", "10000000001", "--ready", env=env, timeout=60)
+    assert r.returncode == 1 and "fill in the placeholders" in r.stderr
+    r = run_caselog("dossier", "99999999999", env=env, timeout=60)
+    assert r.returncode == 1 and "no case 99999999999" in r.stderr
+    assert os.path.exists(out)
