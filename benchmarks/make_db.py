@@ -1,0 +1,242 @@
+"""Generate a realistic caselog database without a portal, straight into the declared schema.
+
+The UI benchmarks need 10,000 cases and 100,000 messages, far more than a browser sync
+could fill in reasonable time, and the UI tests need a quick database with hostile
+content before the sync exists. Data are seeded and deterministic: the same arguments
+give the same database.
+
+Usage:
+    python benchmarks/make_db.py OUT.db --cases 10000 --messages 100000 --seed 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import html
+import json
+import random
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from companion.schema import open_db  # noqa: E402
+
+CATEGORIES = [
+    "Account Health", "Listings and Catalog", "FBA Inventory and Reimbursement",
+    "Brand Registry and IP", "Product Safety and Compliance", "Payments",
+    "Orders and Shipping",
+]
+MAX_THREAD = 200  # the portal contract's longest thread
+STATUSES = [  # (status, weight)
+    ("PendingAmazonAction", 20), ("PendingMerchantAction", 15), ("Answered", 15),
+    ("Reopened", 5), ("Resolved", 30), ("Closed", 15),
+]
+SUBJECTS = [
+    "Listing {asin} suppressed for missing information",
+    "Reimbursement request for shipment {ship}",
+    "Inventory lost at fulfilment centre, shipment {ship}",
+    "Account health: policy violation notice",
+    "Invoice verification for {asin}",
+    "Brand registry: trademark application for my brand",
+    "Safety data sheet requested for {asin}",
+    "Payment hold on disbursement",
+    "Order {order} marked delivered but customer says not received",
+    "Ungating request for restricted category",
+]
+HOSTILE_SUBJECTS = [
+    "<script>alert('subject-xss')</script> listing removed",
+    "<img src=x onerror=alert('img-xss')> photo request",
+    "Réclamation über 払い戻し 📦 \"quoted\" & <b>bold</b>",
+]
+AMAZON_LINES = [
+    "Hello,\nThank you for contacting Amazon Seller Support.",
+    "To proceed, please provide invoices from the last 365 days showing the supplier "
+    "name, address, phone number and website.",
+    "Please send a plan of action with the root cause, the corrective actions you took "
+    "and the preventive measures you will take.",
+    "We have reviewed your case and reimbursed the units lost in shipment {ship}.",
+    "Could you provide proof of delivery or the tracking number for order {order}?",
+    "We need a letter of authorization from the brand owner to approve this listing.",
+    "Please upload a safety data sheet not older than five years for {asin}.",
+    "Your listing {asin} has been reinstated. We consider this case resolved.",
+    "We are still investigating and will reply within 48 hours.",
+    "Please provide photos of the product and its packaging showing the brand name.",
+]
+SELLER_LINES = [
+    "Hi, our listing {asin} was suppressed yesterday and we do not know why.",
+    "Please find attached the invoice from our supplier for {asin}.",
+    "Shipment {ship} shows 12 units received out of 20 sent. Please investigate.",
+    "We have attached our plan of action. Root cause: an outdated packaging label.",
+    "It has been a week without an answer, could you please look at this case?",
+    "Tracking number 1Z999AA10123456784 for order {order}.",
+    "Danke für Ihre Antwort. 請求書を添付します。 🙏",
+]
+HOSTILE_BODIES = [
+    "<script>alert('body-xss')</script>Please check the attached file.",
+    '<img src=x onerror="alert(\'img-body\')"><a href="javascript:alert(1)">click me</a>',
+    '<iframe src="https://evil.example/"></iframe><p onclick="alert(2)">Styled</p>'
+    '<style>body{display:none}</style>',
+]
+
+
+def iso(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def fill(template: str, rng: random.Random) -> str:
+    return template.format(
+        asin="B0" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(8)),
+        ship="FBA" + str(rng.randint(10**8, 10**9)),
+        order=f"{rng.randint(100, 999)}-{rng.randint(10**6, 10**7)}-{rng.randint(10**6, 10**7)}",
+    )
+
+
+def to_html(text: str) -> str:
+    return "<br>".join(html.escape(line) for line in text.split("\n"))
+
+
+def generate(path: str | Path, cases: int = 300, messages: int = 3000, seed: int = 7,
+             hostile: bool = True, portal: str = "http://127.0.0.1:8731",
+             now: datetime | None = None) -> Path:
+    """Write a database at ``path`` (replacing it) and return the path."""
+    path = Path(path)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    rng = random.Random(seed)
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    db = open_db(path)
+    # Message counts per case: skewed, a few long threads, mean messages/cases.
+    weights = [rng.paretovariate(1.5) for _ in range(cases)]
+    scale = max(messages - cases, 0) / sum(weights)
+    counts = [min(MAX_THREAD, 1 + int(w * scale)) for w in weights]
+    diff = min(messages, cases * MAX_THREAD) - sum(counts)
+    i = 0
+    while diff != 0 and cases:
+        j = i % cases
+        if diff > 0 and counts[j] < MAX_THREAD:
+            counts[j] += 1
+            diff -= 1
+        elif counts[j] > 1:
+            counts[j] -= 1
+            diff += 1
+        i += 1
+    statuses = [s for s, _ in STATUSES]
+    status_weights = [w for _, w in STATUSES]
+    sync_id = 1
+    case_rows, msg_rows, att_rows, hist_rows, change_rows = [], [], [], [], []
+    base_id = 10_000_000_000 + seed * 1_000_000
+    for n in range(cases):
+        case_id = str(base_id + n * 7919 % 10**6 + n)[:11].rjust(11, "1")
+        created = now - timedelta(days=rng.uniform(0, 400), seconds=rng.randint(0, 86400))
+        status = rng.choices(statuses, status_weights)[0]
+        category = rng.choice(CATEGORIES)
+        subject = fill(rng.choice(SUBJECTS), rng)
+        if hostile and n % 97 == 3:
+            subject = HOSTILE_SUBJECTS[(n // 97) % len(HOSTILE_SUBJECTS)]
+        t = created
+        last_amazon = None
+        span = (now - created).total_seconds()
+        for k in range(counts[n]):
+            if k:
+                t = t + timedelta(seconds=rng.uniform(0.05, 1.6) * span / counts[n] / 2)
+                if t > now:
+                    t = now - timedelta(seconds=counts[n] - k)
+            # Seller opens; then mostly alternate, ending on Amazon unless the seller owes.
+            sender = "seller" if k % 2 == 0 else "amazon"
+            if k == counts[n] - 1 and k:
+                sender = "amazon" if status in ("PendingMerchantAction", "Answered",
+                                                "Resolved", "Closed") else "seller"
+            lines = AMAZON_LINES if sender == "amazon" else SELLER_LINES
+            text = "\n".join(fill(rng.choice(lines), rng) for _ in range(rng.randint(1, 4)))
+            body = to_html(text)
+            if hostile and (n * 31 + k) % 211 == 5:
+                body = HOSTILE_BODIES[(n + k) % len(HOSTILE_BODIES)]
+                text = "Please check the attached file. click me Styled"
+            key = f"{case_id}{k:04d}"
+            msg_rows.append({
+                "case_id": case_id, "message_key": key, "contact_id": key,
+                "sender": sender,
+                "sender_address": None if sender == "amazon" else "seller@example.com",
+                "sent_at": iso(t), "html": body, "text": text, "truncated": 0,
+                "capture_id": None,
+            })
+            if sender == "amazon":
+                last_amazon = iso(t)
+            if rng.random() < 0.06:
+                name = rng.choice(["invoice.pdf", "photo.jpg", "plan-of-action.docx",
+                                   "<b>odd</b> name.txt"])
+                att_rows.append({
+                    "case_id": case_id, "attachment_id": f"a{key}", "message_key": key,
+                    "name": name, "size": rng.randint(1000, 900_000),
+                    "content_type": "application/octet-stream", "local_path": None,
+                    "sha256": None,
+                })
+        first_seen = iso(created + timedelta(hours=1))
+        case_rows.append({
+            "case_id": case_id, "portal": portal, "subject": subject, "status": status,
+            "category": category, "tags": json.dumps([category]), "created_at": iso(created),
+            "last_amazon_reply_at": last_amazon, "primary_email": "seller@example.com",
+            "can_edit": int(status not in ("Resolved", "Closed")),
+            "can_reopen": int(status in ("Resolved", "Closed")), "escalated": 0,
+            "total_messages": counts[n], "captured_messages": counts[n], "fully_captured": 1,
+            "in_lobby": int(rng.random() > 0.02), "first_seen_at": first_seen,
+            "last_listed_at": iso(now), "last_captured_at": iso(now), "last_error": None,
+            "source": "json",
+        })
+        hist_rows.append({"case_id": case_id, "status": "PendingAmazonAction",
+                          "previous_status": None, "observed_at": first_seen,
+                          "sync_id": sync_id})
+        if status != "PendingAmazonAction":
+            hist_rows.append({"case_id": case_id, "status": status,
+                              "previous_status": "PendingAmazonAction",
+                              "observed_at": iso(min(t + timedelta(hours=2), now)),
+                              "sync_id": sync_id + 1})
+        if n % 50 == 0:
+            change_rows.append({"sync_id": sync_id + 1, "case_id": case_id,
+                                "kind": rng.choice(["new_reply", "status_change", "new_case"]),
+                                "detail": json.dumps({"status": status}), "at": iso(now)})
+    if case_rows:
+        change_rows.append({"sync_id": sync_id + 1, "case_id": case_rows[-1]["case_id"],
+                            "kind": "failure", "detail": json.dumps({"error": "HTTP 500"}),
+                            "at": iso(now)})
+    with db.conn:
+        db["cases"].insert_all(case_rows, batch_size=1000)
+        db["messages"].insert_all(msg_rows, batch_size=1000)
+        db["attachments"].insert_all(att_rows, batch_size=1000)
+        db["status_history"].insert_all(hist_rows, batch_size=1000)
+        db["changes"].insert_all(change_rows, batch_size=1000)
+        for sid, when in ((1, now - timedelta(days=1)), (2, now - timedelta(minutes=5))):
+            db["syncs"].insert({
+                "id": sid, "portal": portal, "mode": "full" if sid == 1 else "incremental",
+                "state": "ok", "started_at": iso(when), "finished_at": iso(when),
+                "pid": None, "total": cases, "done": cases, "listed": cases,
+                "requests": cases * 2, "error": None,
+                "summary": json.dumps({"new_cases": 0, "seed": seed}),
+            })
+    db.execute("ANALYZE")
+    db.conn.close()
+    return path
+
+
+def digest(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out")
+    ap.add_argument("--cases", type=int, default=10_000)
+    ap.add_argument("--messages", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--no-hostile", action="store_true")
+    ap.add_argument("--portal", default="http://127.0.0.1:8731")
+    args = ap.parse_args(argv)
+    generate(args.out, args.cases, args.messages, args.seed, not args.no_hostile, args.portal)
+    print(args.out)
+
+
+if __name__ == "__main__":
+    main()

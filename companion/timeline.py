@@ -1,0 +1,189 @@
+"""The timeline: every event of every case (case opened, each message, each status change
+observed), newest first, in keyset pages.
+
+Each kind of event is read by its own query that walks an index newest first and stops
+after one page, and the pages are merged here: a UNION ALL ordered by time would sort
+every event in the database for each page. Events are ordered by ``(at, rank, seq)``
+where ``rank`` separates kinds that share a timestamp and ``seq`` is the row's rowid,
+so the order is total and a cursor names exactly where the next page starts.
+
+Other modules can add kinds of events with ``sources``: callables
+``source(db, filters, cursor, limit) -> list[event dict]`` whose events carry ``at``,
+``rank`` (3 or more), ``seq`` and ``kind`` and follow the same order and cursor rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from companion.queries import MARK_CLOSE, MARK_OPEN, SENDERS, case_filters_sql, fts_query
+
+RANK_OPENED, RANK_STATUS, RANK_MESSAGE = 0, 1, 2
+PAGE_SIZE = 50
+EXCERPT_CHARS = 320
+
+FILTER_KEYS = ("status", "category", "sender", "case", "from", "to", "q")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    at: str
+    rank: int
+    seq: int
+
+    def encode(self) -> str:
+        return f"{self.at}~{self.rank}~{self.seq}"
+
+    @classmethod
+    def decode(cls, value: str | None) -> Cursor | None:
+        if not value:
+            return None
+        try:
+            at, rank, seq = value.rsplit("~", 2)
+            return cls(at, int(rank), int(seq))
+        except ValueError:
+            return None
+
+
+def clean_filters(args: dict) -> dict:
+    """Keep only known, non-empty filters (values as given, validated where they matter)."""
+    out = {}
+    for key in FILTER_KEYS:
+        value = (args.get(key) or "").strip()
+        if not value:
+            continue
+        if key == "sender" and value not in SENDERS:
+            continue
+        if key in ("from", "to") and not _is_date(value):
+            continue
+        out[key] = value
+    return out
+
+
+def _is_date(value: str) -> bool:
+    return len(value) == 10 and value[4] == "-" and value[7] == "-" and \
+        value.replace("-", "").isdigit()
+
+
+def _keyset(at_col: str, seq_col: str, rank: int, cursor: Cursor | None,
+            params: dict) -> list[str]:
+    """The clause 'this row comes after the cursor in newest-first order' for one kind."""
+    if cursor is None:
+        return []
+    params["cur_at"] = cursor.at
+    if rank < cursor.rank:
+        return [f"{at_col} <= :cur_at"]
+    if rank > cursor.rank:
+        return [f"{at_col} < :cur_at"]
+    params["cur_seq"] = cursor.seq
+    return [f"{at_col} <= :cur_at",
+            f"({at_col} < :cur_at OR {seq_col} < :cur_seq)"]
+
+
+def _dates(col: str, filters: dict, params: dict) -> list[str]:
+    where = []
+    if "from" in filters:
+        where.append(f"{col} >= :date_from")
+        params["date_from"] = filters["from"]
+    if "to" in filters:
+        # Inclusive end day: anything before the next day starts.
+        where.append(f"{col} < date(:date_to, '+1 day')")
+        params["date_to"] = filters["to"]
+    return where
+
+
+def _opened(db, filters, cursor, limit) -> list[dict]:
+    where, params = case_filters_sql(filters)
+    where += _dates("c.created_at", filters, params)
+    where += _keyset("c.created_at", "c.rowid", RANK_OPENED, cursor, params)
+    params["limit"] = limit
+    sql = f"""
+        SELECT c.rowid AS seq, c.created_at AS at, c.case_id, c.subject, c.status, c.category
+        FROM cases c {"WHERE " + " AND ".join(where) if where else ""}
+        ORDER BY c.created_at DESC, c.rowid DESC LIMIT :limit"""
+    return [{**r, "kind": "opened", "rank": RANK_OPENED} for r in db.query(sql, params)]
+
+
+def _status(db, filters, cursor, limit) -> list[dict]:
+    # Pick the page from status_history alone, then join the cases: joining first makes
+    # SQLite walk every case and sort every change.
+    where, params = case_filters_sql(filters)
+    inner = ["h.previous_status IS NOT NULL"]
+    if where:
+        inner.append("h.case_id IN (SELECT c.case_id FROM cases c WHERE "
+                     + " AND ".join(where) + ")")
+    inner += _dates("h.observed_at", filters, params)
+    inner += _keyset("h.observed_at", "h.id", RANK_STATUS, cursor, params)
+    params["limit"] = limit
+    sql = f"""
+        SELECT h.id AS seq, h.observed_at AS at, h.case_id, h.status AS new_status,
+               h.previous_status, c.subject, c.status, c.category
+        FROM (SELECT h.id, h.observed_at, h.case_id, h.status, h.previous_status
+              FROM status_history h WHERE {" AND ".join(inner)}
+              ORDER BY h.observed_at DESC, h.id DESC LIMIT :limit) h
+        JOIN cases c ON c.case_id = h.case_id
+        ORDER BY h.observed_at DESC, h.id DESC"""
+    return [{**r, "kind": "status", "rank": RANK_STATUS} for r in db.query(sql, params)]
+
+
+def _messages(db, filters, cursor, limit) -> list[dict]:
+    where, params = case_filters_sql(filters)
+    if "sender" in filters:
+        where.append("m.sender = :sender")
+        params["sender"] = filters["sender"]
+    where += _dates("m.sent_at", filters, params)
+    where += _keyset("m.sent_at", "m.rowid", RANK_MESSAGE, cursor, params)
+    match = fts_query(filters.get("q", ""))
+    if match:
+        where.append("m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :m)")
+        params["m"] = match
+    params.update(limit=limit, chars=EXCERPT_CHARS)
+    sql = f"""
+        SELECT m.rowid AS seq, m.sent_at AS at, m.case_id, m.message_key, m.sender,
+               substr(m.text, 1, :chars) AS excerpt, length(m.text) > :chars AS cut,
+               c.subject, c.status, c.category
+        FROM messages m JOIN cases c ON c.case_id = m.case_id
+        {"WHERE " + " AND ".join(where) if where else ""}
+        ORDER BY m.sent_at DESC, m.rowid DESC LIMIT :limit"""
+    rows = [{**r, "kind": "message", "rank": RANK_MESSAGE} for r in db.query(sql, params)]
+    if match and rows:
+        marks = ",".join("?" * len(rows))
+        snippets = {r[0]: r[1] for r in db.execute(
+            f"SELECT rowid, snippet(messages_fts, 0, ?, ?, '…', 40) FROM messages_fts "
+            f"WHERE messages_fts MATCH ? AND rowid IN ({marks})",
+            [MARK_OPEN, MARK_CLOSE, match, *[r["seq"] for r in rows]])}
+        for r in rows:
+            r["snippet"] = snippets.get(r["seq"])
+    return rows
+
+
+Source = Callable[[sqlite_utils.Database, dict, Cursor | None, int], list[dict]]
+
+
+def events(db: sqlite_utils.Database, filters: dict, cursor: Cursor | None = None,
+           limit: int = PAGE_SIZE, sources: Iterable[Source] = ()) -> dict:
+    """One page of events after ``cursor``: ``{"events": [...], "next": Cursor|None}``.
+
+    A sender or a text search narrows the timeline to messages (only messages have
+    either); every other filter applies to all kinds."""
+    arms: list[Source] = [_messages]
+    if "sender" not in filters and "q" not in filters:
+        arms += [_opened, _status, *sources]
+    found: list[dict] = []
+    for arm in arms:
+        found.extend(arm(db, filters, cursor, limit + 1))
+    found.sort(key=lambda e: (e["at"], e["rank"], e["seq"]), reverse=True)
+    page = found[:limit]
+    nxt = None
+    if len(found) > limit:
+        last = page[-1]
+        nxt = Cursor(last["at"], last["rank"], last["seq"])
+    return {"events": page, "next": nxt}
+
+
+def day_of(at: str) -> str:
+    """Events are grouped by UTC day, the day the stored timestamps name."""
+    return at[:10]

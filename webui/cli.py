@@ -1,0 +1,165 @@
+"""``caselog serve`` and ``caselog demo``: thin commands around the app factory.
+
+The server is werkzeug's threaded server without debugger or reloader: a local tool for
+one person, bound to loopback unless the person insists.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import click
+
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_server(db: Path, host: str, port: int, allow_remote: bool = False,
+               portal: str | None = None, quiet: bool = False) -> None:
+    from werkzeug.serving import make_server
+
+    from companion.home import home
+    from webui.app import create_app
+
+    extra_hosts = () if is_loopback(host) else (host,)
+    app = create_app(db, {"SERVER_PORT": port, "ALLOWED_HOSTS": extra_hosts,
+                          "PORTAL_URL": portal, "CASELOG_HOME": str(home())})
+    server = make_server(host, port, app, threaded=True)
+    shown = f"[{host}]" if ":" in host else host
+    if not quiet:
+        click.echo(f"caselog UI: http://{shown}:{server.port}/  (database {db})")
+        click.echo("Press Ctrl-C to stop.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sync = app.extensions.get("caselog.sync")
+        if sync:
+            sync.stop()
+        server.server_close()
+
+
+@click.command()
+@click.option("--port", type=int, default=8732, show_default=True, help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; anything but loopback needs --allow-remote.")
+@click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --host (unsafe).")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
+              help="Database file (default: CASELOG_HOME/caselog.db).")
+@click.option("--portal", default=None, help="Portal URL for Sync now when no sync recorded one.")
+def serve(port, host, allow_remote, db_path, portal):
+    """Serve the local web UI over the caselog database.
+
+    \b
+    Usage:
+        caselog serve                 # http://127.0.0.1:8732/
+        caselog serve --port 9000 --db ./caselog.db
+    """
+    from companion.home import db_path as default_db
+
+    if not is_loopback(host):
+        if not allow_remote:
+            raise click.UsageError(
+                f"--host {host} is not a loopback address: the UI would be reachable from "
+                "other machines, with your whole Case Log and no password. Add "
+                "--allow-remote if you really mean it.")
+        click.echo(f"WARNING: serving on {host}: anyone who can reach this machine on port "
+                   f"{port} can read your Case Log and start syncs.", err=True)
+    run_server(default_db(db_path), host, port, allow_remote, portal)
+
+
+def _wait_health(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise click.ClickException(f"the simulated portal exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.1)  # polling a condition with a deadline
+    raise click.ClickException(f"the simulated portal did not answer at {url}")
+
+
+@click.command()
+@click.option("--port", type=int, default=8732, show_default=True, help="Port of the UI.")
+@click.option("--portal-port", type=int, default=8731, show_default=True,
+              help="Port of the simulated portal.")
+@click.option("--cases", type=int, default=300, show_default=True,
+              help="Cases in the simulated portal.")
+@click.option("--seed", type=int, default=7, show_default=True)
+def demo(port, portal_port, cases, seed):
+    """Simulated portal, sign-in, sync and UI in one step, on demo data.
+
+    Keeps everything in ./caselog-home/ unless CASELOG_HOME is set, so it never touches
+    a real seller's data. Ctrl-C stops the UI and the portal.
+
+    \b
+    Usage:
+        caselog demo
+        caselog demo --cases 100 --port 9000
+    """
+    os.environ.setdefault("CASELOG_HOME", str(Path.cwd() / "caselog-home"))
+    from companion.home import db_path, home
+
+    click.echo(f"caselog demo: data in {home()}")
+    portal = f"http://127.0.0.1:{portal_port}"
+    argv = [sys.executable, "-m", "fixtures", "--port", str(portal_port), "--cases",
+            str(cases), "--seed", str(seed)]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
+    try:
+        _wait_health(portal + "/__sim/health", proc)
+        with urllib.request.urlopen(portal + "/__sim/config", timeout=10) as resp:
+            cfg = json.loads(resp.read())
+        env = {**os.environ, "CASELOG_PASSWORD": cfg["password"]}
+        if cfg.get("mfa_secret"):
+            env["CASELOG_TOTP_SECRET"] = cfg["mfa_secret"]
+        click.echo(f"Signing in to the simulated portal at {portal} ...")
+        login = subprocess.run([sys.executable, "-m", "companion", "login", "--portal", portal,
+                                "--email", cfg["email"], "--headless"], env=env)
+        if login.returncode != 0:
+            raise click.ClickException("signing in to the simulated portal failed")
+        click.echo(f"Syncing {cases} cases (this takes a little while) ...")
+        sync = subprocess.run([sys.executable, "-m", "companion", "sync", "--portal", portal],
+                              env=env)
+        if sync.returncode not in (0, 1):
+            raise click.ClickException(f"the sync failed (exit {sync.returncode})")
+        click.echo("")
+        click.echo(f"Simulated Seller Central: {portal}/cu/case-lobby")
+        click.echo(f"  sign in there as {cfg['email']} with password {cfg['password']}"
+                   + (f" (MFA secret {cfg['mfa_secret']})" if cfg.get("mfa_secret") else ""))
+        run_server(db_path(None), "127.0.0.1", port, portal=portal)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        click.echo("caselog demo stopped.")

@@ -1,0 +1,131 @@
+"""Sync now: the UI starts ``python -m companion sync --portal URL --json`` as a background
+process (Playwright never runs inside the web server) and reports its progress from the
+``syncs`` row the sync keeps up to date.
+
+One runner per app, kept in ``app.extensions``; a sync started from a terminal shows too,
+because progress is read from the database, not from the child process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from companion import queries
+
+EXIT_STATES = {0: "ok", 1: "partial", 2: "failed", 3: "auth", 4: "robot"}
+
+
+@dataclass
+class Run:
+    proc: subprocess.Popen
+    portal: str
+    before_id: int
+    out_path: Path
+    err_path: Path
+    result: dict | None = field(default=None)
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class SyncRunner:
+    def __init__(self, db_path: str, home: str | None = None):
+        self.db_path = db_path
+        self.home = home
+        self.run: Run | None = None
+        self.lock = threading.Lock()
+
+    def start(self, portal: str, before_id: int) -> bool:
+        """Start a sync unless one started here is still running; True if started."""
+        with self.lock:
+            if self.run and self.run.proc.poll() is None:
+                return False
+            logdir = Path(tempfile.mkdtemp(prefix="caselog-sync-"))
+            out_path, err_path = logdir / "stdout.json", logdir / "stderr.txt"
+            env = dict(os.environ)
+            if self.home:
+                env["CASELOG_HOME"] = str(self.home)
+            argv = [sys.executable, "-m", "companion", "sync", "--portal", portal, "--json",
+                    "--db", self.db_path]
+            with open(out_path, "wb") as out, open(err_path, "wb") as err:
+                proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                        env=env, start_new_session=True)
+            self.run = Run(proc, portal, before_id, out_path, err_path)
+            return True
+
+    def stop(self) -> None:
+        with self.lock:
+            if self.run and self.run.proc.poll() is None:
+                self.run.proc.terminate()
+                try:
+                    self.run.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.run.proc.kill()
+
+    def status(self, db) -> dict:
+        """What the progress partial shows: ``{"state": "idle"|"running"|<final state>,
+        "row": syncs row or None, "portal", "exit_code", "summary", "error"}``."""
+        run = self.run
+        if run is None:
+            row = queries.sync_row(db)
+            if row and row["state"] == "running" and _alive(row.get("pid")):
+                return {"state": "running", "row": row, "portal": row.get("portal"),
+                        "external": True}
+            return {"state": "idle", "row": row, "portal": row.get("portal") if row else None}
+        row = None
+        newest = queries.sync_row(db)
+        if newest and newest["id"] > run.before_id:
+            row = newest
+        code = run.proc.poll()
+        if code is None:
+            return {"state": "running", "row": row, "portal": run.portal}
+        if run.result is None:
+            run.result = self._result(run, code, row)
+        return {**run.result, "row": row or run.result.get("row")}
+
+    def _result(self, run: Run, code: int, row: dict | None) -> dict:
+        summary = None
+        try:
+            text = run.out_path.read_text(errors="replace").strip()
+            if text:
+                summary = json.loads(text.splitlines()[-1] if text[0] != "{" else text)
+        except (OSError, ValueError):
+            summary = None
+        err = ""
+        try:
+            err = run.err_path.read_text(errors="replace")[-2000:]
+        except OSError:
+            pass
+        state = EXIT_STATES.get(code, "failed")
+        if row and row.get("state") in ("auth", "robot") and state == "failed":
+            state = row["state"]
+        if isinstance(summary, dict) and summary.get("state") in EXIT_STATES.values():
+            state = summary["state"] if code != 0 else state
+        error = None
+        if state not in ("ok", "partial"):
+            error = (summary or {}).get("error") if isinstance(summary, dict) else None
+            error = error or (row or {}).get("error") or _last_line(err)
+        return {"state": state, "portal": run.portal, "exit_code": code,
+                "summary": summary if isinstance(summary, dict) else None, "error": error,
+                "row": row}
+
+
+def _last_line(text: str) -> str | None:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1][:500] if lines else None

@@ -1,0 +1,35 @@
+"""Timeline: every event, newest first, filtered by the URL's query string, in keyset
+pages that the sentinel row fetches as the person scrolls."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, request
+
+from companion import queries, timeline
+from webui.db import get_db
+from webui.views import page
+
+bp = Blueprint("timeline", __name__)
+
+
+@bp.get("/timeline")
+def index():
+    db = get_db()
+    filters = timeline.clean_filters(request.args)
+    cursor = timeline.Cursor.decode(request.args.get("after"))
+    result = timeline.events(db, filters, cursor,
+                             sources=current_app.config.get("TIMELINE_SOURCES", ()))
+    next_url = None
+    if result["next"]:
+        next_url = "/timeline?" + urlencode({**filters, "after": result["next"].encode()})
+    context = dict(
+        filters=filters, events=result["events"], next_url=next_url,
+        continuing=cursor is not None, last_day=request.args.get("day", ""),
+        categories=queries.categories(db), statuses=queries.STATUS_LABELS,
+    )
+    # Later pages append rows to the list; filter changes replace the list.
+    if cursor is not None:
+        return page("timeline.html", "_timeline_rows.html", **context)
+    return page("timeline.html", "_timeline_list.html", **context)
