@@ -374,3 +374,42 @@ def test_cli_help_and_bad_timezone():
     bad = subprocess.run([*run, "--timezone", "Mars/Olympus", "--port", "0"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "time zone" in bad.stderr
+
+
+def test_generated_data_is_realistic_and_fast():
+    from fixtures.data import World
+    from fixtures.truth import export
+
+    start = time.perf_counter()
+    World(7, 5000, EMAIL)
+    assert time.perf_counter() - start < 1.0  # headers eager, threads lazy
+    world = World(7, 300, EMAIL)
+    cases = export(world)["cases"]
+    messages = [m for c in cases for m in c["messages"]]
+    assert {c["status"] for c in cases} == STATUSES
+    assert {c["category"] for c in cases} == {
+        "Account Health", "Listings and Catalog", "FBA Inventory and Reimbursement",
+        "Brand Registry and IP", "Product Safety and Compliance", "Payments",
+        "Orders and Shipping"}
+    ids = [c["case_id"] for c in cases]
+    assert len(set(ids)) == 300 and all(re.fullmatch(r"\d{11}", i) for i in ids)
+    oldest = time.strftime("%Y-%m-%d", time.gmtime(world.anchor - 401 * 86400))
+    assert min(c["created_at"] for c in cases) >= oldest
+    recent = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 30 * 86400))
+    assert sum(c["created_at"] >= recent for c in cases) >= 20  # the lobby's default window
+    sizes = [len(c["messages"]) for c in cases]
+    assert max(sizes) == 200 and min(sizes) == 1 and 5 <= len(messages) / 300 <= 11
+    long_share = sum(len(m["text"]) > 600 for m in messages) / len(messages)
+    assert 0.04 <= long_share <= 0.11
+    assert any(len(m["text"]) > 45_000 for m in messages)
+    everything = " ".join(m["text"] for m in messages)
+    for needle in ("365 days", "root cause", "corrective", "prevent", "letter of authoriz",
+                   "proof of delivery", "Safety Data Sheet", "photos", "tracking",
+                   "bill of lading", "Shipment ID", "ü", "お世話", "🙏", "<script>",
+                   "onerror="):
+        assert needle.lower() in everything.lower(), needle
+    assert sum(bool(m["attachments"]) for m in messages) > 50
+    for c in cases:
+        assert c["messages"][0]["sender"] == "seller"
+        times = [m["sent_at"] for m in c["messages"]]
+        assert times == sorted(times) and times[0] == c["created_at"]

@@ -237,3 +237,15 @@ def test_api_check_order_faults_before_session(portal):
     portal.sim("robot", {"on": True})
     anon = Client(portal.url)
     assert anon.request("POST", API + "SearchForCases", b"{}").json() == {"error": "captcha"}
+
+
+def test_threaded_server_answers_slow_requests_in_parallel(portal, client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    portal.sim("faults", {"latency_ms": 400})
+    clients = [client] * 4
+    start = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(lambda c: c.search().status, clients))
+    assert statuses == [200] * 4
+    assert time.monotonic() - start < 1.2  # four 0.4 s requests, not one after another
