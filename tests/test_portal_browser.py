@@ -543,3 +543,17 @@ def test_german_time_zone_names_and_per_start_classes(page: Page, live: Live, be
     assert "view-case" in berlin_classes and "view-case" in la_case
     # The same logical element has another hashed name after a restart.
     assert berlin_classes & la_case == {"view-case"}
+
+
+def test_pages_pass_axe(page: Page, live: Live):
+    """The shadow-DOM controls are real, labelled controls (axe reads open shadow roots)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    case = live.case(lambda c: len(c["messages"]) > 10)
+    for path, ready in ((LOBBY + "?window=all", "table tbody tr"),
+                        (VIEW + case["case_id"], "kat-box")):
+        open_as(page, live, path)
+        expect(page.locator(ready).first).to_be_visible()
+        violations = axe.run(page).response["violations"]
+        assert not violations, [(v["id"], v["nodes"][0]["target"]) for v in violations]
