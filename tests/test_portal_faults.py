@@ -143,6 +143,17 @@ def test_failing_cases_answer_500_or_404_every_time(portal, client):
     assert client.view_case(first).status == 200
 
 
+def test_forbidden_cases_answer_403(portal, client):
+    oldest = client.search(sortByOrder="ASC", searchPageSize=1).json()["caseSearchResultList"]
+    faults = portal.sim("faults", {"forbidden_cases": 1})
+    assert faults["forbidden_cases"] == [oldest[0]["caseId"]]
+    r = client.view_case(oldest[0]["caseId"])
+    assert r.status == 403 and r.json()["error"] == "forbidden"
+    assert client.get(f"/cu/case-dashboard/view-case?caseID={oldest[0]['caseId']}"
+                      ).status == 403
+    assert client.contact(oldest[0]["caseId"], "x").status == 403
+
+
 def test_bad_fault_and_mutation_bodies_are_400(portal):
     c = Client(portal.url)
     for path, body in [("faults", b'{"latency": 5}'), ("faults", b'{"error_rate": 2}'),
@@ -173,12 +184,12 @@ def test_cli_fault_flags_reach_the_portal(portal_factory):
     p = portal_factory("--cases", "8", "--latency-ms", "5", "--jitter-ms", "3",
                        "--rate-limit", "50", "--no-retry-after", "--error-rate", "0.01",
                        "--session-expiry-after", "500", "--robot-after", "900",
-                       "--failing-cases", "2")
+                       "--failing-cases", "2", "--forbidden-cases", "1")
     faults = p.sim("faults")
-    assert {k: faults[k] for k in DEFAULTS if k != "failing_cases"} == {
+    assert {k: faults[k] for k in DEFAULTS if not k.endswith("_cases")} == {
         "latency_ms": 5, "jitter_ms": 3, "rate_limit": 50.0, "retry_after": None,
         "error_rate": 0.01, "session_expiry_after": 500, "robot_after": 900}
-    assert len(faults["failing_cases"]) == 2
+    assert len(faults["failing_cases"]) == 2 and len(faults["forbidden_cases"]) == 1
     assert p.sim("config")["cases"] == 8
 
 
