@@ -177,7 +177,7 @@ ZONE_OFFSETS: dict[str, tuple[int, ...]] = {
 _IANA_ABBR = {"MEZ": "CET", "MESZ": "CEST", "OEZ": "EET", "OESZ": "EEST", "WEZ": "WET",
               "WESZ": "WEST"}
 
-_RE_OFFSET = re.compile(r"(?:UTC|GMT|UT)?\s*([+-\u2212])\s*(\d{1,2})(?::?(\d{2}))?")
+_RE_OFFSET = re.compile(r"(?:UTC|GMT|UT)?\s*([+-\u2212])\s*(\d{1,2})(?::?(\d{2}))?", re.I)
 _RE_TIME = re.compile(
     r"(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?\s*(?:([AaPp])\.?\s?[Mm]\.?)?\s*(?:Uhr\b)?\s*(.*)"
 )

@@ -46,6 +46,10 @@ VIEW_CASE = '<div class="view-case">'
 
 _RE_CASE_ID_IN_URL = re.compile(r"caseI[Dd]=(\d{6,})")
 _RE_SIZE_SUFFIX = re.compile(r"\s*\(\s*\d[\d.,\s]*(?:bytes|Bytes|B|KB|kB|MB|GB)\s*\)\s*$")
+# The contract's English wording, and guesses at a German one (the contract names none).
+_RE_NOT_FOUND = re.compile(
+    r"We couldn.t find that case|Fall (?:wurde )?nicht gefunden|konnten (?:diesen|den) Fall "
+    r"nicht finden")
 _RE_TOTAL = re.compile(
     r"(?:Cases|Fälle)\s+[\d.,\u00a0]+\s+(?:to|bis)\s+[\d.,\u00a0]+\s+(?:of|von)\s+([\d.,\u00a0]+)")
 
@@ -95,7 +99,7 @@ def check_special_page(html: str | bytes, tree: LexborHTMLParser | None = None) 
         raise RobotCheckPage("robot check: a person must solve it (run `caselog login`)")
     if tree.css_first("#ap_email, #ap_password, #auth-mfa-otpcode") is not None:
         raise SignInPage("the portal asks to sign in again (run `caselog login`)")
-    if re.search(r"We couldn.t find that case", body_text):
+    if _RE_NOT_FOUND.search(body_text):
         raise CaseNotFoundPage("the portal has no such case (404 page)")
 
 

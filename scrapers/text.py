@@ -3,9 +3,13 @@
 Tags removed, entities decoded, `<br>` and the end of every block element become `\n`,
 spaces kept as the markup has them, leading/trailing whitespace stripped. The portal's
 truth implements the same rule independently, so this must stay literal: no reflowing,
-no collapsing of runs of spaces. Built on selectolax (lexbor), an HTML5 parser, so
-malformed markup and entities without `;` decode as a browser would, and the whole walk
-stays in C: a 50 KB message takes about half a millisecond.
+no collapsing of runs of spaces, and only block ENDS break a line
+(`<div>a<div>b</div>c</div>` is `ab\nc`). Checked as a black box against the bundled
+portal's truth: the same text for every message of the cases compared (three locales).
+
+Built on selectolax (lexbor), an HTML5 parser, so malformed markup and entities without
+`;` decode as a browser would, and the whole walk stays in C: a 50 KB message takes
+about half a millisecond.
 """
 
 from __future__ import annotations

@@ -124,6 +124,7 @@ def test_slashed_dates_need_the_locale():
     ("6 Mar 2026", "16:35 UTC+05:30", None, "2026-03-06T11:05:00Z"),
     ("6 Mar 2026", "16:35 +0530", None, "2026-03-06T11:05:00Z"),
     ("6 Mar 2026", "16:35 -03", None, "2026-03-06T19:35:00Z"),
+    ("6 Mar 2026", "16:35 gmt+1", None, "2026-03-06T15:35:00Z"),
     ("6 Mar 2026", "16:35 UTC\u22128", None, "2026-03-07T00:35:00Z"),
     # what a browser's Intl.DateTimeFormat prints (narrow no-break space, GMT offsets)
     ("Mar 6, 2026", "4:35\u202fPM GMT-8", None, "2026-03-07T00:35:00Z"),
