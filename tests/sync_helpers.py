@@ -1,0 +1,82 @@
+"""Helpers shared by the sync tests: sign in, sync, export and compare with the portal's
+ground truth, all through the real CLI in subprocesses with an explicit CASELOG_HOME."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+from conftest import Portal, run_caselog
+
+
+def env(home: Path, **extra) -> dict:
+    return {"CASELOG_HOME": str(home), **extra}
+
+
+def login(portal: Portal, home: Path) -> None:
+    cfg = portal.sim("config")
+    extra = {"CASELOG_PASSWORD": cfg["password"]}
+    if cfg.get("mfa_secret"):
+        extra["CASELOG_TOTP_SECRET"] = cfg["mfa_secret"]
+    r = run_caselog("login", "--portal", portal.url, "--email", cfg["email"], "--headless",
+                    env=env(home, **extra))
+    assert r.returncode == 0, r.stderr
+
+
+def sync(portal: Portal, home: Path, *args: str, expect: int | None = 0):
+    """``caselog sync --json``; returns (completed process, summary dict or None)."""
+    r = run_caselog("sync", "--portal", portal.url, "--json", *args, env=env(home))
+    if expect is not None:
+        assert r.returncode == expect, \
+            f"exit {r.returncode}\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
+    summary = json.loads(r.stdout) if r.stdout.strip().startswith("{") else None
+    return r, summary
+
+
+def export(home: Path, *args: str) -> dict:
+    r = run_caselog("export", *args, env=env(home))
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def canon(obj) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False)
+
+
+def to_minute(obj) -> str:
+    """Canonical JSON with times cut to the minute and attachment sizes blanked: what a
+    rendered page can tell (it shows neither seconds nor file sizes)."""
+    s = canon(obj)
+    s = re.sub(r'"size": (null|\d+)', '"size": null', s)
+    return re.sub(r'"(\d{4}-\d\d-\d\dT\d\d:\d\d):\d\dZ"', r'"\1:00Z"', s)
+
+
+def assert_same(truth: dict, exported: dict, minute: bool = False) -> None:
+    """Exact equality, with a readable first difference when it fails."""
+    norm = to_minute if minute else canon
+    if norm(truth) == norm(exported):
+        return
+    t = {c["case_id"]: c for c in truth["cases"]}
+    e = {c["case_id"]: c for c in exported["cases"]}
+    assert sorted(t) == sorted(e), f"case ids differ: missing {set(t) - set(e)}, " \
+                                   f"extra {set(e) - set(t)}"
+    assert [c["case_id"] for c in truth["cases"]] == [c["case_id"] for c in exported["cases"]]
+    for cid, case in t.items():
+        assert norm(case) == norm(e[cid]), f"case {cid} differs"
+    raise AssertionError("exports differ")
+
+
+def db(home: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(home / "caselog.db", timeout=30)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def stats(portal: Portal) -> dict:
+    return portal.sim("stats")
+
+
+def reset_stats(portal: Portal) -> None:
+    portal.sim("stats/reset", {})

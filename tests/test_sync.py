@@ -1,0 +1,183 @@
+"""Sync against the simulated portal in a subprocess, through the real CLI and Chromium:
+a full sync equals the portal's ground truth (each locale, MFA, rendered-HTML capture),
+an incremental sync after mutations equals the new truth and opens only changed cases,
+and reparse rebuilds an identical export."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import start_portal
+from sync_helpers import (
+    assert_same,
+    db,
+    export,
+    login,
+    reset_stats,
+    stats,
+    sync,
+)
+
+
+@pytest.fixture(scope="module")
+def portal():
+    p = start_portal("--cases", "60", "--seed", "11")
+    yield p
+    p.stop()
+
+
+@pytest.fixture(scope="module")
+def home(portal, tmp_path_factory):
+    h = tmp_path_factory.mktemp("sync-home")
+    login(portal, h)
+    return h
+
+
+@pytest.fixture(scope="module")
+def first(portal, home):
+    reset_stats(portal)
+    r, summary = sync(portal, home)
+    return summary, stats(portal)
+
+
+def test_first_sync_equals_truth(portal, home, first):
+    summary, counts = first
+    truth = portal.sim("truth")
+    assert_same(truth, export(home))
+    assert summary["state"] == "ok" and summary["mode"] == "incremental"
+    assert summary["listed"] == summary["opened"] == 60
+    assert sorted(summary["new_cases"]) == sorted(c["case_id"] for c in truth["cases"])
+    assert summary["failures"] == [] and summary["status_changes"] == []
+    # All pages of the case list at size 50, every case opened once (plus older pages of
+    # long threads), every truncated message fetched once.
+    assert counts["SearchForCases"] == 2
+    long_threads = sum(max(0, -(-len(c["messages"]) // 50) - 1) for c in truth["cases"])
+    assert counts["ViewCase"] == 60 + long_threads
+    with db(home) as conn:
+        truncated = conn.execute("select count(*) from captures where kind = 'message'"
+                                 ).fetchone()[0]
+        assert counts["GetContactMessage"] == truncated > 0
+        assert conn.execute("select count(*) from messages where truncated = 1").fetchone()[0] == 0
+        assert conn.execute("select count(*) from cases where fully_captured = 1"
+                            ).fetchone()[0] == 60
+        row = conn.execute("select state, total, done, listed from syncs order by id desc"
+                           ).fetchone()
+        assert tuple(row) == ("ok", 60, 60, 60)
+
+
+def test_hard_content_is_kept_whole_and_as_text(home, first):
+    """200-message thread, a ~50 KB message, hostile markup stored as inert text."""
+    cases = export(home)["cases"]
+    assert max(len(c["messages"]) for c in cases) == 200
+    assert max(len(m["text"]) for c in cases for m in c["messages"]) > 45_000
+    texts = [c["subject"] for c in cases] + [m["text"] for c in cases for m in c["messages"]]
+    hostile = [t for t in texts if "<script" in t.lower() or "onerror" in t.lower()]
+    assert hostile, "the portal's hostile markup should arrive as literal text"
+    with db(home) as conn:
+        n_html = conn.execute("select count(*) from messages where html like '%&lt;script%' "
+                              "or html like '%<script%'").fetchone()[0]
+        assert n_html >= 1  # the raw HTML is kept too, for the sanitiser to render
+
+
+def test_captures_are_archived_by_sha256(home, first):
+    import hashlib
+
+    with db(home) as conn:
+        rows = conn.execute("select kind, sha256, path, parse_status from captures").fetchall()
+    assert {r["kind"] for r in rows} >= {"search", "viewcase", "message"}
+    assert all(r["parse_status"] == "ok" for r in rows)
+    for r in rows[:50]:
+        data = (home / "captures" / r["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == r["sha256"]
+        assert r["path"].startswith(r["sha256"][:2] + "/")
+
+
+def test_resync_without_changes_opens_nothing(portal, home, first):
+    reset_stats(portal)
+    _, summary = sync(portal, home)
+    assert summary["opened"] == 0 and summary["new_cases"] == []
+    assert stats(portal)["ViewCase"] == 0 and stats(portal)["SearchForCases"] == 2
+
+
+def test_max_age_reopens_only_open_cases(portal, home, first):
+    truth = portal.sim("truth")
+    open_cases = [c for c in truth["cases"] if c["status"] not in ("Resolved", "Closed")]
+    reset_stats(portal)
+    _, summary = sync(portal, home, "--max-age", "0s")
+    assert summary["opened"] == len(open_cases)
+    assert stats(portal)["ViewCase"] == len(open_cases)  # incremental: first page only
+    assert_same(truth, export(home))
+
+
+def test_reparse_rebuilds_identical_export(portal, home, first):
+    before = export(home)
+    from conftest import run_caselog
+    from sync_helpers import env
+
+    r = run_caselog("reparse", env=env(home))
+    assert r.returncode == 0, r.stderr
+    assert "60 cases" in r.stdout
+    assert export(home) == before
+    assert_same(portal.sim("truth"), before)
+
+
+def test_incremental_after_mutation_opens_only_changed(portal, home, first):
+    changed = portal.sim("mutate", {"new_cases": 3, "new_replies": 4, "status_changes": 3,
+                                    "drop_from_lobby": 1})
+    dropped = set(changed["dropped"])
+    opened = (set(changed["new_cases"]) | set(changed["new_replies"])
+              | set(changed["status_changes"])) - dropped
+    reset_stats(portal)
+    _, summary = sync(portal, home)
+    truth = portal.sim("truth")
+    assert_same(truth, export(home))  # includes the dropped case
+    assert stats(portal)["ViewCase"] == len(opened) == summary["opened"]
+    assert sorted(summary["new_cases"]) == sorted(changed["new_cases"])
+    assert sorted(summary["new_replies"]) == sorted(set(changed["new_replies"]) - dropped)
+    assert {c["case_id"] for c in summary["status_changes"]} >= \
+        set(changed["status_changes"]) - dropped
+    assert summary["left_lobby"] == sorted(dropped)
+    with db(home) as conn:
+        kinds = dict(conn.execute(
+            "select kind, count(*) from changes where sync_id = ? group by kind",
+            [summary["sync_id"]]).fetchall())
+        assert kinds["new_case"] == 3 and kinds["left_lobby"] == 1
+        assert kinds["status_change"] == len(summary["status_changes"])
+        gone = conn.execute("select in_lobby from cases where case_id = ?",
+                            [next(iter(dropped))]).fetchone()
+        assert gone["in_lobby"] == 0
+        for ch in summary["status_changes"]:
+            hist = conn.execute("select previous_status, status from status_history "
+                                "where case_id = ? order by id desc", [ch["case_id"]]).fetchone()
+            assert (hist["previous_status"], hist["status"]) == (ch["from"], ch["to"])
+        dupes = conn.execute("select count(*) - count(distinct case_id || message_key) "
+                             "from messages").fetchone()[0]
+        assert dupes == 0
+
+
+@pytest.mark.parametrize("locale,tz", [("en_US", "America/Los_Angeles"),
+                                       ("en_GB", "Europe/London"),
+                                       ("de_DE", "Europe/Berlin")])
+def test_each_locale_json_and_html_capture(portal_factory, tmp_path, locale, tz):
+    """The JSON API is locale-independent (exact equality); rendered pages go through the
+    HTML parser (`--html`) and agree to the minute (pages show no seconds or sizes)."""
+    p = portal_factory("--cases", "12", "--seed", "5", "--locale", locale, "--timezone", tz)
+    truth = p.sim("truth")
+    for name, args, minute in (("json", (), False), ("html", ("--html",), True)):
+        h = tmp_path / name
+        h.mkdir()
+        login(p, h)
+        _, summary = sync(p, h, *args)
+        assert summary["state"] == "ok"
+        assert_same(truth, export(h), minute=minute)
+        with db(h) as conn:
+            kinds = {r[0] for r in conn.execute("select distinct kind from captures")}
+            assert ("html" in kinds) == (name == "html")
+
+
+def test_mfa_portal_full_sync(portal_factory, tmp_path):
+    p = portal_factory("--cases", "20", "--seed", "9",
+                       "--mfa-secret", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+    login(p, tmp_path)
+    _, summary = sync(p, tmp_path, "--full")
+    assert summary["mode"] == "full" and summary["opened"] == 20
+    assert_same(p.sim("truth"), export(tmp_path))
