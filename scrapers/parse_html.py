@@ -309,7 +309,8 @@ def parse_case_page(html: str | bytes, *, timezone: str | None = None,
 
     boxes = view.css("kat-box")
     if not boxes:
-        raise LayoutError("<kat-box>", case_id=the_id, where=VIEW_CASE)
+        raise LayoutError("<kat-box>", case_id=the_id, where=VIEW_CASE,
+                          found="none (saved before the thread loaded, or as HTML only?)")
     messages, shown_days = [], []
     seen: dict[str, int] = {}
     for i, box in enumerate(boxes, start=1):
