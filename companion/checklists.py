@@ -283,3 +283,29 @@ def refresh_cases(db: sqlite_utils.Database, case_ids: list[str] | None = None) 
     for cid in case_ids:
         refresh(db, cid, lib)
     return len(case_ids)
+
+
+def ensure_built(db: sqlite_utils.Database, case_ids: list[str],
+                 lib: dict[str, dict] | None = None) -> None:
+    """Build the checklists a list page needs but nobody built yet: open cases without
+    items whose Amazon messages were not all scanned, or whose category has a checklist.
+    Cases already built are left alone (their page refreshes them)."""
+    if not case_ids:
+        return
+    marks = ",".join("?" * len(case_ids))
+    rows = list(db.query(f"""
+        select c.case_id, c.category,
+          (select count(*) from messages m where m.case_id = c.case_id
+             and m.sender = 'amazon') as amazon,
+          (select count(*) from asks_scanned s where s.case_id = c.case_id) as scanned
+        from cases c where c.case_id in ({marks})
+          and c.status not in ('Closed', 'Resolved')
+          and not exists (select 1 from checklist_items i where i.case_id = c.case_id)""",
+        list(case_ids)))
+    if not rows:
+        return
+    lib = default_library(errors=[]) if lib is None else lib
+    for r in rows:
+        if r["amazon"] != r["scanned"] or any(
+                _matches_category(cl, r["category"]) for cl in lib.values()):
+            refresh(db, r["case_id"], lib)

@@ -219,9 +219,9 @@ def context(db: sqlite_utils.Database, case_id: str, now: datetime | None = None
 
 
 def render(db: sqlite_utils.Database, case_id: str, situation: str | None = None,
-           now: datetime | None = None) -> tuple[str, str, str]:
+           now: datetime | None = None, ctx: dict | None = None) -> tuple[str, str, str]:
     """(situation, template name, body) for the case's current situation."""
-    ctx = context(db, case_id, now)
+    ctx = ctx or context(db, case_id, now)
     situation = situation or ctx["situation"]
     if situation not in SITUATIONS:
         raise DraftError(f"unknown situation {situation!r}; one of {', '.join(SITUATIONS)}")
@@ -262,14 +262,27 @@ def _revise(db, draft: dict, body: str, source: str) -> dict:
     return db["drafts"].get(draft["id"])
 
 
+def _last_source(db, draft_id: int) -> str | None:
+    rows = list(db.query("select source from draft_revisions where draft_id = ? "
+                         "order by revision desc limit 1", [draft_id]))
+    return rows[0]["source"] if rows else None
+
+
 def ensure(db: sqlite_utils.Database, case_id: str, regenerate: bool = False,
-           situation: str | None = None) -> dict:
+           situation: str | None = None, ctx: dict | None = None) -> dict:
     """The case's current draft, generating one when there is none (or when asked to
-    regenerate: a new revision of the same draft, the old text kept in the history)."""
+    regenerate: a new revision of the same draft, the old text kept in the history).
+    A draft nobody has edited yet follows the case: re-rendered when its data changed."""
     draft = current(db, case_id)
     if draft and not regenerate:
-        return draft
-    situation, name, body = render(db, case_id, situation)
+        if draft["state"] != "draft" or _last_source(db, draft["id"]) != "generated":
+            return draft
+        # Nobody edited it yet: keep it in step with the case (new asks, new evidence).
+        situation, name, body = render(db, case_id, situation, ctx=ctx)
+        if body == draft["body"]:
+            return draft
+    else:
+        situation, name, body = render(db, case_id, situation, ctx=ctx)
     if draft:
         with db.conn:
             db["drafts"].update(draft["id"], {"situation": situation, "template": name})
