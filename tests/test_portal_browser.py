@@ -311,6 +311,15 @@ def test_lobby_search_tabs_and_windows(page: Page, live: Live):
     expect(page.locator("table tbody tr td:nth-child(2)")).to_have_text(
         ["Needs your attention"] * len(waiting))
 
+    # The dropdown works from the keyboard too.
+    header = page.locator('kat-dropdown[data-testid="date-window"] button')
+    header.focus()
+    page.keyboard.press("ArrowDown")   # opens on the chosen option (All)
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"window=365"))
+    expect(header).to_be_focused()
+
     # Each window asks for cases created within it.
     now = datetime.now(UTC).timestamp()
     for value, days in (("90", 90), ("365", 365)):
