@@ -184,8 +184,8 @@ class PortalClient:
     def __init__(self, portal_url: str, *, storage_state: dict | str | Path | None = None,
                  cdp_url: str | None = None, headless: bool = True, concurrency: int = 8,
                  timezone: str = "UTC", on_request=None, transport: str = "request",
-                 max_attempts: int = 6, max_throttled: int = 12, backoff_base: float = 0.5,
-                 backoff_cap: float = 30.0, max_retry_after: float = 300.0,
+                 max_attempts: int = 6, max_throttled: int = 12, backoff_base: float = 0.25,
+                 backoff_cap: float = 10.0, max_retry_after: float = 300.0,
                  request_timeout: float = 60.0):
         scheme, host, port = portal_origin(portal_url)
         self.origin = f"{scheme}://{host}:{port}"
@@ -374,7 +374,7 @@ class PortalClient:
                 await asyncio.sleep(self._backoff(attempt))
                 continue
             status = response.status if response else 200
-            await self.limiter.release("throttled" if status == 429 else "ok")
+            await self.limiter.release("throttled" if status == 429 else "page")
             if status == 429:
                 throttled += 1
                 self.stats["429"] += 1

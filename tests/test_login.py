@@ -1,0 +1,184 @@
+"""`caselog login` against the simulated portal in a subprocess: the two-step form, MFA,
+wrong credentials, robot checks, attaching over CDP, and what lands on disk (a 0600
+session file, never the password)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pyotp
+import pytest
+from conftest import free_port, run_caselog, start_portal, wait_http
+from playwright.sync_api import sync_playwright
+
+from scrapers.browser import find_browser, launch_args
+from scrapers.session import load_state, save_state, session_path
+
+MFA_SECRET = pyotp.random_base32()
+
+
+@pytest.fixture(scope="module")
+def portal():
+    p = start_portal("--cases", "3", "--seed", "11")
+    yield p
+    p.stop()
+
+
+@pytest.fixture(scope="module")
+def mfa_portal():
+    p = start_portal("--cases", "3", "--seed", "12", "--mfa-secret", MFA_SECRET)
+    yield p
+    p.stop()
+
+
+def login(portal, home: Path, *extra: str, password: str | None = None, env=None):
+    config = portal.sim("config")
+    full_env = {"CASELOG_HOME": str(home), "CASELOG_PASSWORD": password or config["password"],
+                "CASELOG_TOTP_SECRET": "", **(env or {})}
+    return run_caselog("login", "--portal", portal.url, "--email", config["email"],
+                       "--headless", *extra, env=full_env, timeout=120)
+
+
+def api_status(portal, state: dict) -> int:
+    """Status of one SearchForCases call made with the saved cookies, outside any browser:
+    proves the saved state is a working session."""
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in state["cookies"])
+    body = json.dumps({"page": 0, "searchPageSize": 10, "sortBy": "CreationDate",
+                       "sortByOrder": "DESC", "getCountOnly": False,
+                       "caseFilters": {"caseOwner": "MerchantCases", "searchText": "",
+                                       "creationDateFrom": None}}).encode()
+    req = urllib.request.Request(portal.url + "/hill/hillservice/mons-api/SearchForCases",
+                                 data=body, headers={"Content-Type": "application/json",
+                                                     "Cookie": cookie})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def files_holding(root: Path, needle: bytes) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+def test_login_with_password_saves_owner_only_session_without_password(portal, tmp_path):
+    home = tmp_path / "home"
+    result = login(portal, home)
+    assert result.returncode == 0, result.stderr
+    path = home / "sessions" / f"127.0.0.1_{portal.url.rsplit(':', 1)[1]}.json"
+    assert path.is_file(), result.stderr
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((home / "sessions").stat().st_mode) == 0o700
+    state = json.loads(path.read_text())
+    assert api_status(portal, state) == 200
+    password = portal.sim("config")["password"].encode()
+    assert files_holding(home, password) == []
+    assert str(path) in result.stderr
+
+
+def test_wrong_password_exits_3_and_saves_nothing(portal, tmp_path):
+    home = tmp_path / "home"
+    result = login(portal, home, password="not-the-password")
+    assert result.returncode == 3, result.stderr
+    assert "refused the sign-in" in result.stderr and "password is incorrect" in result.stderr
+    assert not list(home.rglob("*.json"))
+    assert files_holding(home, b"not-the-password") == []
+
+
+def test_mfa_login_with_totp_secret(mfa_portal, tmp_path):
+    home = tmp_path / "home"
+    before = mfa_portal.sim("stats")["signin"]
+    result = login(mfa_portal, home, env={"CASELOG_TOTP_SECRET": MFA_SECRET})
+    assert result.returncode == 0, result.stderr
+    state = load_state(mfa_portal.url, directory=home / "sessions")
+    assert state and api_status(mfa_portal, state) == 200
+    assert mfa_portal.sim("stats")["signin"] > before
+    # The "remember this device" box was left alone: no device cookie was kept.
+    assert all("remembered" not in c["name"] for c in state["cookies"])
+    assert files_holding(home, MFA_SECRET.encode()) == []
+
+
+def test_mfa_without_secret_is_a_clear_error(mfa_portal, tmp_path):
+    result = login(mfa_portal, tmp_path / "home")
+    assert result.returncode == 3
+    assert "CASELOG_TOTP_SECRET" in result.stderr
+
+
+def test_robot_check_during_headless_login_exits_4(portal, tmp_path):
+    portal.sim("robot", {"on": True})
+    try:
+        result = login(portal, tmp_path / "home")
+    finally:
+        portal.sim("robot", {"on": False})
+    assert result.returncode == 4, result.stderr
+    assert "without --email/--headless" in result.stderr
+
+
+def test_usage_errors_exit_2(portal, tmp_path):
+    env = {"CASELOG_HOME": str(tmp_path / "home")}
+    result = run_caselog("login", "--portal", portal.url, "--headless", env=env)
+    assert result.returncode == 2 and "--headless needs --email" in result.stderr
+    result = run_caselog("login", env=env)
+    assert result.returncode == 2
+    help_text = run_caselog("login", "--help").stdout
+    assert "Exit codes" in help_text and "--cdp" in help_text
+
+
+def test_cdp_takes_only_the_portal_cookies_from_a_running_chrome(portal, tmp_path):
+    """A person's Chrome started with --remote-debugging-port: they sign in there, then
+    `caselog login --cdp` takes the portal's cookies (and no other site's)."""
+    port = free_port()
+    chrome = subprocess.Popen(
+        [find_browser(), *launch_args(), "--headless=new", f"--remote-debugging-port={port}",
+         f"--user-data-dir={tmp_path / 'profile'}", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    cdp = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(cdp + "/json/version", chrome)
+        config = portal.sim("config")
+        with sync_playwright() as pw:  # the person, signing in in their own browser
+            browser = pw.chromium.connect_over_cdp(cdp)
+            context = browser.contexts[0]
+            context.add_cookies([{"name": "elsewhere", "value": "private",
+                                  "domain": "example.org", "path": "/"}])
+            page = context.new_page()
+            page.goto(portal.url + "/ap/signin?openid.return_to=/cu/case-lobby")
+            page.locator("#ap_email").fill(config["email"])
+            page.locator("#continue").click()
+            page.locator("#ap_password").fill(config["password"])
+            page.locator("#signInSubmit").click()
+            page.wait_for_url("**/cu/case-lobby**")
+        home = tmp_path / "home"
+        result = run_caselog("login", "--portal", portal.url, "--cdp", cdp,
+                             env={"CASELOG_HOME": str(home)}, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert chrome.poll() is None  # the person's browser is still running
+        state = load_state(portal.url, directory=home / "sessions")
+        assert {c["domain"] for c in state["cookies"]} == {"127.0.0.1"}
+        assert api_status(portal, state) == 200
+    finally:
+        chrome.terminate()
+        chrome.wait(10)
+
+
+def test_session_files_are_per_portal_and_owner_only(tmp_path):
+    directory = tmp_path / "sessions"
+    directory.mkdir()
+    a = save_state("http://127.0.0.1:8731", {"cookies": [], "origins": []}, directory)
+    b = save_state("https://sellercentral.amazon.com/", {"cookies": [1], "origins": []},
+                   directory)
+    assert a.name == "127.0.0.1_8731.json" and b.name == "sellercentral.amazon.com_443.json"
+    assert session_path("http://127.0.0.1:8731/cu/case-lobby", directory) == a
+    assert stat.S_IMODE(b.stat().st_mode) == 0o600
+    a.chmod(0o644)  # a loosened file is tightened again when rewritten
+    save_state("http://127.0.0.1:8731", {"cookies": [], "origins": []}, directory)
+    assert stat.S_IMODE(a.stat().st_mode) == 0o600
+    assert load_state("https://sellercentral.amazon.com", directory)["cookies"] == [1]
+    assert load_state("http://127.0.0.1:9", directory) is None
+    assert not [p for p in directory.iterdir() if p.suffix == ".tmp"]
+    assert os.access(a, os.R_OK)
