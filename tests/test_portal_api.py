@@ -189,7 +189,10 @@ def test_search_rejects_non_json_and_get(client):
     r = client.request("POST", API + "SearchForCases", b"not json",
                        {"Content-Type": "application/json"})
     assert r.status == 400 and r.json()["error"] == "bad_request"
-    assert client.get(API + "SearchForCases").status == 405
+    wrong_method = client.get(API + "SearchForCases")
+    assert wrong_method.status == 405 and wrong_method.json()["error"] == "method_not_allowed"
+    unknown = client.get(API + "NoSuchOperation")
+    assert unknown.status == 404 and unknown.json()["error"] == "not_found"
 
 
 # -- ViewCase / GetContactMessage -----------------------------------------------------
@@ -362,6 +365,20 @@ def test_same_seed_same_truth_other_seed_other_truth(portal_factory):
     c = portal_factory("--cases", "25", "--seed", "12").sim("truth")
     assert a == b and len(a["cases"]) == 25
     assert [x["case_id"] for x in a["cases"]] != [x["case_id"] for x in c["cases"]]
+
+
+def test_start_line_says_where_to_open_and_how_to_sign_in():
+    secret = pyotp.random_base32()
+    proc = subprocess.Popen([sys.executable, "-m", "fixtures", "--port", "0", "--cases", "3",
+                             "--mfa-secret", secret], stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    url = re.search(r"http://127\.0\.0\.1:(\d+)/cu/case-lobby", line)
+    assert url and int(url.group(1)) > 0
+    assert EMAIL in line and "caselog-demo" in line and secret in line
 
 
 def test_cli_help_and_bad_timezone():
