@@ -153,6 +153,15 @@ def build(db: sqlite_utils.Database, case_id: str, now: datetime | None = None) 
         for ev in events:
             w(f"<li>{_e(ev['at'])}: {_e(ev['kind'].replace('_', ' '))}</li>")
         w("</ul>")
+    sent = list(db.query("select * from drafts where case_id = ? and state = 'sent' "
+                         "order by sent_at desc", [case_id]))
+    if sent:
+        w("<h2>Replies marked sent</h2>")
+        for s in sent:
+            if draft and s["id"] == draft["id"]:
+                continue
+            w(f"<p class='meta'>Marked sent {_e(s['sent_at'])} · {_e(s['situation'])}</p>"
+              f"<pre>{_e(s['body'])}</pre>")
 
     if rel:
         w("<h2>Related cases</h2><ul>")
