@@ -29,7 +29,10 @@ def table():
     except ValueError:
         page_no = 1
     result = queries.cases_table(db, filters, sort, direction, page_no)
-    return page("cases.html", "_cases_table.html", filters=filters, sort=sort,
+    push = {**filters, "sort": None if sort == "created" else sort,
+            "dir": None if direction == "desc" else direction,
+            "page": None if page_no == 1 else page_no}
+    return page("cases.html", "_cases_table.html", push=push, filters=filters, sort=sort,
                 direction=direction, result=result, categories=queries.categories(db),
                 statuses=queries.STATUS_LABELS)
 

@@ -15,4 +15,4 @@ bp = Blueprint("search", __name__)
 def index():
     q = request.args.get("q", "").strip()[:200]
     result = queries.search(get_db(), q) if q else None
-    return page("search.html", "_search_results.html", q=q, result=result)
+    return page("search.html", "_search_results.html", push={"q": q}, q=q, result=result)

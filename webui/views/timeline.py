@@ -32,4 +32,4 @@ def index():
     # Later pages append rows to the list; filter changes replace the list.
     if cursor is not None:
         return page("timeline.html", "_timeline_rows.html", **context)
-    return page("timeline.html", "_timeline_list.html", **context)
+    return page("timeline.html", "_timeline_list.html", push=filters, **context)

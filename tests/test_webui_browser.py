@@ -1,0 +1,304 @@
+"""The local UI in a real Chromium, against a real ``caselog serve`` subprocess over a
+database synced from the simulated portal (40 cases, seed 2: its subjects and messages
+hold ``<script>``, ``onerror`` and ``onload`` text).
+
+One portal, one sync and one UI server per module; the tests that sync again (Sync now,
+the expired session) run last because they change the portal and the database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from conftest import ROOT, free_port, run_caselog, start_portal, wait_http
+from playwright.sync_api import Page, expect
+
+PORTAL_ARGS = ("--cases", "40", "--seed", "2")
+
+
+class UIServer:
+    """``python -m companion serve`` on a free port; its log goes to a file so a full
+    pipe can never stall it, and is shown if it dies."""
+
+    def __init__(self, db: Path, home: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = home / f"serve-{self.port}.log"
+        env = {**os.environ, "CASELOG_HOME": str(home)}
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "companion", "serve", "--port", str(self.port),
+                 "--db", str(db)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_http(self.url + "/sync/status", self.proc)
+        except Exception:
+            self.stop()
+            raise RuntimeError(self.log.read_text(errors="replace")) from None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory):
+    home = tmp_path_factory.mktemp("webui-home")
+    portal = start_portal(*PORTAL_ARGS)
+    try:
+        cfg = portal.sim("config")
+        env = {"CASELOG_HOME": str(home), "CASELOG_PASSWORD": cfg["password"]}
+        login = run_caselog("login", "--portal", portal.url, "--email", cfg["email"],
+                            "--headless", env=env, timeout=120)
+        assert login.returncode == 0, login.stderr
+        sync = run_caselog("sync", "--portal", portal.url, env=env, timeout=180)
+        assert sync.returncode == 0, sync.stderr
+        yield SimpleNamespace(portal=portal, home=home, db=home / "caselog.db", cfg=cfg)
+    finally:
+        portal.stop()
+
+
+@pytest.fixture(scope="module")
+def ui(synced):
+    server = UIServer(synced.db, synced.home)
+    yield server
+    server.stop()
+
+
+def sql(synced, query, *params):
+    con = sqlite3.connect(synced.db)
+    try:
+        return con.execute(query, params).fetchall()
+    finally:
+        con.close()
+
+
+def no_serious_axe(page: Page) -> None:
+    results = Axe().run(page)
+    bad = [v for v in results.response["violations"]
+           if v.get("impact") in ("serious", "critical")]
+    assert not bad, [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in bad]
+
+
+# ---- pages ----------------------------------------------------------------------------
+
+def test_home_lists_changes_and_charts(page: Page, ui, synced):
+    page.goto(ui.url + "/")
+    owing = sql(synced, "select count(*) from cases where status = 'PendingMerchantAction'")
+    expect(page.get_by_role("heading", name=re.compile("Needs your answer"))).to_contain_text(
+        f"({owing[0][0]})")
+    items = page.locator("section[aria-labelledby=needs-h] li")
+    if owing[0][0]:
+        expect(items.first).to_contain_text("waiting")
+        waits = [int(re.search(r"(\d+) days? waiting", t).group(1))
+                 for t in items.all_inner_texts()]
+        assert waits == sorted(waits, reverse=True)  # oldest wait first
+    expect(page.locator("section[aria-labelledby=changes-h]")).to_contain_text("New cases (40)")
+    charts = page.get_by_role("img")
+    expect(charts).to_have_count(2)
+    expect(page.locator("svg title").first).to_contain_text("opened and resolved per week")
+    no_serious_axe(page)
+
+
+def test_timeline_grouped_by_day_with_infinite_scroll(page: Page, ui, synced):
+    page.goto(ui.url + "/timeline")
+    events = page.locator("li.event")
+    expect(events).to_have_count(50)
+    expect(page.locator("li.day h2").first).to_be_visible()
+    page.locator("li.sentinel").scroll_into_view_if_needed()
+    expect(events).to_have_count(100)
+    for _ in range(20):
+        if page.locator("li.sentinel").count() == 0:
+            break
+        page.locator("li.sentinel").scroll_into_view_if_needed()
+        page.wait_for_function("n => document.querySelectorAll('li.event').length > n",
+                               arg=events.count())
+    expect(page.locator("li.end")).to_contain_text("That is everything")
+    (msgs, cases, changes), = sql(
+        synced, "select (select count(*) from messages), (select count(*) from cases),"
+                " (select count(*) from status_history where previous_status is not null)")
+    expect(page.locator("li.event-message")).to_have_count(msgs)
+    expect(page.locator("li.event-opened")).to_have_count(cases)
+    expect(page.locator("li.event-status")).to_have_count(changes)
+    keys = events.evaluate_all("els => els.map(e => e.dataset.key)")
+    assert len(keys) == len(set(keys))
+    times = events.locator("time").evaluate_all("els => els.map(e => e.dateTime)")
+    assert times == sorted(times, reverse=True)
+    # Days do not repeat across pages.
+    days = page.locator("li.day h2").all_inner_texts()
+    assert len(days) == len(set(days))
+    no_serious_axe(page)
+
+
+def test_timeline_filters_live_in_the_url_and_back_restores_them(page: Page, ui):
+    page.goto(ui.url + "/timeline")
+    page.get_by_label("Status").select_option("Resolved")
+    expect(page).to_have_url(re.compile(r"status=Resolved"))
+    badges = page.locator("li.event .badge")
+    expect(badges.first).to_be_visible()
+    assert set(badges.all_inner_texts()) == {"Resolved"}
+    page.get_by_label("Sender").select_option("amazon")
+    expect(page).to_have_url(re.compile(r"sender=amazon"))
+    expect(page.locator("li.event .sender").first).to_have_text("Amazon")
+    assert set(page.locator("li.event .sender").all_inner_texts()) == {"Amazon"}
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"status=Resolved$"))
+    expect(page.get_by_label("Sender")).to_have_value("")
+    expect(page.get_by_label("Status")).to_have_value("Resolved")
+    expect(page.locator("li.event-opened").first).to_be_visible()  # not only messages now
+    page.go_back()
+    expect(page).to_have_url(ui.url + "/timeline")
+    expect(page.get_by_label("Status")).to_have_value("")
+
+
+def test_timeline_search_highlights_matches(page: Page, ui, synced):
+    page.goto(ui.url + "/timeline")
+    page.get_by_label("Search message text").fill("invoices")
+    expect(page).to_have_url(re.compile(r"q=invoices"))
+    marks = page.locator("li.event mark")
+    expect(marks.first).to_be_visible()
+    assert {m.lower() for m in marks.all_inner_texts()} == {"invoices"}
+    expected = sql(synced, "select count(*) from messages_fts where messages_fts match 'invoices'")
+    expect(page.locator("li.event")).to_have_count(min(50, expected[0][0]))
+
+
+def test_search_page_marks_subjects_and_messages(page: Page, ui):
+    page.goto(ui.url + "/")
+    page.get_by_label("Search all messages").fill("shipment")
+    page.get_by_label("Search all messages").press("Enter")
+    expect(page).to_have_url(re.compile(r"/search\?q=shipment"))
+    expect(page.locator("#search-results mark").first).to_have_text(re.compile("shipment", re.I))
+    no_serious_axe(page)
+
+
+def test_cases_table_sorts_and_filters(page: Page, ui, synced):
+    page.goto(ui.url + "/cases")
+    expect(page.locator("#cases-count")).to_contain_text("40 cases")
+    page.get_by_label("You owe an answer").select_option("yes")
+    owing = sql(synced, "select count(*) from cases where status = 'PendingMerchantAction'")[0][0]
+    expect(page.locator("#cases-count")).to_contain_text(f"{owing} case")
+    expect(page).to_have_url(re.compile("owes=yes"))
+    for cell in page.locator("table.cases tbody tr td:nth-child(7)").all_inner_texts():
+        assert cell == "Yes"
+    page.get_by_label("You owe an answer").select_option("")
+    page.get_by_role("link", name=re.compile("^Case ID")).click()
+    expect(page).to_have_url(re.compile("sort=id"))
+    ids = page.locator("table.cases tbody tr td:first-child").all_inner_texts()
+    assert ids == sorted(ids, reverse=True)
+    page.get_by_role("link", name=re.compile("^Case ID")).click()
+    expect(page).to_have_url(re.compile("dir=asc"))
+    expect(page.locator("table.cases tbody tr td:first-child").first).to_have_text(min(ids))
+    no_serious_axe(page)
+
+
+def test_case_page_summary_history_thread_and_toggle(page: Page, ui, synced):
+    case_id, subject, n = sql(synced, "select c.case_id, c.subject, count(*) from cases c "
+                                      "join messages m using (case_id) group by c.case_id "
+                                      "order by count(*) desc limit 1")[0]
+    page.goto(f"{ui.url}/cases/{case_id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(subject)
+    link = page.get_by_role("link", name="Open this case in Seller Central")
+    expect(link).to_have_attribute(
+        "href", f"{synced.portal.url}/cu/case-dashboard/view-case?caseID={case_id}")
+    expect(page.locator("ol.history li")).not_to_have_count(0)
+    messages = page.locator("article.message")
+    expect(messages).to_have_count(n)
+    first = messages.first.locator("time").get_attribute("datetime")
+    page.locator("#order-toggle").click()
+    expect(page).to_have_url(re.compile("order=newest"))
+    assert messages.first.locator("time").get_attribute("datetime") >= first
+    assert messages.last.locator("time").get_attribute("datetime") == first
+    no_serious_axe(page)
+
+
+def test_hostile_portal_content_stays_inert_text(page: Page, ui, synced):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    hostile = sql(synced, "select distinct case_id from messages where text like '%<script>%' "
+                          "union select case_id from cases where subject like '%<script>%' "
+                          "or subject like '%onerror%' or subject like '%onload%'")
+    assert hostile, "the seed-2 portal should hold hostile text"
+    for (case_id,) in hostile:
+        page.goto(f"{ui.url}/cases/{case_id}")
+        expect(page.locator("article.case")).to_be_visible()
+        expect(page.locator("main img, main iframe, main [onload], main [onerror], "
+                            "main script:not([src^='/static/'])")).to_have_count(0)
+    page.goto(ui.url + "/search?q=script")
+    expect(page.locator("#search-results").get_by_text("<script>alert(1)</script>").first
+           ).to_be_visible()
+    page.goto(ui.url + "/cases?q=alert")
+    expect(page.locator("table.cases").get_by_text(re.compile("alert")).first).to_be_visible()
+    page.goto(ui.url + "/timeline?q=alert")
+    expect(page.locator("li.event").first).to_be_visible()
+    page.goto(ui.url + "/")
+    assert dialogs == []
+    # Only scripts served from /static: nothing inline, nothing from the portal's data.
+    srcs = page.locator("script").evaluate_all("els => els.map(e => e.getAttribute('src'))")
+    assert srcs and all(s and s.startswith("/static/") for s in srcs)
+
+
+def test_security_headers_host_allowlist_and_csrf(ui):
+    with urllib.request.urlopen(ui.url + "/") as r:
+        h = r.headers
+        assert "script-src 'self'" in h["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in h["Content-Security-Policy"]
+        assert h["X-Content-Type-Options"] == "nosniff"
+        assert h["Referrer-Policy"] == "no-referrer"
+    req = urllib.request.Request(ui.url + "/", headers={"Host": f"rebind.example:{ui.port}"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req)
+    assert err.value.code == 403 and b"Unknown host" in err.value.read()
+    req = urllib.request.Request(ui.url + "/sync/", data=b"x=1", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req)
+    body = err.value.read()
+    assert err.value.code == 403 and b"<h1>" in body and b"Traceback" not in body
+
+
+# ---- sync now (these change the portal and the database: keep them last) -----------------
+
+def test_sync_now_shows_progress_then_result(page: Page, ui, synced):
+    changed = synced.portal.sim("mutate", {"new_cases": 3, "new_replies": 4,
+                                           "status_changes": 2})
+    synced.portal.sim("faults", {"latency_ms": 400})
+    try:
+        page.goto(ui.url + "/")
+        page.get_by_role("button", name="Sync now").click()
+        expect(page.locator("#sync-progress")).to_be_visible()
+        expect(page.get_by_role("button", name="Sync now")).to_be_disabled()
+        expect(page.locator("#sync-progress")).to_have_attribute("value", re.compile(r"\d+"),
+                                                                 timeout=30_000)
+        state = page.locator("#sync .sync-state")
+        expect(state).to_contain_text("Sync finished", timeout=60_000)
+        expect(state).to_contain_text(f"{len(changed['new_cases'])} new cases")
+        expect(page.get_by_role("button", name="Sync now")).to_be_enabled()
+    finally:
+        synced.portal.sim("faults", {"latency_ms": 0})
+    page.get_by_role("link", name="Reload to see what changed").click()
+    changes = page.locator("section[aria-labelledby=changes-h]")
+    expect(changes).to_contain_text(f"New cases ({len(changed['new_cases'])})")
+    expect(changes).to_contain_text(changed["new_cases"][0])
+
+
+def test_sync_now_with_expired_session_says_to_log_in(page: Page, ui, synced):
+    synced.portal.sim("expire-sessions", {})
+    page.goto(ui.url + "/")
+    page.get_by_role("button", name="Sync now").click()
+    state = page.locator("#sync .sync-state")
+    expect(state).to_contain_text("session has expired", timeout=60_000)
+    expect(state).to_contain_text(f"caselog login --portal {synced.portal.url}")
+    no_serious_axe(page)
