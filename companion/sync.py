@@ -14,6 +14,7 @@ this module owns *what* to fetch and what a failure means:
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -296,8 +297,11 @@ class Syncer:
         try:
             unit = await self.capture_case(lc, stored, caps)
         except (CaseFailed, *PARSE_ERRORS, *self.case_errors) as exc:
-            body = getattr(exc, "body", None)
-            if body:  # the failing answer itself (an error page, a 5xx body)
+            body = getattr(exc, "body", None) or json.dumps({
+                "error": str(exc), "type": type(exc).__name__,
+                "url": getattr(exc, "url", None), "status": getattr(exc, "status", None),
+            }).encode()  # the failing answer itself, or what is known of it
+            if body:
                 sha, rel = self.archive.put_bytes(body, "bin")
                 caps.append(Archived(
                     kind="error", url=getattr(exc, "url", "") or "", case_id=cid,
