@@ -397,9 +397,9 @@ def test_generated_data_is_realistic_and_fast():
     from fixtures.data import World
     from fixtures.truth import export
 
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: other work on the machine does not count
     World(7, 5000, EMAIL)
-    assert time.perf_counter() - start < 1.0  # headers eager, threads lazy
+    assert time.process_time() - start < 0.6  # headers eager, threads lazy
     world = World(7, 300, EMAIL)
     cases = export(world)["cases"]
     messages = [m for c in cases for m in c["messages"]]

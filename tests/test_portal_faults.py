@@ -43,20 +43,19 @@ def client(portal):
 
 
 def test_latency_and_jitter_delay_every_request(portal, client):
-    portal.sim("faults", {"latency_ms": 250, "jitter_ms": 100})
+    portal.sim("faults", {"latency_ms": 900, "jitter_ms": 100})
     start = time.monotonic()
     assert client.search().status == 200
-    assert client.get("/cu/case-lobby").status == 200
-    assert time.monotonic() - start >= 0.5
+    assert time.monotonic() - start >= 0.9
     start = time.monotonic()
     assert portal.sim("health") == {"ok": True}  # the control API is never delayed
-    assert time.monotonic() - start < 0.25
+    assert time.monotonic() - start < 0.8  # generous: the machine may be busy
 
 
 @pytest.mark.parametrize("retry_after,header", [(2, "2"), (None, None)])
 def test_rate_limit_429_with_and_without_retry_after(portal, client, retry_after, header):
     before = portal.sim("stats")["429"]
-    portal.sim("faults", {"rate_limit": 3, "retry_after": retry_after})
+    portal.sim("faults", {"rate_limit": 1, "retry_after": retry_after})
     answers = [client.search() for _ in range(12)]
     limited = [r for r in answers if r.status == 429]
     assert limited and any(r.status == 200 for r in answers)
@@ -253,10 +252,10 @@ def test_api_check_order_faults_before_session(portal):
 def test_threaded_server_answers_slow_requests_in_parallel(portal, client):
     from concurrent.futures import ThreadPoolExecutor
 
-    portal.sim("faults", {"latency_ms": 400})
+    portal.sim("faults", {"latency_ms": 1000})
     clients = [client] * 4
     start = time.monotonic()
     with ThreadPoolExecutor(4) as pool:
         statuses = list(pool.map(lambda c: c.search().status, clients))
     assert statuses == [200] * 4
-    assert time.monotonic() - start < 1.2  # four 0.4 s requests, not one after another
+    assert time.monotonic() - start < 3.0  # four 1 s requests, not one after another (4 s)
