@@ -43,6 +43,7 @@ LOBBY = "/cu/case-lobby"
 CASE_PAGE = "/cu/case-dashboard/view-case"
 ATTACHMENT = "/cu/case-dashboard/attachment"
 SIGNIN = "/ap/signin"
+MARK = "x-caselog-call"  # marks our own fetches from the inert lobby page; never sent
 
 
 class PortalError(RuntimeError):
@@ -130,7 +131,8 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 _FETCH_JS = """async ([url, method, body, headers]) => {
-  const r = await fetch(url, {method, body, headers, credentials: 'same-origin'});
+  const r = await fetch(url, {method, body, headers: {...headers, 'x-caselog-call': '1'},
+                               credentials: 'same-origin'});
   const buf = new Uint8Array(await r.arrayBuffer());
   let s = '';
   for (let i = 0; i < buf.length; i += 0x8000)
@@ -141,7 +143,8 @@ _FETCH_JS = """async ([url, method, body, headers]) => {
 
 # Streams the file and stops at the cap, so a 2 GB attachment costs at most cap bytes.
 _STREAM_JS = """async ([url, cap]) => {
-  const r = await fetch(url, {credentials: 'same-origin', redirect: 'manual'});
+  const r = await fetch(url, {credentials: 'same-origin', redirect: 'manual',
+                               headers: {'x-caselog-call': '1'}});
   const headers = Object.fromEntries(r.headers.entries());
   if (r.type === 'opaqueredirect')
     return {status: 302, url: r.url, headers, body64: '', location: true};
@@ -254,17 +257,22 @@ class PortalClient:
 
     async def _open_origin(self) -> None:
         """Open the lobby once: proves the session (or raises) and gives the page an origin
-        for ``fetch``. The lobby's own SearchForCases is blocked so that opening the
-        client costs no API call (request counts are measured)."""
-        async def block(route):
-            await route.abort()
+        for ``fetch``. The page stays inert: its scripts and their calls are blocked, so
+        opening the client costs no API call (request counts are measured) and nothing
+        runs behind our back; only our own fetches (marked) pass, the mark removed."""
+        await self._page.route("**/*", self._guard)
+        await self._goto(self._page, self.origin + LOBBY, "lobby")
 
-        pattern = f"{self.origin}{API}**"
-        await self._page.route(pattern, block)
-        try:
-            await self._goto(self._page, self.origin + LOBBY, "lobby")
-        finally:
-            await self._page.unroute(pattern, block)
+    async def _guard(self, route) -> None:
+        request = route.request
+        headers = await request.all_headers()
+        if MARK in headers:
+            del headers[MARK]
+            await route.continue_(headers=headers)
+        elif request.resource_type in ("script", "fetch", "xhr", "eventsource", "websocket"):
+            await route.abort()
+        else:
+            await route.continue_()
 
     # ---- the portal's calls ---------------------------------------------------------
 
