@@ -27,6 +27,7 @@ def create_app(db_path: str | Path, config: dict | None = None) -> Flask:
         CASELOG_HOME=None,                   # for attachment paths; default companion.home
         PORTAL_URL=None,                     # fallback when no sync recorded a portal
         TIMELINE_SOURCES=[],                 # extra timeline event sources (see timeline.py)
+        REPLIES=True,                        # False: leave issue 5's panels out (benchmarks)
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,
     )
     app.config.update(config or {})
@@ -46,7 +47,11 @@ def create_app(db_path: str | Path, config: dict | None = None) -> Flask:
 
 def _register_replies(app: Flask) -> None:
     """Issue 5's drafts and checklists plug in here when ``webui/replies.py`` exists: a
-    ``bp`` blueprint, and optionally ``init_app(app)`` for timeline sources and the like."""
+    ``bp`` blueprint, and optionally ``init_app(app)`` for timeline sources and the like.
+    Templates include the ``replies/_*.html`` panels only when ``replies_enabled``."""
+    app.jinja_env.globals["replies_enabled"] = False
+    if not app.config.get("REPLIES", True):
+        return
     try:
         replies = importlib.import_module("webui.replies")
     except ModuleNotFoundError as exc:
@@ -57,6 +62,7 @@ def _register_replies(app: Flask) -> None:
         app.register_blueprint(replies.bp)
     if hasattr(replies, "init_app"):
         replies.init_app(app)
+    app.jinja_env.globals["replies_enabled"] = True
 
 
 def is_htmx() -> bool:

@@ -1,0 +1,125 @@
+"""UI speed on a large archive: 10,000 cases and 100,000 messages (benchmarks/make_db.py),
+median server time of the home page, the first timeline page, a case page and a search,
+measured through Flask's test client (the whole request: routing, security checks, SQL,
+templates), each expected under 50 ms. Writes benchmarks/results/ui.json.
+
+Usage:
+    python benchmarks/bench_ui.py [--cases 10000] [--messages 100000] [--runs 30] [--db PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from make_db import generate  # noqa: E402
+
+from webui.app import create_app  # noqa: E402
+
+BUDGET_MS = 50.0
+
+
+def measure(client, url: str, runs: int) -> dict:
+    first = None
+    times = []
+    for i in range(runs + 1):
+        start = time.perf_counter()
+        response = client.get(url)
+        elapsed = (time.perf_counter() - start) * 1000
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} answered {response.status_code}")
+        if i == 0:
+            first = elapsed  # cold: caches empty (charts, SQLite pages)
+        else:
+            times.append(elapsed)
+    return {"url": url, "median_ms": round(statistics.median(times), 2),
+            "p90_ms": round(sorted(times)[int(len(times) * 0.9) - 1], 2),
+            "min_ms": round(min(times), 2), "first_ms": round(first, 2), "runs": runs,
+            "bytes": len(response.data)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", type=int, default=10_000)
+    ap.add_argument("--messages", type=int, default=100_000)
+    ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--db", help="reuse this generated database instead of making one")
+    ap.add_argument("--out", default=str(HERE / "results" / "ui.json"))
+    args = ap.parse_args(argv)
+
+    tmp = None
+    if args.db and Path(args.db).exists():
+        db_path = Path(args.db)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="caselog-bench-")
+        db_path = Path(args.db or Path(tmp.name) / "bench.db")
+        t = time.perf_counter()
+        generate(db_path, args.cases, args.messages, seed=7)
+        print(f"generated {db_path} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+    con = sqlite3.connect(db_path)
+    counts = dict(zip(("cases", "messages"), con.execute(
+        "select (select count(*) from cases), (select count(*) from messages)").fetchone(),
+        strict=True))
+    # A typical case: a thread of median length.
+    case_id = con.execute(
+        "select case_id from cases where total_messages = (select total_messages from cases "
+        "order by total_messages limit 1 offset (select count(*) / 2 from cases)) limit 1"
+    ).fetchone()[0]
+    con.close()
+
+    pages = {
+        "home": "/",
+        "timeline_first_page": "/timeline",
+        "case_page": f"/cases/{case_id}",
+        "search": "/search?q=invoices",
+        "timeline_search": "/timeline?q=invoices",
+        "cases_table": "/cases",
+    }
+    required = ("home", "timeline_first_page", "case_page", "search")
+    # The whole app as shipped, and the same pages without issue 5's panels and timeline
+    # sources, so that a slow part shows where it lives.
+    variants = {"full": {}, "without_replies": {"REPLIES": False}}
+    runs = {}
+    for variant, extra in variants.items():
+        app = create_app(db_path, {"CASELOG_HOME": str(db_path.parent), **extra})
+        client = app.test_client()
+        runs[variant] = {name: measure(client, url, args.runs) for name, url in pages.items()}
+    results = runs["full"]
+    ok = all(results[k]["median_ms"] < BUDGET_MS for k in required)
+    report = {
+        "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+                    "platform": platform.platform()},
+        "database": counts, "budget_ms": BUDGET_MS, "required": list(required),
+        "all_under_budget": ok, "results": results,
+        "results_without_replies": runs["without_replies"],
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    for variant, res in runs.items():
+        print(f"-- {variant}")
+        for name, r in res.items():
+            mark = "" if name not in required else (
+                "ok" if r["median_ms"] < BUDGET_MS else "SLOW")
+            print(f"{name:22s} median {r['median_ms']:7.2f} ms  p90 {r['p90_ms']:7.2f} ms  "
+                  f"first {r['first_ms']:8.2f} ms  {mark}")
+    if tmp:
+        tmp.cleanup()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
