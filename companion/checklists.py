@@ -117,17 +117,19 @@ def scan_asks(db: sqlite_utils.Database, case_id: str) -> list[dict]:
         if scanned.get(m["message_key"]) != sha:
             todo.append((m, sha))
     if todo:
-        with db.conn:
-            for m, sha in todo:
-                db.execute("delete from case_asks where case_id = ? and message_key = ?",
-                           [case_id, m["message_key"]])
-                rows = [{**a, "case_id": case_id} for a in asks_mod.detect_in_messages([m])]
-                if rows:
-                    db["case_asks"].insert_all(rows, pk=("case_id", "message_key", "position"),
-                                               replace=True)
-                db["asks_scanned"].insert(
-                    {"case_id": case_id, "message_key": m["message_key"], "text_sha1": sha,
-                     "scanned_at": now}, pk=("case_id", "message_key"), replace=True)
+        found = asks_mod.detect_in_messages([m for m, _ in todo])
+        with db.conn:  # plain executemany: one statement per table, not per row
+            db.conn.executemany("delete from case_asks where case_id = ? and message_key = ?",
+                                [(case_id, m["message_key"]) for m, _ in todo])
+            db.conn.executemany(
+                "insert or replace into case_asks (case_id, message_key, position, kind, "
+                "label, sentence, sent_at) values (?, ?, ?, ?, ?, ?, ?)",
+                [(case_id, a["message_key"], a["position"], a["kind"], a["label"],
+                  a["sentence"], a["sent_at"]) for a in found])
+            db.conn.executemany(
+                "insert or replace into asks_scanned (case_id, message_key, text_sha1, "
+                "scanned_at) values (?, ?, ?, ?)",
+                [(case_id, m["message_key"], sha, now) for m, sha in todo])
     return list(db.query(
         "select * from case_asks where case_id = ? order by sent_at, message_key, position",
         [case_id]))
@@ -189,19 +191,27 @@ def refresh(db: sqlite_utils.Database, case_id: str, lib: dict[str, dict] | None
     existing = {r["key"]: r for r in db.query(
         "select * from checklist_items where case_id = ?", [case_id])}
     now = utcnow()
-    with db.conn:
-        for row in wanted:
-            old = existing.get(row["key"])
-            if old is None:
-                db["checklist_items"].insert({**row, "case_id": case_id, "done": 0, "note": "",
-                                              "created_at": now, "updated_at": now})
-            elif any(old[k] != row[k] for k in ("text", "help", "source", "ask_kind",
-                                                 "sentence", "position", "checklist_title")):
-                if old["source"] == "ask" and row["source"] == "category":
-                    continue  # an ask seen once stays an ask
-                db["checklist_items"].update(old["id"], {k: row[k] for k in (
-                    "text", "help", "source", "ask_kind", "sentence", "message_key",
-                    "position", "checklist_title")})
+    cols = ("text", "help", "source", "ask_kind", "sentence", "message_key", "position",
+            "checklist_title")
+    inserts, updates = [], []
+    for row in wanted:
+        old = existing.get(row["key"])
+        if old is None:
+            inserts.append((case_id, row["key"], row["checklist"], *(row[c] for c in cols),
+                            now, now))
+        elif any(old[k] != row[k] for k in cols):
+            if old["source"] == "ask" and row["source"] == "category":
+                continue  # an ask seen once stays an ask
+            updates.append((*(row[c] for c in cols), now, old["id"]))
+    if inserts or updates:
+        with db.conn:
+            db.conn.executemany(
+                "insert into checklist_items (case_id, key, checklist, " + ", ".join(cols)
+                + ", done, note, created_at, updated_at) values (?, ?, ?, "
+                + ", ".join("?" * len(cols)) + ", 0, '', ?, ?)", inserts)
+            db.conn.executemany(
+                "update checklist_items set " + ", ".join(f"{c} = ?" for c in cols)
+                + ", updated_at = ? where id = ?", updates)
     return items(db, case_id)
 
 

@@ -133,7 +133,8 @@ def reminder_for(row: dict, config: dict, now: datetime) -> dict | None:
         "case_id": row["case_id"], "subject": row["subject"], "status": row["status"],
         "category": row.get("category"), "kind": kind,
         "label": "Answer Amazon" if kind == "answer" else "Follow up with Amazon",
-        "since": iso(anchor), "due_at": iso(due), "overdue": delta > 0,
+        "since": iso(anchor), "due_at": iso(due), "due_ts": due.timestamp(),
+        "overdue": delta > 0,
         "days_overdue": int(delta) if delta > 0 else 0,
         "days_left": 0 if delta > 0 else int(-delta),
     }
@@ -165,26 +166,36 @@ def due(db: sqlite_utils.Database, now: datetime | None = None,
     within ``due_soon_days``, soonest first."""
     now = now or datetime.now(UTC)
     config = config or load_config()
-    soon = now + timedelta(days=config["defaults"]["due_soon_days"])
+    return split_due(for_cases(db, None, now, config).values(), now, config)
+
+
+def split_due(rems, now: datetime, config: dict) -> dict[str, list[dict]]:
+    """Overdue and due-soon lists from reminders computed earlier (a cache may hold
+    them); overdue is judged against ``now``, not against when they were computed."""
+    now_ts = now.timestamp()
+    soon = now_ts + config["defaults"]["due_soon_days"] * 86400
     overdue, due_soon = [], []
-    for rem in for_cases(db, None, now, config).values():
-        if rem["overdue"]:
-            overdue.append(rem)
-        elif parse_time(rem["due_at"]) <= soon:
-            due_soon.append(rem)
+    for rem in rems:
+        late = (now_ts - rem["due_ts"]) / 86400
+        if late > 0:
+            overdue.append({**rem, "overdue": True, "days_overdue": int(late)})
+        elif rem["due_ts"] <= soon:
+            due_soon.append({**rem, "overdue": False, "days_overdue": 0})
     overdue.sort(key=lambda r: r["due_at"])
     due_soon.sort(key=lambda r: r["due_at"])
     return {"overdue": overdue, "due": due_soon}
 
 
 def timeline_events(db: sqlite_utils.Database, now: datetime | None = None,
-                    case_id: str | None = None) -> list[dict]:
+                    case_id: str | None = None, rems=None) -> list[dict]:
     """Due and overdue reminders as timeline events ({case_id, kind: "reminder", at,
     label, overdue}), for the UI's timeline to merge with its own events."""
     now = now or datetime.now(UTC)
     config = load_config()
-    soon = now + timedelta(days=config["defaults"]["due_soon_days"])
-    rems = for_cases(db, [case_id] if case_id else None, now, config).values()
+    if rems is None:
+        rems = for_cases(db, [case_id] if case_id else None, now, config).values()
+    lists = split_due(rems, now, config)
     return [{"case_id": r["case_id"], "kind": "reminder", "at": r["due_at"],
              "label": r["label"], "overdue": r["overdue"], "subject": r["subject"]}
-            for r in rems if parse_time(r["due_at"]) <= soon]
+            for r in lists["overdue"] + lists["due"]
+            if case_id is None or r["case_id"] == case_id]

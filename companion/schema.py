@@ -283,11 +283,18 @@ def _v2(db: sqlite_utils.Database) -> None:
     db["draft_events"].create_index(["case_id", "at"], if_not_exists=True)
 
 
+def _v3(db: sqlite_utils.Database) -> None:
+    """Reminders read each open case's last Amazon and last seller message: a covering
+    index makes that one seek per case instead of a walk through its thread."""
+    db["messages"].create_index(["case_id", "sender", "sent_at"], if_not_exists=True)
+
+
 # Numbered migrations, applied in order and recorded in the ``migrations`` table.
 # Append new ones; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "initial schema", _v1),
     (2, "documented replies: asks, checklists, evidence, drafts", _v2),
+    (3, "index for reminders: messages by case, sender, time", _v3),
 ]
 
 

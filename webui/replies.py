@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     get_flashed_messages,
     make_response,
@@ -26,14 +27,16 @@ from flask import (
 )
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from companion import checklists, drafts, evidence, related, reminders
+from companion import checklists, drafts, evidence, queries, related, reminders
 from companion import dossier as dossier_mod
+from companion.home import home
 from companion.queries import case_filters_sql
 from webui.app import is_htmx
 from webui.db import get_db
 
 bp = Blueprint("replies", __name__)
 FLASH = ("replies-ok", "replies-error")
+HOME_REMINDERS = 15  # the most overdue first; the cases table holds the rest
 
 
 def _case_or_404(case_id: str) -> dict:
@@ -89,10 +92,29 @@ def case_panel(case_id: str) -> dict:
     return out
 
 
+def _all_reminders(db) -> tuple[list[dict], dict]:
+    """Every open case's reminder, cached until a sync writes, a draft event is added,
+    the settings file changes, or five minutes pass (overdue flags are recomputed from
+    the due dates on every call, so the cache never shows a stale 'due')."""
+    config = reminders.load_config()
+    settings = home() / "replies.toml"
+    now = datetime.now(UTC)
+    key = (queries.chart_key(db),
+           db.execute("select max(id) from draft_events").fetchone()[0],
+           settings.stat().st_mtime if settings.exists() else None,
+           int(now.timestamp() // 300))
+    cache = current_app.extensions.setdefault("caselog.reminders", {})
+    if cache.get("key") != key:
+        cache.clear()
+        cache.update(key=key, rems=list(reminders.for_cases(db, None, now, config).values()))
+    return cache["rems"], config
+
+
 def home_panel() -> dict:
     db = get_db()
     try:
-        lists = reminders.due(db)
+        rems, config = _all_reminders(db)
+        lists = reminders.split_due(rems, datetime.now(UTC), config)
         problem = None
     except reminders.ConfigError as exc:
         lists, problem = {"overdue": [], "due": []}, str(exc)
@@ -106,7 +128,9 @@ def home_panel() -> dict:
         owing)} if owing else {}
     progress = [{"case_id": c, "subject": subjects.get(c), **prog[c]}
                 for c in owing if c in prog and prog[c]["total"]]
-    return {**lists, "progress": progress, "problem": problem}
+    shown = (lists["overdue"] + lists["due"])[:HOME_REMINDERS]
+    return {**lists, "shown": shown, "more": len(lists["overdue"]) + len(lists["due"])
+            - len(shown), "progress": progress, "problem": problem}
 
 
 def progress_for(case_id: str) -> dict | None:
@@ -156,7 +180,8 @@ def draft_event_source(db, filters, cursor, limit) -> list[dict]:
 def reminder_source(db, filters, cursor, limit) -> list[dict]:
     """Due and overdue reminders as timeline events at their due time (rank 4)."""
     try:
-        events = reminders.timeline_events(db, case_id=filters.get("case"))
+        rems, _ = _all_reminders(db)
+        events = reminders.timeline_events(db, case_id=filters.get("case"), rems=rems)
     except reminders.ConfigError:
         return []
     where, params = case_filters_sql(filters)
