@@ -37,6 +37,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run_server(db: Path, host: str, port: int, allow_remote: bool = False,
                portal: str | None = None, quiet: bool = False) -> None:
     from werkzeug.serving import make_server
@@ -52,6 +56,8 @@ def run_server(db: Path, host: str, port: int, allow_remote: bool = False,
     if not quiet:
         click.echo(f"caselog UI: http://{shown}:{server.port}/  (database {db})")
         click.echo("Press Ctrl-C to stop.")
+    # SIGTERM stops the server like Ctrl-C does, so `caselog demo` can stop its portal.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -131,6 +137,7 @@ def demo(port, portal_port, cases, seed):
     argv = [sys.executable, "-m", "fixtures", "--port", str(portal_port), "--cases",
             str(cases), "--seed", str(seed)]
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         _wait_health(portal + "/__sim/health", proc)
         with urllib.request.urlopen(portal + "/__sim/config", timeout=10) as resp:
