@@ -7,6 +7,7 @@ changed setting applies at once. The same file holds the drafts' settings::
 
     [defaults]
     answer_within_days = 3         # seller's answer due this long after Amazon's message
+                                   # (or sooner when that message says "reply within N days")
     follow_up_after_days = 7       # follow up when Amazon has been silent this long
     escalate_after_follow_ups = 2  # suggest escalation after this many follow-ups
     reopen_window_days = 30        # how long a closed case can be reopened (check yours)
@@ -22,6 +23,7 @@ changed setting applies at once. The same file holds the drafts' settings::
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import UTC, datetime, timedelta
 
@@ -96,6 +98,25 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Amazon's own deadline in its last message ("Please reply within 17 days"); business
+# days are counted as calendar days times 7/5, rounded up, to stay on the safe side.
+_DEADLINE = re.compile(
+    r"\b(?:please|kindly|you\s+(?:must|need\s+to|should|have\s+to))\s+"
+    r"(?:reply|respond|answer|provide\s+\w+(?:\s+\w+)?)\s+within\s+(\d{1,3})\s+"
+    r"(business\s+|working\s+|calendar\s+)?days?\b"
+    r"|\bbitte\b[^.]*?\binnerhalb\s+(?:von\s+)?(\d{1,3})\s+(Werk|Arbeits)?tag", re.I)
+
+
+def stated_deadline_days(text: str | None) -> int | None:
+    m = _DEADLINE.search(text or "")
+    if not m:
+        return None
+    days = int(m.group(1) or m.group(3))
+    business = bool(m.group(2) and not m.group(2).lower().startswith("calendar")) or bool(
+        m.group(4))
+    return -(-days * 7 // 5) if business else days
+
+
 _CASE_SQL = """
 select c.case_id, c.subject, c.status, c.category, c.created_at, c.last_amazon_reply_at,
   (select max(sent_at) from messages m where m.case_id = c.case_id and m.sender = 'amazon')
@@ -103,7 +124,10 @@ select c.case_id, c.subject, c.status, c.category, c.created_at, c.last_amazon_r
   (select max(sent_at) from messages m where m.case_id = c.case_id and m.sender = 'seller')
     as last_seller,
   (select max(at) from draft_events e where e.case_id = c.case_id and e.kind = 'draft_sent')
-    as last_sent
+    as last_sent,
+  case when c.status in ('PendingMerchantAction') then
+    (select substr(text, 1, 20000) from messages m where m.case_id = c.case_id
+       and m.sender = 'amazon' order by sent_at desc limit 1) end as last_amazon_text
 from cases c where c.status in ({statuses}) {extra}
 """
 
@@ -112,12 +136,16 @@ def reminder_for(row: dict, config: dict, now: datetime) -> dict | None:
     """The reminder of one case row (as ``_CASE_SQL`` selects it), or None."""
     s = settings_for(config, row.get("category"))
     last_sent = parse_time(row.get("last_sent"))
+    stated = None
     if row["status"] in WAITING_ON_SELLER:
         anchor = (parse_time(row.get("last_amazon")) or parse_time(row.get("last_amazon_reply_at"))
                   or parse_time(row.get("created_at")))
         if anchor is None or (last_sent and last_sent > anchor):
             return None  # the person marked an answer sent; the next sync will show it
         kind, days = "answer", s["answer_within_days"]
+        stated = stated_deadline_days(row.get("last_amazon_text"))
+        if stated is not None:
+            days = min(days, stated)  # the earlier of Amazon's deadline and the seller's own
     elif row["status"] in WAITING_ON_AMAZON:
         times = [t for t in (parse_time(row.get("last_seller")), last_sent,
                              parse_time(row.get("created_at"))) if t]
@@ -130,6 +158,8 @@ def reminder_for(row: dict, config: dict, now: datetime) -> dict | None:
     due = anchor + timedelta(days=days)
     delta = (now - due).total_seconds() / 86400
     return {
+        "amazon_deadline": iso(anchor + timedelta(days=stated))
+        if kind == "answer" and stated is not None else None,
         "case_id": row["case_id"], "subject": row["subject"], "status": row["status"],
         "category": row.get("category"), "kind": kind,
         "label": "Answer Amazon" if kind == "answer" else "Follow up with Amazon",

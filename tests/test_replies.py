@@ -354,6 +354,19 @@ def test_due_and_overdue_with_category_settings(caselog_home, db):
         reminders.load_config()
 
 
+@pytest.mark.parametrize("text,days", [
+    ("Important: Please reply within 1 day.", 1),
+    ("You must respond within 2 business days.", 3),
+    ("Please reply within 30 days.", 3),          # the seller's own 3 days come first
+    ("We will reply within 1 day.", 3),           # Amazon's promise, not a deadline
+])
+def test_amazons_stated_deadline(db, text, days):
+    db["messages"].insert({"case_id": "10000000004", "message_key": "dl", "sender": "amazon",
+                           "sent_at": _t(0.5), "text": text})
+    rem = reminders.for_cases(db, ["10000000004"], now=NOW)["10000000004"]
+    assert rem["due_at"] == reminders.iso(NOW - timedelta(days=0.5) + timedelta(days=days))
+
+
 def test_marking_a_draft_sent_moves_the_follow_up(db):
     before = reminders.for_cases(db, ["10000000002"], now=NOW)["10000000002"]
     d = drafts.ensure(db, "10000000002")

@@ -295,3 +295,17 @@ def test_10_hostile_template_is_a_clear_error(shared_page: Page, synced):
     expect(page.locator("#replies")).to_contain_text("template reply.j2: not allowed")
     expect(page.locator("#draft-body")).to_have_count(0)
     expect(page.locator("#thread-h")).to_be_visible()  # the rest of the page still works
+
+
+def test_11_panels_are_accessible(shared_page: Page, synced):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = shared_page
+    for url in (f"/cases/{synced.case.case_id}", "/"):
+        page.goto(url)
+        page.locator("#replies details, #reminders").first.wait_for()
+        results = Axe().run(page)
+        bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+               for v in results.response["violations"]
+               if v["impact"] in ("serious", "critical")]
+        assert bad == [], bad
