@@ -65,7 +65,8 @@ def synced(tmp_path_factory):
         login = run_caselog("login", "--portal", portal.url, "--email", cfg["email"],
                             "--headless", env=env, timeout=120)
         assert login.returncode == 0, login.stderr
-        sync = run_caselog("sync", "--portal", portal.url, env=env, timeout=180)
+        sync = run_caselog("sync", "--portal", portal.url, "--download-attachments", env=env,
+                           timeout=180)
         assert sync.returncode == 0, sync.stderr
         yield SimpleNamespace(portal=portal, home=home, db=home / "caselog.db", cfg=cfg)
     finally:
@@ -195,6 +196,7 @@ def test_cases_table_sorts_and_filters(page: Page, ui, synced):
     for cell in page.locator("table.cases tbody tr td:nth-child(7)").all_inner_texts():
         assert cell == "Yes"
     page.get_by_label("You owe an answer").select_option("")
+    expect(page.locator("#cases-count")).to_contain_text("40 cases")
     page.get_by_role("link", name=re.compile("^Case ID")).click()
     expect(page).to_have_url(re.compile("sort=id"))
     ids = page.locator("table.cases tbody tr td:first-child").all_inner_texts()
@@ -223,6 +225,19 @@ def test_case_page_summary_history_thread_and_toggle(page: Page, ui, synced):
     assert messages.first.locator("time").get_attribute("datetime") >= first
     assert messages.last.locator("time").get_attribute("datetime") == first
     no_serious_axe(page)
+
+
+def test_downloaded_attachment_is_served_as_a_download(page: Page, ui, synced):
+    rows = sql(synced, "select case_id, attachment_id, name, local_path from attachments "
+                       "where local_path is not null limit 1")
+    assert rows, "the sync with --download-attachments should have stored a file"
+    case_id, _, name, local_path = rows[0]
+    page.goto(f"{ui.url}/cases/{case_id}")
+    with page.expect_download() as info:
+        page.locator("ul.attachments a", has_text=name).first.click()
+    download = info.value
+    assert download.suggested_filename == name
+    assert Path(download.path()).read_bytes() == (synced.home / local_path).read_bytes()
 
 
 def test_hostile_portal_content_stays_inert_text(page: Page, ui, synced):
