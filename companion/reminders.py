@@ -1,6 +1,6 @@
 """Follow-up reminders: when the seller owes Amazon an answer (a due date counted from
 Amazon's last message) and when a case waiting on Amazon deserves a follow-up (counted
-from the seller's last message, or the last draft the person marked sent).
+from the last message of either side, or the last draft the person marked sent).
 
 Nothing is stored: dates follow from the thread and ``CASELOG_HOME/replies.toml``, so a
 changed setting applies at once. The same file holds the drafts' settings::
@@ -147,7 +147,10 @@ def reminder_for(row: dict, config: dict, now: datetime) -> dict | None:
         if stated is not None:
             days = min(days, stated)  # the earlier of Amazon's deadline and the seller's own
     elif row["status"] in WAITING_ON_AMAZON:
+        # The clock runs from the last word of either side: an Amazon reply such as
+        # "we are still investigating" restarts it as much as the seller's message.
         times = [t for t in (parse_time(row.get("last_seller")), last_sent,
+                             parse_time(row.get("last_amazon")),
                              parse_time(row.get("created_at"))) if t]
         if not times:
             return None

@@ -69,6 +69,11 @@ def case_panel(case_id: str) -> dict:
         if not groups or groups[-1]["title"] != it["checklist_title"]:
             groups.append({"title": it["checklist_title"], "items": []})
         groups[-1]["items"].append(it)
+    for g in groups:
+        # One quote per group when every item came from the same sentence; an item
+        # quotes its own sentence only when it differs (a checklist asked for twice).
+        said = {it["sentence"] for it in g["items"] if it["sentence"]}
+        g["sentence"] = said.pop() if len(said) == 1 else None
     out.update(items=items, groups=groups, done=sum(i["done"] for i in items),
                total=len(items),
                loose=[e for e in evidence.list_for_case(db, case_id) if e["item_id"] is None])
