@@ -210,6 +210,9 @@ def context(db: sqlite_utils.Database, case_id: str, now: datetime | None = None
         "today": _day(now), "asks": ask_rows, "evidence": evidence,
         "open_items": [_no_brackets(i["text"]) for i in items if not i["done"]],
         "last_seller_message_on": _day(seller_last_dt), "days_waiting": days_waiting,
+        "last_amazon_message_on": _day(reminders.parse_time(last_amazon)),
+        "amazon_replied_since": bool(last_amazon and (not seller_last
+                                                      or last_amazon > seller_last)),
         "follow_up_after_days": s["follow_up_after_days"], "follow_ups": follow_ups,
         "escalate": follow_ups >= s["escalate_after_follow_ups"],
         "reopen": reopen,

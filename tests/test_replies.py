@@ -278,7 +278,14 @@ def test_follow_up_names_case_and_last_message_and_escalates(db):
                                "sender": "seller", "sent_at": _t(11 - n * 4), "text": "Any news?"})
     _, _, body = drafts.render(db, "10000000002", now=NOW)
     assert "escalate this case" in body
+    assert "we have not received an answer since" in body
     assert any("escalation" in n for n in drafts.notes(drafts.context(db, "10000000002", NOW)))
+    # once Amazon wrote after the seller, the draft must not claim it never answered
+    db["messages"].insert({"case_id": "10000000002", "message_key": "a1", "sender": "amazon",
+                           "sent_at": _t(2), "text": "We are still investigating."})
+    _, _, body = drafts.render(db, "10000000002", now=NOW)
+    assert "not received an answer" not in body
+    assert "We last heard from you on March 18, 2026" in body
 
 
 def test_reopen_warns_near_window_end_and_appeal_skeleton(db):
