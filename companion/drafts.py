@@ -176,17 +176,21 @@ def context(db: sqlite_utils.Database, case_id: str, now: datetime | None = None
     unsynced = [t for t in sent_events if not last_seller or t > last_seller]
     follow_ups = max(len(after_amazon) - 1, 0) + len(unsynced)
 
+    # The closing date is known only when caselog saw the change happen; a case first
+    # synced as closed has no such date, so the draft names none and the window is
+    # estimated from Amazon's last message (said with "about" in the notes).
     closed_at = None
-    for r in db.query("select status, observed_at from status_history where case_id = ? "
-                      "order by observed_at", [case_id]):
-        if r["status"] in ("Closed", "Answered"):
+    for r in db.query("select status, previous_status, observed_at from status_history "
+                      "where case_id = ? order by observed_at", [case_id]):
+        if r["status"] in ("Closed", "Answered") and r["previous_status"]:
             closed_at = r["observed_at"]
     closed_dt = reminders.parse_time(closed_at or last_amazon or case["created_at"])
     reopen = None
     if closed_dt:
         deadline = closed_dt + timedelta(days=s["reopen_window_days"])
         left = (deadline - now).days
-        reopen = {"closed_on": _day(closed_dt), "deadline": _day(deadline),
+        reopen = {"closed_on": _day(closed_dt) if closed_at else None,
+                  "deadline": _day(deadline),
                   "days_left": left, "warn": 0 <= left <= s["reopen_warn_days"],
                   "passed": left < 0, "can_reopen": case.get("can_reopen")}
 

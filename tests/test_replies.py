@@ -296,6 +296,12 @@ def test_reopen_warns_near_window_end_and_appeal_skeleton(db):
     assert any("Reopen soon" in n for n in drafts.notes(late))
     _, _, body = drafts.render(db, "10000000003", now=NOW)
     assert "Please reopen case 10000000003" in body and "[what is still wrong" in body
+    assert "closed on" not in body  # caselog never saw it close: no date is claimed
+    db["status_history"].insert({"case_id": "10000000003", "status": "Closed",
+                                 "previous_status": "PendingAmazonAction",
+                                 "observed_at": _t(4)})
+    _, _, body = drafts.render(db, "10000000003", now=NOW)
+    assert "which was closed on March 16, 2026" in body
     situation, _, body = drafts.render(db, "10000000004", now=NOW)
     assert situation == "appeal"
     for part in ("1. Root cause", "2. Corrective actions", "3. Preventive measures",
