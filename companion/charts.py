@@ -52,7 +52,8 @@ def weekly_chart(weeks: Sequence[tuple[date, int, int]], chart_id: str = "weekly
     last = weeks[-1][0].isoformat() if weeks else ""
     title = f"Cases opened and resolved per week, {len(weeks)} weeks from {first}"
     desc = (f"{total_o} cases opened and {total_r} resolved in {len(weeks)} weeks "
-            f"(weeks starting {first} to {last}); busiest week: {int(peak)} or fewer.")
+            f"(weeks starting {first} to {last}); the busiest week had "
+            f"{max([max(o, r) for _, o, r in weeks] or [0])}.")
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
         f'role="img" aria-labelledby="{chart_id}-title {chart_id}-desc">',
@@ -64,7 +65,7 @@ def weekly_chart(weeks: Sequence[tuple[date, int, int]], chart_id: str = "weekly
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
                      f'stroke="#d0d7de" stroke-width="1"/>')
         parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
-                     f'fill="{AXIS}">{int(peak * frac)}</text>')
+                     f'fill="{AXIS}">{peak * frac:g}</text>')
     for i, (start, opened, resolved) in enumerate(weeks):
         x = left + i * slot + slot * 0.1
         for j, (count, fill, label) in enumerate(
