@@ -137,6 +137,9 @@ def test_01_home_reminder_leads(shared_page: Page, synced):
     # the reminders come before the rest of the home page
     first = page.locator("main section").first
     expect(first).to_have_id("reminders")
+    if synced.case.status == "PendingMerchantAction":  # and they are on the timeline
+        page.goto(f"/timeline?case={synced.case.case_id}")
+        expect(page.locator('[data-kind="reminder"]')).to_contain_text("Answer Amazon (overdue)")
 
 
 def test_02_checklist_items_quote_the_asking_sentences(shared_page: Page, synced):
