@@ -48,7 +48,12 @@ def run_server(db: Path, host: str, port: int, allow_remote: bool = False,
     from companion.home import home
     from webui.app import create_app
 
-    extra_hosts = () if is_loopback(host) else (host,)
+    if is_loopback(host):
+        extra_hosts: tuple = ()
+    elif host in ("0.0.0.0", "::"):
+        extra_hosts = ("*",)  # any address of this machine: the Host check cannot help
+    else:
+        extra_hosts = (host,)
     app = create_app(db, {"SERVER_PORT": port, "ALLOWED_HOSTS": extra_hosts,
                           "PORTAL_URL": portal, "CASELOG_HOME": str(home())})
     server = make_server(host, port, app, threaded=True)

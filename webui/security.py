@@ -44,8 +44,8 @@ def split_host(host: str) -> tuple[str, int | None]:
 
 def host_allowed(host: str) -> bool:
     name, port = split_host(host)
-    allowed = LOOPBACK_HOSTS | {h.lower() for h in current_app.config.get("ALLOWED_HOSTS", ())}
-    if name not in allowed:
+    extra = {h.lower() for h in current_app.config.get("ALLOWED_HOSTS", ())}
+    if name not in LOOPBACK_HOSTS | extra and "*" not in extra:
         return False
     expected = current_app.config.get("SERVER_PORT")
     return expected is None or port == expected
@@ -107,8 +107,11 @@ def _error_page(error):
 def init_security(app: Flask) -> None:
     app.config.setdefault("ALLOWED_HOSTS", ())
     app.config.setdefault("SERVER_PORT", None)
+    port = app.config.get("SERVER_PORT")
     app.config.update(
-        SESSION_COOKIE_NAME="caselog_session",
+        # Cookies ignore ports: two UIs (or a UI and the portal) on 127.0.0.1 must not
+        # overwrite each other's session and so its CSRF token.
+        SESSION_COOKIE_NAME=f"caselog_session_{port}" if port else "caselog_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
     )

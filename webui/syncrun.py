@@ -84,9 +84,11 @@ class SyncRunner:
         run = self.run
         if run is None:
             row = queries.sync_row(db)
-            if row and row["state"] == "running" and _alive(row.get("pid")):
-                return {"state": "running", "row": row, "portal": row.get("portal"),
-                        "external": True}
+            if row and row["state"] == "running":
+                if _alive(row.get("pid")):
+                    return {"state": "running", "row": row, "portal": row.get("portal"),
+                            "external": True}
+                row = {**row, "state": "interrupted"}  # its process is gone
             return {"state": "idle", "row": row, "portal": row.get("portal") if row else None}
         row = None
         newest = queries.sync_row(db)
