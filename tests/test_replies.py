@@ -434,3 +434,94 @@ def test_cli_dossier_checklist_draft(caselog_home, db):
     r = run_caselog("dossier", "99999999999", env=env, timeout=60)
     assert r.returncode == 1 and "no case 99999999999" in r.stderr
     assert os.path.exists(out)
+
+
+# --- web layer through the Flask test client (the browser tests cover the full flow) ----
+
+@pytest.fixture
+def client(caselog_home, db):
+    from webui.app import create_app
+
+    db.conn.commit()
+    app = create_app(caselog_home / "caselog.db", {"CASELOG_HOME": str(caselog_home)})
+    c = app.test_client()
+    c.environ_base["HTTP_HOST"] = "127.0.0.1"
+    return c
+
+
+def _token(client, case_id="10000000001"):
+    import re
+
+    html = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1), html
+
+
+def test_plain_forms_work_without_htmx(client, db):
+    import re
+
+    token, html = _token(client)
+    item = re.search(r'id="item-(\d+)"', html).group(1)
+    r = client.post(f"/cases/10000000001/checklist/{item}/done",
+                    data={"csrf_token": token, "done": "1"})
+    assert r.status_code == 303 and r.headers["Location"].endswith("/cases/10000000001#replies")
+    page = client.get("/cases/10000000001").get_data(as_text=True)
+    assert "Done: Dated within the last 365 days" in page
+    r = client.post("/cases/10000000001/evidence", content_type="multipart/form-data",
+                    data={"csrf_token": token, "item_id": item,
+                          "file": (io.BytesIO(PDF), "inv.pdf")})
+    assert r.status_code == 303
+    ev = evidence.list_for_case(db, "10000000001")[0]
+    got = client.get(f"/cases/10000000001/evidence/{ev['id']}")
+    assert got.data == PDF and 'filename=inv.pdf' in got.headers["Content-Disposition"]
+    assert got.mimetype == "application/octet-stream"
+    assert client.get(f"/cases/10000000002/evidence/{ev['id']}").status_code == 404
+    assert client.get("/cases/10000000001/evidence/999").status_code == 404
+    # no token, no change
+    r = client.post(f"/cases/10000000001/checklist/{item}/done", data={"done": "0"})
+    assert r.status_code == 403
+    assert checklists.get_item(db, "10000000001", int(item))["done"] == 1
+
+
+def test_htmx_answers_the_panel_with_clear_errors(client, db):
+    token, html = _token(client)
+    hx = {"HX-Request": "true", "X-CSRF-Token": token}
+    r = client.post("/cases/10000000001/evidence", headers=hx,
+                    content_type="multipart/form-data",
+                    data={"file": (io.BytesIO(b"MZ\x90"), "run.exe")})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 200 and body.lstrip().startswith("<section id=\"replies\"")
+    assert "type .exe is not allowed" in body
+    d = drafts.current(db, "10000000001")
+    r = client.post("/cases/10000000001/draft/ready", headers=hx, data={"draft_id": d["id"]})
+    assert "fill in the placeholders first" in r.get_data(as_text=True)
+    r = client.post("/cases/10000000001/draft", headers=hx,
+                    data={"draft_id": d["id"], "body": "Hello <script>alert(1)</script>"})
+    body = r.get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "<script>alert" not in body
+    r = client.post("/cases/10000000001/draft/ready", headers=hx, data={"draft_id": d["id"]})
+    assert "Ready to send" in r.get_data(as_text=True)
+    r = client.get("/cases/10000000001/dossier")
+    assert r.headers["Content-Disposition"].startswith(
+        'attachment; filename="caselog-dossier-10000000001-')
+    assert client.get("/cases/99999999999/dossier").status_code == 404
+
+
+def test_draft_events_page_through_the_timeline(client, db):
+    from companion import timeline
+    from webui.replies import draft_event_source
+
+    for cid in ("10000000001", "10000000002", "10000000004"):
+        d = drafts.ensure(db, cid)
+        drafts.save(db, cid, d["id"], "Final text.")
+        drafts.mark_sent(db, cid, d["id"])
+    seen, cursor = [], None
+    while True:
+        page = timeline.events(db, {}, cursor, limit=2, sources=[draft_event_source])
+        seen += [(e["kind"], e["seq"]) for e in page["events"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    drafted = [s for s in seen if s[0].startswith("draft_")]
+    assert sorted(drafted) == [("draft_sent", 1), ("draft_sent", 2), ("draft_sent", 3)]
+    one = timeline.events(db, {"case": "10000000002"}, None, sources=[draft_event_source])
+    assert {e["case_id"] for e in one["events"]} == {"10000000002"}
