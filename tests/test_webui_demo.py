@@ -1,0 +1,62 @@
+"""``caselog demo`` end to end: portal subprocess, headless sign-in, sync, UI; both
+addresses printed; SIGTERM (what Ctrl-C does to the foreground job) stops UI and portal."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from conftest import free_port
+
+
+def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen, log):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"demo exited ({proc.returncode}) before {what}:\n"
+                                 + log.read_text(errors="replace"))
+        time.sleep(0.1)  # polling a condition with a deadline
+    raise AssertionError(f"timed out waiting for {what}:\n" + log.read_text(errors="replace"))
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_demo_syncs_serves_and_stops_cleanly(tmp_path):
+    ui_port, portal_port = free_port(), free_port()
+    log = tmp_path / "demo.log"
+    env = {k: v for k, v in os.environ.items() if k != "CASELOG_HOME"}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "companion", "demo", "--port", str(ui_port),
+             "--portal-port", str(portal_port), "--cases", "15"],
+            cwd=tmp_path, env=env, stdout=out,
+            stderr=subprocess.STDOUT)
+    try:
+        _wait_for(lambda: "caselog UI: http://127.0.0.1" in log.read_text(errors="replace"),
+                  120, "the UI address", proc, log)
+        text = log.read_text(errors="replace")
+        assert f"http://127.0.0.1:{portal_port}/cu/case-lobby" in text
+        assert re.search(r"sign in there as \S+@\S+ with password \S+", text)
+        assert (tmp_path / "caselog-home" / "caselog.db").is_file()  # demo data stays here
+        with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/cases") as r:
+            assert "15 cases" in r.read().decode()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert "caselog demo stopped." in log.read_text(errors="replace")
+    assert not _port_open(ui_port) and not _port_open(portal_port)
