@@ -183,7 +183,3 @@ def events(db: sqlite_utils.Database, filters: dict, cursor: Cursor | None = Non
         nxt = Cursor(last["at"], last["rank"], last["seq"])
     return {"events": page, "next": nxt}
 
-
-def day_of(at: str) -> str:
-    """Events are grouped by UTC day, the day the stored timestamps name."""
-    return at[:10]
