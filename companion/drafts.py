@@ -124,7 +124,7 @@ def _render(env: _Sandbox, name: str, ctx: dict, source: str | None = None) -> s
     except jinja2.UndefinedError as exc:
         raise DraftTemplateError(f"template {name}: unknown name: {exc.message}") from exc
     except jinja2.TemplateNotFound as exc:
-        raise DraftTemplateError(f"template {name}: not found") from exc
+        raise DraftTemplateError(f"template {name}: cannot find template {exc.name!r}") from exc
     except RecursionError as exc:
         raise DraftTemplateError(f"template {name}: recursion too deep") from exc
     except Exception as exc:  # any other failure of user-supplied template code

@@ -196,6 +196,11 @@ def attach(db: sqlite_utils.Database, case_id: str, src: BinaryIO | bytes | str 
             stream.close()
         if tmp.exists():
             tmp.unlink()
+    same = list(db.query(
+        "select name from evidence where case_id = ? and sha256 = ? and item_id is ?",
+        [case_id, digest, item_id]))
+    if same:  # the bytes stay stored for the existing row
+        raise EvidenceError(f"this file is already attached as '{same[0]['name']}'")
     row = {"case_id": case_id, "item_id": item_id, "name": display, "sha256": digest,
            "size": size, "content_type": content_type,
            "path": str(final.relative_to(home())), "added_at": utcnow()}

@@ -169,6 +169,11 @@ def test_attach_list_download_path_and_remove(caselog_home, db):
     assert not path.exists()
     assert evidence.list_for_case(db, "10000000001") == []
     # office files are sniffed inside the zip; a csv is text
+    # the same file on the same item twice is refused with the name it already has
+    evidence.attach(db, "10000000001", PDF, "a.pdf")
+    with pytest.raises(evidence.EvidenceError, match="already attached as 'a.pdf'"):
+        evidence.attach(db, "10000000001", PDF, "b.pdf")
+    evidence.remove(db, "10000000001", evidence.list_for_case(db, "10000000001")[0]["id"])
     evidence.attach(db, "10000000001", _docx(), "plan.docx")
     evidence.attach(db, "10000000001", b"sku,qty\nA,3\n", "ledger.csv")
     assert {e["name"] for e in evidence.list_for_case(db, "10000000001")} == {
@@ -212,15 +217,15 @@ def test_oversized_is_refused_while_copying(caselog_home, db):
 
 
 def test_hostile_names_become_safe_display_names(caselog_home, db):
-    row = evidence.attach(db, "10000000001", PDF, "../../../../tmp/evil.pdf")
+    row = evidence.attach(db, "10000000001", PDF + b"0", "../../../../tmp/evil.pdf")
     assert row["name"] == "evil.pdf"
-    row = evidence.attach(db, "10000000001", PDF, "..\\..\\windows\\evil2.pdf")
+    row = evidence.attach(db, "10000000001", PDF + b"1", "..\\..\\windows\\evil2.pdf")
     assert row["name"] == "evil2.pdf"
-    row = evidence.attach(db, "10000000001", PDF, "a\u202eb\tc\nd.pdf")  # bidi/control chars
+    row = evidence.attach(db, "10000000001", PDF + b"2", "a\u202eb\tc\nd.pdf")  # bidi/control chars
     assert row["name"] == "abcd.pdf"
-    row = evidence.attach(db, "10000000001", PDF, "x" * 5000 + ".pdf")
+    row = evidence.attach(db, "10000000001", PDF + b"3", "x" * 5000 + ".pdf")
     assert len(row["name"]) <= evidence.MAX_NAME and row["name"].endswith(".pdf")
-    row = evidence.attach(db, "10000000001", PDF, "請求書_2026 🧾.pdf")
+    row = evidence.attach(db, "10000000001", PDF + b"4", "請求書_2026 🧾.pdf")
     assert row["name"] == "請求書_2026 🧾.pdf"
     assert not (caselog_home.parent / "tmp").exists()
     for e in evidence.list_for_case(db, "10000000001"):
@@ -328,6 +333,9 @@ def test_seller_name_from_config_and_user_template_override(caselog_home, db):
     ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "recursion"),
     ("{% for x in %}", "line 1"),
     ("{{ no_such_thing }}", "unknown name"),
+    ("{% include '../../../../etc/passwd' %}", "cannot find template"),
+    ("{{ ph.__globals__['__builtins__'] }}", "not allowed"),
+    ("{{ '{0.__class__.__mro__}'.format(case) }}", "not allowed|SecurityError"),
     ("{% for i in range(99999) %}{{ 'y' * 99 }}{% endfor %}", "output longer"),
 ])
 def test_hostile_template_text_gets_a_clear_error(db, source, message):
