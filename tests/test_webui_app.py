@@ -257,3 +257,25 @@ def test_sync_status_without_portal_explains_what_to_do(tmp_path):
     assert "No sync yet" in html and "caselog login --portal URL" in html
     assert sqlite3.connect(tmp_path / "empty.db").execute(
         "select count(*) from cases").fetchone()[0] == 0
+
+
+def test_sync_now_without_a_session_says_to_log_in(tmp_path):
+    """A real ``python -m companion sync`` subprocess, which stops at once (exit 3)
+    because this CASELOG_HOME holds no saved session."""
+    import time
+
+    portal = "http://127.0.0.1:9"
+    app = create_app(tmp_path / "fresh.db", {"PORTAL_URL": portal,
+                                             "CASELOG_HOME": str(tmp_path)})
+    c = app.test_client()
+    r = c.post("/sync/", headers={"X-CSRF-Token": csrf(c), "HX-Request": "true"})
+    assert r.status_code == 200 and 'id="sync"' in r.get_data(as_text=True)
+    deadline = time.monotonic() + 30
+    while True:
+        html = c.get("/sync/status", headers={"HX-Request": "true"}).get_data(as_text=True)
+        if 'data-state="running"' not in html or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)  # polling the sync's state with a deadline
+    assert 'data-state="auth"' in html
+    assert f"caselog login --portal {portal}" in html
+    assert "hx-trigger" not in html  # polling stops once the sync has ended

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,6 +57,8 @@ class SyncRunner:
         with self.lock:
             if self.run and self.run.proc.poll() is None:
                 return False
+            if self.run:  # the previous run's logs were read into its result already
+                shutil.rmtree(self.run.out_path.parent, ignore_errors=True)
             logdir = Path(tempfile.mkdtemp(prefix="caselog-sync-"))
             out_path, err_path = logdir / "stdout.json", logdir / "stderr.txt"
             env = dict(os.environ)
@@ -121,7 +124,8 @@ class SyncRunner:
             state = summary["state"] if code != 0 else state
         error = None
         if state not in ("ok", "partial"):
-            error = (summary or {}).get("error") if isinstance(summary, dict) else None
+            if isinstance(summary, dict):
+                error = summary.get("message") or summary.get("error")
             error = error or (row or {}).get("error") or _last_line(err)
         return {"state": state, "portal": run.portal, "exit_code": code,
                 "summary": summary if isinstance(summary, dict) else None, "error": error,
