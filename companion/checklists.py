@@ -206,7 +206,9 @@ def refresh(db: sqlite_utils.Database, case_id: str, lib: dict[str, dict] | None
     if inserts or updates:
         with db.conn:
             db.conn.executemany(
-                "insert into checklist_items (case_id, key, checklist, " + ", ".join(cols)
+                # "or ignore": two pages building the same case at once must not collide
+                "insert or ignore into checklist_items (case_id, key, checklist, "
+                + ", ".join(cols)
                 + ", done, note, created_at, updated_at) values (?, ?, ?, "
                 + ", ".join("?" * len(cols)) + ", 0, '', ?, ?)", inserts)
             db.conn.executemany(

@@ -269,7 +269,8 @@ def _revise(db, draft: dict, body: str, source: str) -> dict:
     return db["drafts"].get(draft["id"])
 
 
-def _last_source(db, draft_id: int) -> str | None:
+def last_source(db, draft_id: int) -> str | None:
+    """generated or edited: who wrote the draft's current text."""
     rows = list(db.query("select source from draft_revisions where draft_id = ? "
                          "order by revision desc limit 1", [draft_id]))
     return rows[0]["source"] if rows else None
@@ -282,7 +283,7 @@ def ensure(db: sqlite_utils.Database, case_id: str, regenerate: bool = False,
     A draft nobody has edited yet follows the case: re-rendered when its data changed."""
     draft = current(db, case_id)
     if draft and not regenerate:
-        if draft["state"] != "draft" or _last_source(db, draft["id"]) != "generated":
+        if draft["state"] != "draft" or last_source(db, draft["id"]) != "generated":
             return draft
         # Nobody edited it yet: keep it in step with the case (new asks, new evidence).
         situation, name, body = render(db, case_id, situation, ctx=ctx)

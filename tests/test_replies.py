@@ -533,3 +533,18 @@ def test_draft_events_page_through_the_timeline(client, db):
     assert sorted(drafted) == [("draft_sent", 1), ("draft_sent", 2), ("draft_sent", 3)]
     one = timeline.events(db, {"case": "10000000002"}, None, sources=[draft_event_source])
     assert {e["case_id"] for e in one["events"]} == {"10000000002"}
+
+
+def test_edited_draft_warns_when_amazon_writes_again(client, db):
+    token, _ = _token(client)
+    d = drafts.current(db, "10000000001")
+    hx = {"HX-Request": "true", "X-CSRF-Token": token}
+    client.post("/cases/10000000001/draft", headers=hx, data={"draft_id": d["id"],
+                                                               "body": "My own words."})
+    later = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    db["messages"].insert({"case_id": "10000000001", "message_key": "new", "sender": "amazon",
+                           "sent_at": later, "text": "Please send photos of the label."})
+    db.conn.commit()
+    html = client.get("/cases/10000000001").get_data(as_text=True)
+    assert "Amazon wrote again after you last edited this draft" in html
+    assert "My own words." in html  # the person's text is not replaced behind their back

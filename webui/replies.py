@@ -88,6 +88,13 @@ def case_panel(case_id: str) -> dict:
         except reminders.ConfigError:
             pass
     d = out["draft"]
+    if d and drafts.last_source(db, d["id"]) == "edited":
+        newer = db.execute("select max(sent_at) from messages where case_id = ? and "
+                           "sender = 'amazon'", [case_id]).fetchone()[0]
+        if newer and newer > d["updated_at"]:
+            out["notes"].append("Amazon wrote again after you last edited this draft. "
+                                "\u201cRebuild from template\u201d starts from the new "
+                                "situation; your text stays in the history.")
     out["placeholders"] = list(dict.fromkeys(drafts.placeholders(d["body"]))) if d else []
     out["history"] = drafts.history(db, d["id"]) if d else []
     out["events"] = drafts.events(db, case_id)
