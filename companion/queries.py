@@ -135,9 +135,13 @@ def last_sync_id(db: sqlite_utils.Database) -> int:
 
 
 def last_changes(db: sqlite_utils.Database, limit: int = 100) -> dict:
-    """What the last sync that recorded changes saw, grouped by kind."""
+    """What the last finished sync saw, grouped by kind. A sync stopped early (sign-in,
+    robot check) counts only if it saved something, so that its nothing does not hide
+    what the sync before it found."""
     row = db.execute(
         "SELECT s.id, s.finished_at, s.state FROM syncs s WHERE s.state != 'running' "
+        "AND (s.state IN ('ok', 'partial') OR EXISTS "
+        "     (SELECT 1 FROM changes ch WHERE ch.sync_id = s.id)) "
         "ORDER BY s.id DESC LIMIT 1").fetchone()
     if row is None:
         return {"sync": None, "groups": {}, "total": 0}

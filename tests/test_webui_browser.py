@@ -289,7 +289,7 @@ def test_security_headers_host_allowlist_and_csrf(ui):
 def test_sync_now_shows_progress_then_result(page: Page, ui, synced):
     changed = synced.portal.sim("mutate", {"new_cases": 3, "new_replies": 4,
                                            "status_changes": 2})
-    synced.portal.sim("faults", {"latency_ms": 400})
+    synced.portal.sim("faults", {"latency_ms": 700})
     try:
         page.goto(ui.url + "/")
         page.get_by_role("button", name="Sync now").click()
@@ -317,3 +317,6 @@ def test_sync_now_with_expired_session_says_to_log_in(page: Page, ui, synced):
     expect(state).to_contain_text("session has expired", timeout=60_000)
     expect(state).to_contain_text(f"caselog login --portal {synced.portal.url}")
     no_serious_axe(page)
+    # The stopped sync saved nothing: home still shows what the previous sync found.
+    page.reload()
+    expect(page.locator("section[aria-labelledby=changes-h]")).to_contain_text("New cases (3)")
