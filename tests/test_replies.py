@@ -548,3 +548,26 @@ def test_edited_draft_warns_when_amazon_writes_again(client, db):
     html = client.get("/cases/10000000001").get_data(as_text=True)
     assert "Amazon wrote again after you last edited this draft" in html
     assert "My own words." in html  # the person's text is not replaced behind their back
+
+
+def test_big_uploads_are_spooled_inside_caselog_home(client, caselog_home, db):
+    big = b"%PDF-1.4\n" + b"0" * (800 * 1024)  # above werkzeug's in-memory limit
+    token, _ = _token(client)
+    seen = []
+    real = client.application.request_class._get_file_stream
+
+    def spy(self, *args, **kwargs):
+        f = real(self, *args, **kwargs)
+        f.rollover()  # force the on-disk file now, as a large upload would
+        seen.append(os.readlink(f"/proc/self/fd/{f.fileno()}"))
+        return f
+
+    client.application.request_class._get_file_stream = spy
+    try:
+        r = client.post("/cases/10000000001/evidence", content_type="multipart/form-data",
+                        data={"csrf_token": token, "file": (io.BytesIO(big), "big.pdf")})
+    finally:
+        client.application.request_class._get_file_stream = real
+    assert r.status_code == 303
+    assert seen and all(p.startswith(str(caselog_home / "evidence")) for p in seen), seen
+    assert evidence.list_for_case(db, "10000000001")[0]["size"] == len(big)

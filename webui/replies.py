@@ -10,6 +10,7 @@ the case page; with htmx the same POST answers the refreshed panel. Views only w
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import UTC, datetime
 
 from flask import (
@@ -220,7 +221,23 @@ def reminder_source(db, filters, cursor, limit) -> list[dict]:
     return out[:limit]
 
 
+def _keep_uploads_home(app) -> None:
+    """werkzeug spools uploads over 500 KB to the system temp folder; evidence must not
+    touch the disk outside CASELOG_HOME, so spool them into the evidence folder (an
+    unnamed temporary file, gone when the request ends)."""
+    base = app.request_class
+
+    class Request(base):
+        def _get_file_stream(self, total_content_length, content_type, filename=None,
+                             content_length=None):
+            return tempfile.SpooledTemporaryFile(max_size=500 * 1024, mode="rb+",
+                                                 dir=evidence.evidence_dir())
+
+    app.request_class = Request
+
+
 def init_app(app) -> None:
+    _keep_uploads_home(app)
     app.config.setdefault("TIMELINE_SOURCES", [])
     app.config["TIMELINE_SOURCES"] += [draft_event_source, reminder_source]
     app.jinja_env.globals.update(replies_case=case_panel, replies_home=home_panel,
