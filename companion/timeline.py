@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlite_utils
 
@@ -64,8 +65,11 @@ def clean_filters(args: dict) -> dict:
 
 
 def _is_date(value: str) -> bool:
-    return len(value) == 10 and value[4] == "-" and value[7] == "-" and \
-        value.replace("-", "").isdigit()
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
 
 
 def _keyset(at_col: str, seq_col: str, rank: int, cursor: Cursor | None,
@@ -83,15 +87,24 @@ def _keyset(at_col: str, seq_col: str, rank: int, cursor: Cursor | None,
             f"({at_col} < :cur_at OR {seq_col} < :cur_seq)"]
 
 
+def day_bounds(day: str) -> tuple[str, str]:
+    """The UTC instants at which a calendar day starts and the next one starts, in this
+    machine's time zone: the day the UI shows an event under."""
+    d = date.fromisoformat(day)
+    start = datetime.combine(d, time()).astimezone()  # naive -> local midnight
+    end = datetime.combine(d + timedelta(days=1), time()).astimezone()
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    return start.astimezone(UTC).strftime(fmt), end.astimezone(UTC).strftime(fmt)
+
+
 def _dates(col: str, filters: dict, params: dict) -> list[str]:
     where = []
     if "from" in filters:
         where.append(f"{col} >= :date_from")
-        params["date_from"] = filters["from"]
+        params["date_from"] = day_bounds(filters["from"])[0]
     if "to" in filters:
-        # Inclusive end day: anything before the next day starts.
-        where.append(f"{col} < date(:date_to, '+1 day')")
-        params["date_to"] = filters["to"]
+        where.append(f"{col} < :date_to")  # inclusive end day
+        params["date_to"] = day_bounds(filters["to"])[1]
     return where
 
 
