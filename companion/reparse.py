@@ -46,7 +46,8 @@ def _groups(rows: list[dict]):
         yield k[0], list(items)
 
 
-def _replay_listing(db, caps: list[Archived], sync_id, listings: dict) -> None:
+def _read_listing(caps: list[Archived]) -> tuple[dict[str, dict], bool] | None:
+    """The cases one sync listed, and whether the list was complete; None if unreadable."""
     seen: dict[str, dict] = {}
     totals = set()
     for cap in caps:
@@ -54,15 +55,20 @@ def _replay_listing(db, caps: list[Archived], sync_id, listings: dict) -> None:
             rows, total = parse_listing(cap)
         except PARSE_ERRORS as exc:
             mark(cap, exc)
-            return
+            return None
         mark(cap, None)
         totals.add(total)
         for r in rows:
             seen.setdefault(r["case_id"], r)
-    listings[sync_id] = seen
-    complete = len(totals) == 1 and len(seen) >= next(iter(totals))
-    store.save_listing(db, sync_id, list(seen.values()), caps, complete,
-                       caps[0].fetched_at, replay=True)
+    return seen, len(totals) == 1 and len(seen) >= next(iter(totals))
+
+
+def _replay_listing(db, caps: list[Archived], sync_id) -> None:
+    read = _read_listing(caps)
+    if read is not None:
+        seen, complete = read
+        store.save_listing(db, sync_id, list(seen.values()), caps, complete,
+                           caps[0].fetched_at, replay=True)
 
 
 def _case_unit(db, caps: list[Archived], listed: dict | None, timezone) -> store.CaseUnit:
@@ -115,17 +121,25 @@ def reparse(db: sqlite_utils.Database, archive: Archive | None = None,
     stats = {"captures": 0, "cases": 0, "skipped": 0, "errors": []}
     rows = list(db.query("select * from captures order by id"))
     stats["captures"] = len(rows)
+    # The sync saves a listing once all its pages are in, after the cases it opened
+    # early: read every listing first so each case finds what its sync listed.
     listings: dict = {}
+    groups = list(_groups(rows))
+    for kind, group in groups:
+        if kind == "search":
+            read = _read_listing([archive.load(r) for r in group])
+            if read is not None:
+                listings[group[0]["sync_id"]] = read[0]
     portals = {r["id"]: r["portal"] for r in db.query("select id, portal from syncs")}
     with db.atomic():
         for table in DERIVED_TABLES:
             db.execute(f"delete from [{table}]")
-        for kind, group in _groups(rows):
+        for kind, group in groups:
             caps = [archive.load(r) for r in group]
             originally_ok = all(r["parse_status"] == "ok" for r in group)
             sync_id = group[0]["sync_id"]
             if kind == "search":
-                _replay_listing(db, caps, sync_id, listings)
+                _replay_listing(db, caps, sync_id)
                 continue
             if kind == "attachment":
                 cap = caps[0]

@@ -158,30 +158,6 @@ class Syncer:
 
     # -- listing ---------------------------------------------------------------------------
 
-    async def list_cases(self) -> tuple[list[dict], list[Archived], bool]:
-        """Every case via SearchForCases (no date filter), largest page size; pages after
-        the first are fetched concurrently. ``complete`` is False when the list moved
-        under us (then nobody is declared gone from the lobby this time)."""
-        search = self.client.search_cases
-        first = await self._call("search", search, page=0, page_size=PAGE_SIZE,
-                                 creation_date_from=None)
-        rows, total = self._parse_listing(first)
-        pages = max(1, -(-total // PAGE_SIZE))
-        caps = [first]
-        results = await asyncio.gather(*(
-            self._call("search", search, page=n, page_size=PAGE_SIZE, creation_date_from=None)
-            for n in range(1, pages)))
-        seen: dict[str, dict] = {r["case_id"]: r for r in rows}
-        totals = {total}
-        for cap in results:
-            caps.append(cap)
-            more, t = self._parse_listing(cap)
-            totals.add(t)
-            for r in more:
-                seen.setdefault(r["case_id"], r)
-        complete = len(totals) == 1 and len(seen) >= total
-        return list(seen.values()), caps, complete
-
     def _parse_listing(self, cap: Archived):
         try:
             out = parse_listing(cap)
@@ -330,26 +306,69 @@ class Syncer:
     # -- the whole run ---------------------------------------------------------------------
 
     async def run(self, sync_id: int, result: SyncResult) -> None:
-        listed, caps, complete = await self.list_cases()
-        result.listed = len(listed)
-        now_iso = caps[0].fetched_at if caps else utcnow()
-        result.left_lobby = store.save_listing(self.db, sync_id, listed, caps, complete, now_iso)
-        picks = decide(listed, store.stored_cases(self.db), self.opts.full, self.opts.max_age)
-        self.total = result.opened = len(picks)
-        store.update_sync(self.db, sync_id, total=self.total, listed=len(listed))
-        if self.progress:
-            self.progress(0, self.total)
+        """List and capture at once: every SearchForCases page (no date filter, largest
+        page size) is decided as it arrives, and its cases go to a pool of workers while
+        the other pages are still in flight. The pages expected from the stored count are
+        asked for together (one round trip instead of two); any beyond follow page 0."""
         stored = store.stored_cases(self.db)
-        queue = iter(picks)
+        listed_before = sum(1 for s in stored.values() if s["in_lobby"] != 0)
+        guess = max(1, -(-(listed_before + 1) // PAGE_SIZE))
+        queue: asyncio.Queue = asyncio.Queue()
+        seen: dict[str, dict] = {}
+        pages: dict[int, Archived] = {}
+        totals: set[int] = set()
+        workers = 2 * max(1, self.opts.concurrency)
+
+        async def fetch_page(n: int) -> int:
+            cap = await self._call("search", self.client.search_cases, page=n,
+                                   page_size=PAGE_SIZE, creation_date_from=None)
+            pages[n] = cap
+            rows, total = self._parse_listing(cap)
+            totals.add(total)
+            fresh = [r for r in rows if r["case_id"] not in seen]
+            seen.update((r["case_id"], r) for r in fresh)
+            picks = decide(fresh, stored, self.opts.full, self.opts.max_age)
+            for pick in picks:
+                queue.put_nowait(pick)
+            if picks:
+                self.total += len(picks)
+                result.opened = self.total
+                store.update_sync(self.db, sync_id, total=self.total)
+            return total
+
+        async def lister():
+            try:
+                first = [asyncio.ensure_future(fetch_page(n)) for n in range(guess)]
+                try:
+                    total = await first[0]
+                    more = range(guess, -(-total // PAGE_SIZE))
+                    await asyncio.gather(*first[1:], *(fetch_page(n) for n in more))
+                except BaseException:
+                    for f in first:
+                        f.cancel()
+                    raise
+                caps = [pages[n] for n in sorted(pages)]
+                complete = len(totals) == 1 and len(seen) >= total
+                result.listed = len(seen)
+                result.left_lobby = store.save_listing(
+                    self.db, sync_id, list(seen.values()), caps, complete, caps[0].fetched_at)
+                store.update_sync(self.db, sync_id, total=self.total, listed=len(seen))
+            finally:
+                for _ in range(workers):
+                    queue.put_nowait(None)
 
         async def worker():
-            for lc, _why in queue:
+            while (item := await queue.get()) is not None:
+                lc, _why = item
                 await self.one_case(sync_id, lc, stored.get(lc["case_id"]), result)
 
-        # A fixed pool of workers over one iterator: memory stays flat at any case count,
-        # and the first Stop cancels the rest (their cases are not saved, so not lost).
+        # A fixed pool of workers: memory stays flat at any case count, and the first
+        # Stop cancels the rest (their cases are not saved, so not lost). Twice as many
+        # workers as request slots, so that while one worker parses and saves, another's
+        # request keeps the slot busy.
         async with asyncio.TaskGroup() as tg:
-            for _ in range(max(1, self.opts.concurrency)):
+            tg.create_task(lister())
+            for _ in range(workers):
                 tg.create_task(worker())
 
 

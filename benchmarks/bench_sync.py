@@ -1,0 +1,258 @@
+"""Sync benchmarks (not a test): prints figures and writes benchmarks/results/sync.json.
+
+    .venv/bin/python benchmarks/bench_sync.py [--cases 1000] [--latency-ms 30]
+        [--baseline-sample 40] [--rate-cases 60] [--rss-cases 5000] [--concurrency 8]
+
+Measures, against the simulated portal in a subprocess and the real CLI:
+(a) API requests of an incremental sync after 10 new replies, 5 status changes and 3 new
+    cases vs the minimum (list pages at size 50 + one thread page per changed case +
+    truncated new messages); target <= 1.1x.
+(b) full sync time at 30 ms latency vs a baseline measured in the same run (each case page
+    opened in turn in one browser and its rendered thread read, with the client's
+    ``case_page_html``, on a sample of cases, scaled to all) -- target >= 3x faster -- and vs
+    the bound API calls x latency / concurrency (target within 2x).
+(c) incremental vs full time (target >= 20x faster).
+(d) throughput against a portal limited to 5 requests/s (target >= 90%, no case lost).
+(e) reparse of the archive from (b) (target < 5 s).
+(f) peak RSS of the caselog process syncing 5,000 cases (target < 300 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+from conftest import start_portal  # noqa: E402
+
+RSS_WRAPPER = (
+    "import atexit, resource, sys\n"
+    "atexit.register(lambda: sys.stderr.write("
+    "f'MAXRSS_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n'))\n"
+    "sys.argv = ['caselog'] + sys.argv[1:]\n"
+    "from companion.cli import main\n"
+    "main()\n"
+)
+
+
+def caselog(home: Path, *args: str, rss: bool = False) -> tuple[subprocess.CompletedProcess,
+                                                              float]:
+    argv = [sys.executable, "-c", RSS_WRAPPER, *args] if rss else \
+        [sys.executable, "-m", "companion", *args]
+    started = time.monotonic()
+    r = subprocess.run(argv, cwd=ROOT, env={**os.environ, "CASELOG_HOME": str(home)},
+                       capture_output=True, text=True, timeout=1800)
+    return r, time.monotonic() - started
+
+
+def login(portal, home: Path) -> None:
+    cfg = portal.sim("config")
+    r = subprocess.run(
+        [sys.executable, "-m", "companion", "login", "--portal", portal.url, "--email",
+         cfg["email"], "--headless"], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, "CASELOG_HOME": str(home), "CASELOG_PASSWORD": cfg["password"]})
+    if r.returncode:
+        raise SystemExit(f"login failed: {r.stderr}")
+
+
+def sync(portal, home: Path, *args: str, rss: bool = False) -> tuple[dict, float, int | None]:
+    r, wall = caselog(home, "sync", "--portal", portal.url, "--json", *args, rss=rss)
+    if r.returncode not in (0, 1):
+        raise SystemExit(f"sync failed ({r.returncode}): {r.stderr[-2000:]}")
+    maxrss = None
+    for line in r.stderr.splitlines():
+        if line.startswith("MAXRSS_KB "):
+            maxrss = int(line.split()[1])
+    return json.loads(r.stdout), wall, maxrss
+
+
+def exported(home: Path) -> dict:
+    r, _ = caselog(home, "export")
+    return json.loads(r.stdout)
+
+
+def same(a: dict, b: dict) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def api_calls(stats: dict) -> int:
+    return stats["SearchForCases"] + stats["ViewCase"] + stats["GetContactMessage"]
+
+
+async def _baseline(portal_url: str, home: Path, case_ids: list[str]) -> float:
+    """Open each case page in turn and read the rendered thread (seconds per case)."""
+    from scrapers.client import PortalClient
+    from scrapers.parse_html import parse_case_page
+    from scrapers.session import session_path
+
+    state = session_path(portal_url, home / "sessions")
+    async with PortalClient(portal_url, storage_state=state, concurrency=1) as client:
+        started = time.monotonic()
+        for cid in case_ids:
+            cap = await client.case_page_html(cid)
+            parse_case_page(cap.body)
+        return (time.monotonic() - started) / len(case_ids)
+
+
+def bench_main(args, results: dict, work: Path) -> None:
+    p = start_portal("--cases", str(args.cases), "--seed", "7",
+                     "--latency-ms", str(args.latency_ms))
+    try:
+        home = work / "main"
+        login(p, home)
+        p.sim("stats/reset", {})
+        full, full_wall, _ = sync(p, home, "--full", "--concurrency", str(args.concurrency))
+        stats = p.sim("stats")
+        calls = api_calls(stats)
+        bound = calls * args.latency_ms / 1000 / args.concurrency
+        truth = p.sim("truth")
+        results["full"] = {
+            "cases": args.cases, "latency_ms": args.latency_ms,
+            "concurrency": args.concurrency, "sync_seconds": full["seconds"],
+            "wall_seconds_incl_browser_start": round(full_wall, 2), "api_calls": calls,
+            "bound_seconds": round(bound, 2),
+            "vs_bound": round(full["seconds"] / bound, 2), "target_vs_bound": 2.0,
+            "export_equals_truth": same(truth, exported(home)),
+        }
+        print(f"(b) full sync of {args.cases} cases at {args.latency_ms} ms: "
+              f"{full['seconds']:.2f} s sync ({full_wall:.1f} s wall), {calls} API calls, "
+              f"bound {bound:.2f} s -> {full['seconds'] / bound:.2f}x the bound")
+
+        sample = [c["case_id"] for c in truth["cases"]][:: max(1, args.cases //
+                                                               args.baseline_sample)]
+        sample = sample[: args.baseline_sample]
+        per_case = asyncio.run(_baseline(p.url, home, sample))
+        baseline = per_case * args.cases
+        results["baseline"] = {
+            "method": "client.case_page_html + parse_case_page, one case after another, "
+                      f"{len(sample)} cases sampled evenly, scaled to {args.cases}",
+            "seconds_per_case": round(per_case, 3), "seconds_scaled": round(baseline, 1),
+            "full_sync_speedup": round(baseline / full["seconds"], 1), "target_speedup": 3.0,
+        }
+        print(f"(b) baseline (page by page): {per_case * 1000:.0f} ms/case -> "
+              f"{baseline:.0f} s for {args.cases}; sync is {baseline / full['seconds']:.1f}x "
+              "faster")
+
+        r, reparse_wall = caselog(home, "reparse")
+        reparse_ok = same(truth, exported(home))
+        results["reparse"] = {"wall_seconds": round(reparse_wall, 2), "output": r.stdout.strip(),
+                              "export_identical": reparse_ok, "target_seconds": 5.0}
+        print(f"(e) reparse: {reparse_wall:.2f} s wall ({r.stdout.strip()}), identical export: "
+              f"{reparse_ok}")
+
+        before = p.sim("truth")
+        changed = p.sim("mutate", {"new_replies": 10, "status_changes": 5, "new_cases": 3})
+        p.sim("stats/reset", {})
+        inc, inc_wall, _ = sync(p, home, "--concurrency", str(args.concurrency))
+        stats = p.sim("stats")
+        after = p.sim("truth")
+        old = {(c["case_id"], m["sent_at"], m["text"]) for c in before["cases"]
+               for m in c["messages"]}
+        new_long = sum(1 for c in after["cases"] for m in c["messages"]
+                       if (c["case_id"], m["sent_at"], m["text"]) not in old
+                       and len(m["text"]) > 600)
+        opened = set(changed["new_replies"]) | set(changed["status_changes"]) | \
+            set(changed["new_cases"])
+        listed = len(after["cases"])
+        minimum = -(-listed // 50) + len(opened) + new_long
+        calls = api_calls(stats)
+        results["incremental"] = {
+            "mutations": {k: len(v) for k, v in changed.items()},
+            "changed_cases": len(opened), "api_calls": calls, "minimum": minimum,
+            "by_kind": {k: stats[k] for k in ("SearchForCases", "ViewCase",
+                                              "GetContactMessage")},
+            "ratio": round(calls / minimum, 3), "target_ratio": 1.1,
+            "sync_seconds": inc["seconds"], "wall_seconds_incl_browser_start": round(inc_wall, 2),
+            "full_over_incremental": round(full["seconds"] / inc["seconds"], 1),
+            "full_over_incremental_wall": round(full_wall / inc_wall, 1),
+            "target_speedup": 20.0, "export_equals_truth": same(after, exported(home)),
+        }
+        print(f"(a) incremental: {calls} API calls vs minimum {minimum} "
+              f"({calls / minimum:.3f}x); {stats['ViewCase']} ViewCase for {len(opened)} "
+              "changed cases")
+        print(f"(c) incremental {inc['seconds']:.3f} s sync ({inc_wall:.2f} s wall) vs full: "
+              f"{full['seconds'] / inc['seconds']:.0f}x faster "
+              f"({full_wall / inc_wall:.1f}x wall incl. browser start)")
+    finally:
+        p.stop()
+
+
+def bench_rate(args, results: dict, work: Path) -> None:
+    p = start_portal("--cases", str(args.rate_cases), "--seed", "8")
+    try:
+        home = work / "rate"
+        login(p, home)
+        p.sim("faults", {"rate_limit": 5})
+        p.sim("stats/reset", {})
+        summary, wall, _ = sync(p, home, "--concurrency", str(args.concurrency))
+        stats = p.sim("stats")
+        ok = api_calls(stats)
+        rate = ok / summary["seconds"]
+        lost = not same(p.sim("truth"), exported(home))
+        results["rate_limited"] = {
+            "limit_per_s": 5, "cases": args.rate_cases, "api_calls_answered": ok,
+            "throttled_429": stats["429"], "sync_seconds": summary["seconds"],
+            "throughput_per_s": round(rate, 2), "share_of_limit": round(rate / 5, 3),
+            "target_share": 0.9, "case_lost": lost,
+        }
+        print(f"(d) rate limit 5/s: {ok} calls in {summary['seconds']:.1f} s = {rate:.2f}/s "
+              f"({rate / 5:.0%} of the limit), {stats['429']} 429s, case lost: {lost}")
+    finally:
+        p.stop()
+
+
+def bench_rss(args, results: dict, work: Path) -> None:
+    p = start_portal("--cases", str(args.rss_cases), "--seed", "9")
+    try:
+        home = work / "rss"
+        login(p, home)
+        summary, wall, maxrss = sync(p, home, "--concurrency", str(args.concurrency), rss=True)
+        results["memory"] = {
+            "cases": args.rss_cases, "peak_rss_mb": round((maxrss or 0) / 1024, 1),
+            "target_mb": 300, "sync_seconds": summary["seconds"], "state": summary["state"],
+            "what": "ru_maxrss of the caselog Python process (Chromium is separate)",
+        }
+        print(f"(f) {args.rss_cases} cases: peak RSS {maxrss / 1024:.0f} MB, "
+              f"sync {summary['seconds']:.1f} s ({summary['state']})")
+    finally:
+        p.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", type=int, default=1000)
+    ap.add_argument("--latency-ms", type=int, default=30)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--baseline-sample", type=int, default=40)
+    ap.add_argument("--rate-cases", type=int, default=60)
+    ap.add_argument("--rss-cases", type=int, default=5000)
+    ap.add_argument("--only", choices=["main", "rate", "rss"], action="append")
+    args = ap.parse_args()
+    results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                     "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    with tempfile.TemporaryDirectory(prefix="caselog-bench-") as tmp:
+        work = Path(tmp)
+        for name, fn in (("main", bench_main), ("rate", bench_rate), ("rss", bench_rss)):
+            if not args.only or name in args.only:
+                fn(args, results, work)
+    out = ROOT / "benchmarks" / "results" / "sync.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists() and args.only:  # keep figures of the parts not re-run
+        results = {**json.loads(out.read_text()), **results}
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
