@@ -14,16 +14,18 @@ bp = Blueprint("home", __name__)
 def chart_svgs(db) -> dict:
     """Charts read every message, so they are cached until a sync changes the data."""
     key = queries.chart_key(db)
-    cache = current_app.extensions.setdefault("caselog.charts", {})
-    if cache.get("key") != key:
+    cache = current_app.extensions.get("caselog.charts")
+    if cache is None or cache["key"] != key:
         now = queries.utc_now()
         stats = []
         for category, hours in sorted(queries.response_hours_by_category(db).items()):
             stats.append((category, len(hours), queries.percentile(hours, 0.5),
                           queries.percentile(hours, 0.9)))
-        cache.clear()
-        cache.update(key=key, weekly=charts.weekly_chart(
-            queries.weekly_opened_resolved(db, now)), response=charts.response_chart(stats))
+        # One assignment, so a concurrent request sees the old charts or the new ones.
+        cache = {"key": key,
+                 "weekly": charts.weekly_chart(queries.weekly_opened_resolved(db, now)),
+                 "response": charts.response_chart(stats)}
+        current_app.extensions["caselog.charts"] = cache
     return {"weekly": cache["weekly"], "response": cache["response"]}
 
 
