@@ -14,9 +14,9 @@ bp = Blueprint("sync", __name__, url_prefix="/sync")
 
 def runner() -> SyncRunner:
     ext = current_app.extensions
-    if "caselog.sync" not in ext:
-        ext["caselog.sync"] = SyncRunner(current_app.config["DB_PATH"],
-                                         current_app.config.get("CASELOG_HOME"))
+    if "caselog.sync" not in ext:  # setdefault: two first requests share one runner
+        ext.setdefault("caselog.sync", SyncRunner(current_app.config["DB_PATH"],
+                                                  current_app.config.get("CASELOG_HOME")))
     return ext["caselog.sync"]
 
 
