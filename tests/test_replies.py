@@ -571,3 +571,15 @@ def test_big_uploads_are_spooled_inside_caselog_home(client, caselog_home, db):
     assert r.status_code == 303
     assert seen and all(p.startswith(str(caselog_home / "evidence")) for p in seen), seen
     assert evidence.list_for_case(db, "10000000001")[0]["size"] == len(big)
+
+
+def test_case_page_shows_reopen_warning_and_reminder(client, db):
+    add_case(db, "10000000007", "Closed too early", "Closed", "Orders and Shipping",
+             [("seller", 40, "Where is my refund?"),
+              ("amazon", 27 - (datetime.now(UTC) - NOW).days, "This case is closed.")])
+    db.conn.commit()
+    html = client.get("/cases/10000000007").get_data(as_text=True)
+    assert "Reopen soon: the window ends around" in html
+    assert "Please reopen case 10000000007" in html
+    html = client.get("/cases/10000000002").get_data(as_text=True)
+    assert 'data-testid="case-reminder"' in html and "Follow up with Amazon" in html
