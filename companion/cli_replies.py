@@ -92,13 +92,17 @@ def checklist(case_id, db, tick, untick, attach):
     except (checklists.ChecklistError, evidence.EvidenceError) as exc:
         raise click.ClickException(str(exc)) from exc
     items = checklists.items(conn, case_id)
-    title = None
+    title, quoted = None, None
     for i in items:
         if i["checklist_title"] != title:
             title = i["checklist_title"]
+            said = {j["sentence"] for j in items if j["checklist_title"] == title}
+            quoted = said.pop() if len(said) == 1 else None
             click.echo(f"\n{title}")
+            if quoted:
+                click.echo(f"  Amazon asked: \"{quoted}\"")
         click.echo(f"  [{'x' if i['done'] else ' '}] {i['id']:>4}  {i['text']}")
-        if i["sentence"]:
+        if i["sentence"] and i["sentence"] != quoted:
             click.echo(f"          Amazon asked: \"{i['sentence']}\"")
         if i["note"]:
             click.echo(f"          Note: {i['note']}")
