@@ -18,7 +18,7 @@ PATTERNS = {
     "shipment": re.compile(r"\bFBA[0-9A-Z]{6,}\b"),
 }
 LABELS = {"order": "same order", "asin": "same ASIN", "shipment": "same shipment",
-          "text": "similar subject"}
+          "text": "similar subject", "message": "similar first message"}
 _STOP = set("""about after again also amazon and are been before being case could does
 dear from have hello here into item items just listing more need only other over please
 product products regarding seller should since some than that their them then there these
@@ -86,6 +86,28 @@ def find(db: sqlite_utils.Database, case_id: str, limit: int = 10) -> list[dict]
             shared = {w.lower() for w in re.findall(r"[^\W\d_]{4,}", other["subject"] or "")}
             if len(shared & set(words)) >= min(2, len(words)):
                 add(r["case_id"], LABELS["text"], 1.0)
+
+    # Similar text: the seller's opening message says what the case is about; other
+    # messages sharing most of its distinctive words (found through the FTS index, then
+    # counted on the text itself) point at the same problem.
+    opener = next(iter(db.query(
+        "select text from messages where case_id = ? and sender = 'seller' "
+        "order by sent_at limit 1", [case_id])), None)
+    if opener:
+        terms = [w.lower() for w in re.findall(r"[^\W\d_]{5,}", opener["text"] or "")]
+        terms = [w for w in dict.fromkeys(terms) if w not in _STOP][:10]
+        if len(terms) >= 4:
+            need = max(4, len(terms) * 2 // 3)
+            # AND of the first words narrows in the index itself (an OR ranked by bm25
+            # would score every message holding any of them: too slow on big archives)
+            rows = db.query(
+                "select m.case_id, m.text from messages_fts f join messages m "
+                "on m.rowid = f.rowid where messages_fts match ? and m.case_id != ? "
+                "limit 40", [" AND ".join(f'"{w}"' for w in terms[:4]), case_id])
+            for r in rows:
+                words = {w.lower() for w in re.findall(r"[^\W\d_]{5,}", r["text"] or "")}
+                if len(words & set(terms)) >= need:
+                    add(r["case_id"], LABELS["message"], 2.0)
 
     out = []
     for entry in found.values():

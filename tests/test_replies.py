@@ -411,6 +411,14 @@ def test_related_by_asin_and_shipment(db):
     assert "same shipment FBA15XK2LM9" in rel2["10000000009"]["reasons"]
     rel3 = {r["case_id"]: r for r in related.find(db, "10000000001")}
     assert "same order 113-1234567-7654321" in rel3["10000000009"]["reasons"]
+    add_case(db, "10000000010", "Units gone", "Resolved", "FBA",
+             [("seller", 100, "Our shipment was delivered on Monday, but 40 units are missing "
+                              "from the inventory.")])
+    add_case(db, "10000000011", "Other", "Resolved", "FBA",
+             [("seller", 100, "The shipment label was missing.")])
+    rel4 = {r["case_id"]: r for r in related.find(db, "10000000002")}
+    assert rel4["10000000010"]["reasons"] == ["similar first message"]
+    assert "10000000011" not in rel4
 
 
 def test_dossier_is_self_contained_and_inert(caselog_home, db):
