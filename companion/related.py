@@ -1,5 +1,6 @@
 """Related cases: other cases about the same order, ASIN or FBA shipment, or with a
-similar subject, so a seller can cite an earlier case instead of opening a duplicate.
+similar subject or opening message, so a seller can cite an earlier case instead of
+opening a duplicate.
 
 Identifiers are found with their documented shapes and looked up through the full-text
 indexes (an order id ``113-1234567-7654321`` is the FTS phrase ``"113 1234567 7654321"``),
