@@ -98,6 +98,18 @@ def test_resync_without_changes_opens_nothing(portal, home, first):
     assert stats(portal)["ViewCase"] == 0 and stats(portal)["SearchForCases"] == 2
 
 
+def test_human_output_says_what_changed(portal, home, first):
+    from conftest import run_caselog
+    from sync_helpers import env
+
+    r = run_caselog("sync", "--portal", portal.url, env=env(home))
+    assert r.returncode == 0
+    assert "Listed 60 cases, opened 0" in r.stdout and "Nothing changed." in r.stdout
+    r = run_caselog("sync", "--help")
+    assert "Exit codes" in r.stdout and "3  sign-in needed" in r.stdout
+    assert "caselog sync --portal" in r.stdout
+
+
 def test_max_age_reopens_only_open_cases(portal, home, first):
     truth = portal.sim("truth")
     open_cases = [c for c in truth["cases"] if c["status"] not in ("Resolved", "Closed")]
@@ -180,4 +192,25 @@ def test_mfa_portal_full_sync(portal_factory, tmp_path):
     login(p, tmp_path)
     _, summary = sync(p, tmp_path, "--full")
     assert summary["mode"] == "full" and summary["opened"] == 20
+    assert_same(p.sim("truth"), export(tmp_path))
+
+
+def test_download_attachments_within_the_cap(portal_factory, tmp_path):
+    import hashlib
+
+    p = portal_factory("--cases", "12", "--seed", "5")
+    login(p, tmp_path)
+    cap_mb = 0.2
+    _, summary = sync(p, tmp_path, "--download-attachments", "--max-attachment-mb", str(cap_mb))
+    assert summary["state"] == "ok"
+    with db(tmp_path) as conn:
+        rows = conn.execute("select size, local_path, sha256 from attachments").fetchall()
+    small = [r for r in rows if r["size"] <= cap_mb * 1024 * 1024]
+    big = [r for r in rows if r["size"] > cap_mb * 1024 * 1024]
+    assert small and big, "the portal's data should have attachments on both sides of the cap"
+    assert all(r["local_path"] for r in small) and not any(r["local_path"] for r in big)
+    for r in small:
+        data = (tmp_path / r["local_path"]).read_bytes()
+        assert len(data) == r["size"] and hashlib.sha256(data).hexdigest() == r["sha256"]
+    assert summary["requests"]["attachment"] == len(small)
     assert_same(p.sim("truth"), export(tmp_path))
