@@ -95,8 +95,29 @@ def load_library(user: Path | None = None, errors: list[str] | None = None) -> d
     return lib
 
 
+_CACHE: dict = {}  # (files and their mtimes) -> (library, errors); pages load it often
+
+
 def default_library(errors: list[str] | None = None) -> dict[str, dict]:
-    return load_library(user_dir(), errors)
+    """The built-in and the user's checklists, re-read only when a file changed."""
+    user = user_dir()
+    paths = sorted(BUILTIN_DIR.glob("*.toml"))
+    if user.is_dir():
+        paths += sorted(user.glob("*.toml"))
+    try:
+        key = (str(user), tuple((str(p), p.stat().st_mtime_ns) for p in paths))
+    except OSError:
+        key = None
+    if key is None or _CACHE.get("key") != key:
+        found: list[str] = []
+        lib = load_library(user, found)
+        _CACHE.clear()
+        _CACHE.update(key=key, lib=lib, errors=found)
+    if errors is None and _CACHE["errors"]:
+        raise ChecklistError(_CACHE["errors"][0])
+    if errors is not None:
+        errors.extend(_CACHE["errors"])
+    return _CACHE["lib"]
 
 
 # --- asks, cached per message -------------------------------------------------------

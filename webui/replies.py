@@ -99,7 +99,7 @@ def case_panel(case_id: str) -> dict:
     out["placeholders"] = list(dict.fromkeys(drafts.placeholders(d["body"]))) if d else []
     out["history"] = drafts.history(db, d["id"]) if d else []
     out["events"] = drafts.events(db, case_id)
-    out["related"] = related.find(db, case_id)
+    out["related"] = _related(db, case_id)
     out["max_mb"] = evidence.max_bytes() // (1024 * 1024)
     out["accept"] = ",".join("." + ext for ext in sorted(evidence.ALLOWED))
     return out
@@ -121,6 +121,22 @@ def _all_reminders(db) -> tuple[list[dict], dict]:
         cache.clear()
         cache.update(key=key, rems=list(reminders.for_cases(db, None, now, config).values()))
     return cache["rems"], config
+
+
+def _related(db, case_id: str) -> list[dict]:
+    """Related cases change only when a sync writes: cached per case until then."""
+    key = queries.chart_key(db)
+    cache = current_app.extensions.setdefault("caselog.related", {})
+    if cache.get("key") != key:
+        cache.clear()
+        cache["key"] = key
+    if case_id not in cache:
+        if len(cache) > 500:  # bounded: drop everything but the key
+            key_value = cache["key"]
+            cache.clear()
+            cache["key"] = key_value
+        cache[case_id] = related.find(db, case_id)
+    return cache[case_id]
 
 
 def home_panel() -> dict:
@@ -190,35 +206,47 @@ def draft_event_source(db, filters, cursor, limit) -> list[dict]:
     return out
 
 
+def _reminder_events(db) -> list[dict]:
+    """All due and overdue reminders as timeline events, newest first, cached with the
+    reminders themselves."""
+    rems, _ = _all_reminders(db)
+    cache = current_app.extensions["caselog.reminders"]
+    if "events" not in cache:
+        events = [{**e, "kind": "reminder", "rank": 4,
+                   "seq": int(e["case_id"]) if e["case_id"].isdigit() else 0}
+                  for e in reminders.timeline_events(db, rems=rems)]
+        events.sort(key=lambda e: (e["at"], e["rank"], e["seq"]), reverse=True)
+        cache["events"] = events
+    return cache["events"]
+
+
 def reminder_source(db, filters, cursor, limit) -> list[dict]:
     """Due and overdue reminders as timeline events at their due time (rank 4)."""
     try:
-        rems, _ = _all_reminders(db)
-        events = reminders.timeline_events(db, case_id=filters.get("case"), rems=rems)
+        events = _reminder_events(db)
     except reminders.ConfigError:
         return []
+    if "case" in filters:
+        events = [e for e in events if e["case_id"] == filters["case"]]
     where, params = case_filters_sql(filters)
+    keep = None
     if where and events:
-        params.update({f"id{n}": e["case_id"] for n, e in enumerate(events)})
-        marks = ",".join(f":id{n}" for n in range(len(events)))
         keep = {r["case_id"] for r in db.query(
-            f"select c.case_id from cases c where c.case_id in ({marks}) and "
-            + " and ".join(where), params)}
-        events = [e for e in events if e["case_id"] in keep]
+            "select c.case_id from cases c where " + " and ".join(where), params)}
+    start = (cursor.at, cursor.rank, cursor.seq) if cursor is not None else None
     out = []
-    for e in events:
+    for e in events:  # newest first: skip to the cursor, then take a page
+        if start is not None and (e["at"], e["rank"], e["seq"]) >= start:
+            continue
         day = e["at"][:10]
-        if ("from" in filters and day < filters["from"]) or (
+        if (keep is not None and e["case_id"] not in keep) or (
+                "from" in filters and day < filters["from"]) or (
                 "to" in filters and day > filters["to"]):
             continue
-        ev = {**e, "kind": "reminder", "rank": 4, "seq": int(e["case_id"])
-              if e["case_id"].isdigit() else 0}
-        key = (ev["at"], ev["rank"], ev["seq"])
-        if cursor is not None and key >= (cursor.at, cursor.rank, cursor.seq):
-            continue
-        out.append(ev)
-    out.sort(key=lambda e: (e["at"], e["rank"], e["seq"]), reverse=True)
-    return out[:limit]
+        out.append(e)
+        if len(out) >= limit:
+            break
+    return out
 
 
 def _keep_uploads_home(app) -> None:
