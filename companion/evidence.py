@@ -108,6 +108,8 @@ def sniff(head: bytes, path: Path | None = None) -> str | None:
             if any(n.startswith("xl/") for n in names):
                 return "xlsx"
         return None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "text"  # UTF-16 with a byte-order mark ("Unicode text" from Excel)
     if b"\x00" not in head:
         try:
             head.decode("utf-8")
@@ -116,6 +118,9 @@ def sniff(head: bytes, path: Path | None = None) -> str | None:
             # a multi-byte character cut at the end of the sniffed window is still text
             if exc.start >= len(head) - 3:
                 return "text"
+        # a legacy 8-bit export (Windows-1252, Latin-1): no control bytes but whitespace
+        if not any(b < 32 and b not in (9, 10, 12, 13) for b in head):
+            return "text"
     return None
 
 

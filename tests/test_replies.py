@@ -176,8 +176,10 @@ def test_attach_list_download_path_and_remove(caselog_home, db):
     evidence.remove(db, "10000000001", evidence.list_for_case(db, "10000000001")[0]["id"])
     evidence.attach(db, "10000000001", _docx(), "plan.docx")
     evidence.attach(db, "10000000001", b"sku,qty\nA,3\n", "ledger.csv")
+    evidence.attach(db, "10000000001", "Größe;Menge\r\nM;3\r\n".encode("cp1252"), "de.csv")
+    evidence.attach(db, "10000000001", "sku\tqty\n".encode("utf-16"), "unicode.txt")
     assert {e["name"] for e in evidence.list_for_case(db, "10000000001")} == {
-        "plan.docx", "ledger.csv"}
+        "plan.docx", "ledger.csv", "de.csv", "unicode.txt"}
 
 
 @pytest.mark.parametrize("data,name,message", [
