@@ -16,7 +16,8 @@ A library file is::
     asks = ["invoices"]          # optional: only these items come with that ask
 
 Items added because Amazon asked carry the sentence that asked; a rebuild adds new items
-and updates sentences but never deletes an item or loses a tick.
+and updates sentences, and never loses a tick, a note or a file: an item nobody touched
+that the case no longer calls for is dropped, a touched one is kept.
 """
 
 from __future__ import annotations
@@ -224,8 +225,26 @@ def refresh(db: sqlite_utils.Database, case_id: str, lib: dict[str, dict] | None
             if old["source"] == "ask" and row["source"] == "category":
                 continue  # an ask seen once stays an ask
             updates.append((*(row[c] for c in cols), now, old["id"]))
-    if inserts or updates:
+    # Items the case no longer calls for (the library changed, an ask was a misreading
+    # fixed since) go away only when the person never touched them: no tick, no note, no
+    # file. Touched ones stay, moved after the current list.
+    wanted_keys = {row["key"] for row in wanted}
+    stale = sorted((old for key, old in existing.items()
+                    if key not in wanted_keys and old["source"] in ("ask", "category")),
+                   key=lambda o: (o["position"], o["id"]))
+    touched = set()
+    if stale:
+        touched = {r["item_id"] for r in db.query(
+            "select distinct item_id from evidence where case_id = ? and item_id is not null",
+            [case_id])}
+    drop = [(old["id"],) for old in stale
+            if not old["done"] and not old["note"] and old["id"] not in touched]
+    keep = [(len(wanted) + n, old["id"]) for n, old in enumerate(
+        o for o in stale if (o["id"],) not in drop) if old["position"] != len(wanted) + n]
+    if inserts or updates or drop or keep:
         with db.conn:
+            db.conn.executemany("delete from checklist_items where id = ?", drop)
+            db.conn.executemany("update checklist_items set position = ? where id = ?", keep)
             db.conn.executemany(
                 # "or ignore": two pages building the same case at once must not collide
                 "insert or ignore into checklist_items (case_id, key, checklist, "

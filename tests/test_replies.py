@@ -106,6 +106,21 @@ def test_ticks_and_notes_survive_refresh_and_new_asks(db):
     assert checklists.progress(db, ["10000000001"])["10000000001"]["done"] == 1
 
 
+def test_untouched_stale_items_go_touched_ones_stay(db):
+    lib = checklists.load_library(None)
+    items = checklists.refresh(db, "10000000001", lib)
+    inv = [i for i in items if i["checklist"] == "invoices"]
+    checklists.set_done(db, "10000000001", inv[0]["id"], True)
+    checklists.set_note(db, "10000000001", inv[1]["id"], "asked the supplier")
+    evidence.attach(db, "10000000001", PDF, "x.pdf", item_id=inv[2]["id"])
+    smaller = {k: v for k, v in lib.items() if k != "invoices"}
+    after = checklists.refresh(db, "10000000001", smaller)
+    kept = [i for i in after if i["checklist"] == "invoices"]
+    assert [i["id"] for i in kept] == [i["id"] for i in inv[:3]]
+    assert after[-3:] == kept  # moved after the current list
+    assert len(after) == len(items) - len(inv) + 3
+
+
 def test_user_checklists_override_and_extend(caselog_home, db):
     user = caselog_home / "checklists"
     user.mkdir()
