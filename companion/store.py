@@ -50,6 +50,8 @@ class CaseOutcome:
 # -- syncs ---------------------------------------------------------------------------------
 
 def _pid_alive(pid: int | None) -> bool:
+    """Is a caselog process with this pid still running? (A reused pid that now belongs
+    to something else does not count, where /proc can tell.)"""
     if not pid:
         return False
     try:
@@ -58,7 +60,12 @@ def _pid_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            cmdline = fh.read()
+    except OSError:
+        return True
+    return b"companion" in cmdline or b"caselog" in cmdline
 
 
 def mark_interrupted(db: sqlite_utils.Database) -> list[int]:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -163,7 +165,7 @@ class Syncer:
             out = parse_listing(cap)
         except PARSE_ERRORS as exc:
             mark(cap, exc)
-            raise
+            raise ListingFailed(str(exc)) from exc
         mark(cap, None)
         return out
 
@@ -376,6 +378,10 @@ class CaseFailed(Exception):
     pass
 
 
+class ListingFailed(Exception):
+    pass
+
+
 def _describe(case_id: str, exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if text.startswith(f"case {case_id}") else f"case {case_id}: {text}"
@@ -400,12 +406,17 @@ async def sync(db: sqlite_utils.Database, client, opts: SyncOptions,
         stop = group.exceptions[0]
         result.state = stop.state
         result.message = str(stop)
-    except* PARSE_ERRORS as group:
+    except* ListingFailed as group:
         result.state = "failed"
         result.message = f"the case list could not be read: {group.exceptions[0]}"
     except* listing_errors as group:
         result.state = "failed"
         result.message = f"the case list could not be read: {group.exceptions[0]}"
+    except* Exception as group:  # the browser died, the disk is full, a bug: say so
+        exc = group.exceptions[0]
+        result.state = "failed"
+        result.message = f"sync stopped: {type(exc).__name__}: {exc}"
+        traceback.print_exception(exc, file=sys.stderr)
     finally:
         result.seconds = time.monotonic() - started
         result.requests = dict(syncer.requests)
