@@ -289,12 +289,22 @@ def _v3(db: sqlite_utils.Database) -> None:
     db["messages"].create_index(["case_id", "sender", "sent_at"], if_not_exists=True)
 
 
+def _v4(db: sqlite_utils.Database) -> None:
+    """The seller's own work (asks cache, checklist items, evidence, drafts, draft events)
+    must outlive ``caselog reparse``, which deletes and rebuilds ``cases``: drop their
+    foreign keys to ``cases`` so that delete is allowed and nothing of theirs is lost."""
+    for table in ("case_asks", "checklist_items", "evidence", "drafts", "draft_events"):
+        if any(fk.other_table == "cases" for fk in db[table].foreign_keys):
+            db[table].transform(drop_foreign_keys=["case_id"])
+
+
 # Numbered migrations, applied in order and recorded in the ``migrations`` table.
 # Append new ones; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "initial schema", _v1),
     (2, "documented replies: asks, checklists, evidence, drafts", _v2),
     (3, "index for reminders: messages by case, sender, time", _v3),
+    (4, "replies tables survive reparse: no foreign keys to cases", _v4),
 ]
 
 

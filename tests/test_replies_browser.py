@@ -312,3 +312,28 @@ def test_11_panels_are_accessible(shared_page: Page, synced):
                for v in results.response["violations"]
                if v["impact"] in ("serious", "critical")]
         assert bad == [], bad
+
+
+def test_12_replies_survive_reparse(shared_page: Page, synced):
+    """``caselog reparse`` deletes and rebuilds the cases; the seller's checklist ticks,
+    files, drafts and sent events must come through untouched."""
+    import sqlite3
+
+    tables = ("checklist_items", "evidence", "drafts", "draft_revisions", "draft_events")
+
+    def counts():
+        con = sqlite3.connect(synced.db)
+        try:
+            return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
+        finally:
+            con.close()
+
+    before = counts()
+    assert before["evidence"] and before["draft_events"]
+    r = run_caselog("reparse", env={"CASELOG_HOME": str(synced.home)}, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert counts() == before
+    page = shared_page
+    page.goto(f"/cases/{synced.case.case_id}")
+    expect(_item(page, "invoices:recent")).to_have_class(re.compile(r"\bdone\b"))
+    expect(page.get_by_role("link", name="invoice-acme-2026.pdf")).to_be_visible()
