@@ -116,27 +116,27 @@ def _all_reminders(db) -> tuple[list[dict], dict]:
            db.execute("select max(id) from draft_events").fetchone()[0],
            settings.stat().st_mtime if settings.exists() else None,
            int(now.timestamp() // 300))
-    cache = current_app.extensions.setdefault("caselog.reminders", {})
+    # Replaced whole, never cleared in place: the server is threaded and another request
+    # may be reading the previous dict.
+    cache = current_app.extensions.get("caselog.reminders") or {}
     if cache.get("key") != key:
-        cache.clear()
-        cache.update(key=key, rems=list(reminders.for_cases(db, None, now, config).values()))
+        cache = {"key": key,
+                 "rems": list(reminders.for_cases(db, None, now, config).values())}
+        current_app.extensions["caselog.reminders"] = cache
     return cache["rems"], config
 
 
 def _related(db, case_id: str) -> list[dict]:
     """Related cases change only when a sync writes: cached per case until then."""
     key = queries.chart_key(db)
-    cache = current_app.extensions.setdefault("caselog.related", {})
-    if cache.get("key") != key:
-        cache.clear()
-        cache["key"] = key
-    if case_id not in cache:
-        if len(cache) > 500:  # bounded: drop everything but the key
-            key_value = cache["key"]
-            cache.clear()
-            cache["key"] = key_value
-        cache[case_id] = related.find(db, case_id)
-    return cache[case_id]
+    cache = current_app.extensions.get("caselog.related") or {}
+    if cache.get("key") != key or len(cache) > 500:  # new data, or bounded size
+        cache = {"key": key}
+        current_app.extensions["caselog.related"] = cache
+    found = cache.get(case_id)
+    if found is None:
+        found = cache[case_id] = related.find(db, case_id)
+    return found
 
 
 def home_panel() -> dict:
@@ -211,13 +211,14 @@ def _reminder_events(db) -> list[dict]:
     reminders themselves."""
     rems, _ = _all_reminders(db)
     cache = current_app.extensions["caselog.reminders"]
-    if "events" not in cache:
+    events = cache.get("events")
+    if events is None:
         events = [{**e, "kind": "reminder", "rank": 4,
                    "seq": int(e["case_id"]) if e["case_id"].isdigit() else 0}
                   for e in reminders.timeline_events(db, rems=rems)]
         events.sort(key=lambda e: (e["at"], e["rank"], e["seq"]), reverse=True)
         cache["events"] = events
-    return cache["events"]
+    return events
 
 
 def reminder_source(db, filters, cursor, limit) -> list[dict]:
