@@ -109,16 +109,17 @@ def default_library(errors: list[str] | None = None) -> dict[str, dict]:
         key = (str(user), tuple((str(p), p.stat().st_mtime_ns) for p in paths))
     except OSError:
         key = None
-    if key is None or _CACHE.get("key") != key:
+    global _CACHE
+    cache = _CACHE
+    if key is None or cache.get("key") != key:
         found: list[str] = []
-        lib = load_library(user, found)
-        _CACHE.clear()
-        _CACHE.update(key=key, lib=lib, errors=found)
-    if errors is None and _CACHE["errors"]:
-        raise ChecklistError(_CACHE["errors"][0])
+        cache = {"key": key, "lib": load_library(user, found), "errors": found}
+        _CACHE = cache  # replaced whole: other threads may hold the previous one
+    if errors is None and cache["errors"]:
+        raise ChecklistError(cache["errors"][0])
     if errors is not None:
-        errors.extend(_CACHE["errors"])
-    return _CACHE["lib"]
+        errors.extend(cache["errors"])
+    return cache["lib"]
 
 
 # --- asks, cached per message -------------------------------------------------------
