@@ -96,7 +96,8 @@ _CUES = [
     r"\b(?:can|could|would)\s+you\s+(?:please\s+)?"
     r"(?:provide|send|submit|attach|upload|include|share|forward|explain|give)\b",
     r"\b(?:provide|send|submit|attach|upload|include|share|forward)\s+(?:us|amazon)\b",
-    r"^(?:\W*)(?:provide|send|submit|attach|upload|include|share|forward|reply\s+with|"
+    r"^(?:\W*)(?:(?:instead|also|then|and|additionally|finally|now),?\s+)?"
+    r"(?:provide|send|submit|attach|upload|include|share|forward|reply\s+with|"
     r"respond\s+with|explain|describe)\b",
     r"\b(?:to|in\s+order\s+to)\s+(?:proceed|continue|reinstate|resolve|complete|process|"
     r"investigate|review|reactivate|release|restore|unblock|verify|reconcile)\b[^.]*?,\s*(?:provide|send|submit|attach|upload|include|"
@@ -109,6 +110,7 @@ _CUES = [
 _NEGATIONS = [
     r"\b(?:do|does|did|will)\s*(?:n['’]t|not)\s+(?:need|have)\s+to\b",
     r"\bdon['’]t\s+(?:need|have)\s+to\b", r"\bno\s+need\s+(?:to|for)\b", r"\bneed\s+not\b",
+    r"\b(?:do|does|will)\s*(?:n['’]t|not)\s+(?:require|need|want)\b",
     r"\bnot\s+(?:be\s+)?(?:required|necessary|needed)\b", r"\bno\s+longer\s+(?:need|require)",
     r"\b(?:do\s+not|don['’]t|never)\s+(?:send|provide|submit|attach|upload|include|resend)\b",
     r"\b(?:already|previously)\s+(?:received|provided|submitted|sent|reviewed)\b",

@@ -54,6 +54,9 @@ POSITIVE = [
      ["plan_of_action"]),
     ("Thank you for providing the invoices. Please also send photos of the product.",
      ["photos"]),
+    ("Please do not send invoices; instead, send a plan of action.", ["plan_of_action"]),
+    ("We do not require invoices, but please upload the safety data sheet.",
+     ["safety_data_sheet"]),
 ]
 
 # The simulated portal's phrasings (fixtures/corpus.py AMAZON_ASKS), copied with their
@@ -119,6 +122,9 @@ NEGATIVE = [
     "Our investigation team has confirmed that 4 units were lost in the fulfilment centre.",
     "Please send the carrier's reply to shipment ID FBA15XK2LM9 questions by email.",
     "You do not need to send invoices.",
+    "We do not require invoices at this time.",
+    "We don't need a letter of authorization for this brand.",
+    "Invoices are not needed for this review.",
     "You don't have to provide a plan of action for this issue.",
     "There is no need to send proof of delivery.",
     "A letter of authorization is not required for this ASIN.",
