@@ -145,19 +145,25 @@ class Ask:
     position: int      # order of the ask within its message
 
 
-def sentences(text: str) -> list[str]:
-    """Split plain text into sentences and list lines, whitespace-trimmed, empties dropped.
-    Abbreviations like "e.g." may split a sentence; each half still keeps its words."""
-    out = []
+def _units(text: str):
+    """(sentence, is_list_item) for each sentence, in order. A list item is a bulleted
+    line, or a short line that is one sentence by itself: HTML lists (``<li>``) reach us
+    as plain lines without bullets."""
     for line in (text or "").splitlines():
         bullet = _BULLET.match(line)
         prefix = bullet.group(0).strip() + " " if bullet else ""
-        parts = _SENT_SPLIT.split(line[bullet.end():] if bullet else line)
+        parts = [" ".join(p.split()) for p in
+                 _SENT_SPLIT.split(line[bullet.end():] if bullet else line)]
+        parts = [p for p in parts if p]
         for i, part in enumerate(parts):
-            part = " ".join(part.split())
-            if part:
-                out.append(prefix + part if i == 0 else part)
-    return out
+            short_line = len(parts) == 1 and len(part) <= 100
+            yield (prefix + part if i == 0 else part), bool(bullet) or short_line
+
+
+def sentences(text: str) -> list[str]:
+    """Split plain text into sentences and list lines, whitespace-trimmed, empties dropped.
+    Abbreviations like "e.g." may split a sentence; each half still keeps its words."""
+    return [sentence for sentence, _ in _units(text)]
 
 
 def _clause_is_ask(clause: str, inherited_cue: bool) -> bool:
@@ -172,11 +178,10 @@ def detect(text: str) -> list[Ask]:
     asks: list[Ask] = []
     seen: set[str] = set()
     lead_in = False  # a request sentence ending in ":" makes the following list lines asks
-    for sentence in sentences(text):
-        is_bullet = bool(_BULLET.match(sentence))
-        if not is_bullet and lead_in and not sentence.endswith(":"):
+    for sentence, list_item in _units(text):
+        if lead_in and not list_item:
             lead_in = False
-        inherited = lead_in and is_bullet
+        inherited = lead_in and list_item and not sentence.endswith(":")
         for clause in _CLAUSE_SPLIT.split(sentence):
             if not _clause_is_ask(clause, inherited):
                 continue

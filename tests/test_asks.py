@@ -49,6 +49,12 @@ POSITIVE = [
      "- A plan of action\n- Photos of the packaging", ["invoices", "plan_of_action", "photos"]),
     ("Please provide the following:\n1. Proof of delivery\n2. Tracking numbers",
      ["proof_of_delivery", "tracking_number"]),
+    # an HTML list (<li>) arrives as plain lines without bullets
+    ("Please provide the following:\nInvoices from the last 365 days\nA letter of "
+     "authorization\nThank you.", ["invoices", "letter_of_authorization"]),
+    # the list after a lead-in ends at the first ordinary paragraph
+    ("Please provide the following:\nA plan of action\n\nWe looked at the file you sent "
+     "and found it complete. Photos of the product are in our file.", ["plan_of_action"]),
     # a negated clause next to a real request: only the real one counts
     ("You do not need to send invoices, but please provide a plan of action.",
      ["plan_of_action"]),
