@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import signal
 import sys
 from datetime import timedelta
 
@@ -144,13 +145,16 @@ def sync(portal, full, as_json, max_age, download_attachments, max_attachment_mb
         result = asyncio.run(_run(database, opts, None if as_json else _Progress()))
     except _StartFailed as exc:
         raise ExitError(str(exc), exc.code) from None
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        raise click.ClickException("sync interrupted; what was captured is saved, and the "
+                                   "next sync finishes the job") from None
     if as_json:
         click.echo(json.dumps(result.summary(), ensure_ascii=False))
     else:
         _print_human(result, portal)
     if result.state == "auth":
-        raise ExitError(f"sign-in needed ({result.message}); {_login_hint(portal)}; "
-                        "everything captured so far is saved", 3)
+        raise ExitError("the portal asks to sign in again; everything captured so far is "
+                        f"saved. Run: caselog login --portal {portal}, then sync again", 3)
     if result.state == "robot":
         raise ExitError("the portal shows a robot check; a person must pass it in "
                         f"`caselog login --portal {portal}`, then sync again", 4)
@@ -181,6 +185,14 @@ async def _run(database, opts, progress):
                            f"`caselog login --portal {opts.portal}`", 4) from None
     except Exception as exc:  # unreachable portal, browser missing, ...
         raise _StartFailed(f"cannot open {opts.portal}: {exc}", 1) from None
+    # SIGTERM (the UI's "stop", a service manager) cancels the run like Ctrl-C does, so
+    # the syncs row says "interrupted" and the browser is closed, instead of vanishing.
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    try:
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    except (NotImplementedError, RuntimeError):  # not on this platform
+        pass
     try:
         return await run_sync(database, client, opts, progress=progress)
     finally:
