@@ -123,10 +123,11 @@ def test_always_failing_cases_are_recorded_and_the_rest_saved(fresh):
     assert_same(truth, export(tmp_path))
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_killed_at_a_random_point_then_resync_finishes(fresh, seed):
-    """SIGKILL once ``syncs.done`` reaches k (k = 0: still listing); the database stays
-    consistent and the next sync completes the job."""
+@pytest.mark.parametrize("seed,sig", [(1, signal.SIGKILL), (2, signal.SIGKILL),
+                                      (3, signal.SIGTERM)])
+def test_killed_at_a_random_point_then_resync_finishes(fresh, seed, sig):
+    """SIGKILL (or SIGTERM, as the UI's stop sends) once ``syncs.done`` reaches k (k = 0:
+    still listing); the database stays consistent and the next sync completes the job."""
     p, tmp_path, truth = fresh
     k = random.Random(seed).choice([0, 1, 5, 12, 20, 25])
     p.sim("faults", {"latency_ms": 15})
@@ -148,7 +149,7 @@ def test_killed_at_a_random_point_then_resync_finishes(fresh, seed):
                 if row and row["done"] >= k:
                     break
             time.sleep(0.005)  # polling interval while waiting on a DB condition
-        proc.send_signal(signal.SIGKILL)
+        proc.send_signal(sig)
     finally:
         proc.wait(10)
     with db(tmp_path) as conn:
