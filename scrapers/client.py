@@ -370,19 +370,19 @@ class PortalClient:
         """Navigate with the same retry rules as API calls; returns the final status."""
         attempt = throttled = 0
         while True:
-            await self.limiter.acquire()
+            ticket = await self.limiter.acquire()
             self.stats["requests"] += 1
             try:
                 response = await page.goto(url, wait_until="domcontentloaded",
                                            timeout=self.timeout_ms)
             except PlaywrightError as exc:
-                await self.limiter.release("error")
+                await self.limiter.release("error", ticket)
                 attempt += 1
                 self._transient("network_errors", attempt, url, case_id, exc)
                 await asyncio.sleep(self._backoff(attempt))
                 continue
             status = response.status if response else 200
-            await self.limiter.release("throttled" if status == 429 else "page")
+            await self.limiter.release("throttled" if status == 429 else "page", ticket)
             if status == 429:
                 throttled += 1
                 self.stats["429"] += 1
@@ -444,22 +444,22 @@ class PortalClient:
                     stream_cap: int | None = None) -> Capture:
         attempt = throttled = 0
         while True:
-            await self.limiter.acquire()
+            ticket = await self.limiter.acquire()
             self.stats["requests"] += 1
             try:
                 ans = await self._send(method, url, json_body, stream_cap)
             except AttachmentTooLarge as exc:
-                await self.limiter.release("ok")
+                await self.limiter.release("ok", ticket)
                 exc.case_id = case_id
                 raise
             except PlaywrightError as exc:
-                await self.limiter.release("error")
+                await self.limiter.release("error", ticket)
                 attempt += 1
                 self._transient("network_errors", attempt, url, case_id, exc)
                 await asyncio.sleep(self._backoff(attempt))
                 continue
             status = ans.status
-            await self.limiter.release("throttled" if status == 429 else "ok")
+            await self.limiter.release("throttled" if status == 429 else "ok", ticket)
             if status == 429:
                 throttled += 1
                 self.stats["429"] += 1

@@ -323,20 +323,27 @@ def test_retry_after_accepts_seconds_and_http_dates():
 
 
 def test_limiter_halves_on_429_and_paces_at_the_sampled_rate():
+    """A 429 samples the allowed rate from the requests sent in the second before it that
+    succeeded, counted once they have all answered (they answer after the 429 does)."""
     clock = [0.0]
 
     async def go():
         limiter = AdaptiveLimiter(8, clock=lambda: clock[0])
-        for i in range(5):  # five answers inside one second, then a 429
+        admitted = []
+        for i in range(5):  # five sent inside one second, still in flight
             clock[0] = i * 0.1
-            await limiter.acquire()
-            await limiter.release("ok")
-        await limiter.acquire()
-        await limiter.release("throttled")
-        assert limiter.limit == 4 and limiter.rate == pytest.approx(5 * 0.98)
-        for _ in range(4):  # a run of successes wins concurrency back
-            await limiter.acquire()
-            await limiter.release("ok")
-        assert limiter.limit == 5
+            admitted.append(await limiter.acquire())
+        clock[0] = 0.5
+        await limiter.release("throttled", await limiter.acquire())
+        assert limiter.limit == 4 and limiter.rate == 1.0  # provisional: nothing answered
+        clock[0] = 0.55
+        for ticket in admitted:
+            await limiter.release("ok", ticket)
+        assert limiter.rate == pytest.approx(5 * 0.98)
+        assert limiter.limit == 5  # four successes in a row won one slot back
+        for _ in range(5):
+            clock[0] += 1.0  # each in its own paced slot, so nothing waits
+            await limiter.release("ok", await limiter.acquire())
+        assert limiter.limit == 6
 
     run(go())
