@@ -157,7 +157,11 @@ def context(db: sqlite_utils.Database, case_id: str, now: datetime | None = None
         latest = all_asks[-1]["message_key"]
         open_asks = [a for a in all_asks if a["message_key"] == latest]
     ask_rows = []
+    answered: set[str] = set()
     for a in open_asks:
+        if a["kind"] in answered:  # asked again in a later message: one answer is enough
+            continue
+        answered.add(a["kind"])
         evid = [e for it in items if it["ask_kind"] == a["kind"] for e in it["evidence"]]
         ask_rows.append({
             "kind": a["kind"], "label": a["label"], "sentence": _no_brackets(a["sentence"]),

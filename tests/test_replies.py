@@ -268,6 +268,14 @@ def test_asked_draft_answers_each_ask_in_order_with_evidence(db):
     assert "10000000001" in body
 
 
+def test_an_ask_repeated_in_two_messages_is_answered_once(db):
+    db["messages"].insert({"case_id": "10000000001", "message_key": "again",
+                           "sender": "amazon", "sent_at": _t(1),
+                           "text": "Please send copies of invoices or receipts."})
+    _, _, body = drafts.render(db, "10000000001", now=NOW)
+    assert body.count("Invoices\nYou asked:") == 1 and "2. Plan of action" in body
+
+
 def test_placeholders_block_ready_and_sent_then_history_and_event(db):
     d = drafts.ensure(db, "10000000001")
     with pytest.raises(drafts.DraftError, match="fill in the placeholders"):
