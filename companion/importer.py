@@ -49,14 +49,14 @@ def import_pages(db: sqlite_utils.Database, paths: list[str | Path],
         except PARSE_ERRORS as exc:
             mark(cap, exc)
             result.error = f"{path.name}: {exc}"
-            store.record_failure(db, sync_id, "", result.error, [cap])
+            store.record_failure(db, sync_id, None, result.error, [cap])
             continue
         mark(cap, None)
         cap.case_id = parsed.get("case_id")
         if not cap.case_id:
             result.error = f"{path.name}: the page names no case id"
             cap.parse_status, cap.parse_error = "error", result.error
-            store.record_failure(db, sync_id, "", result.error, [cap])
+            store.record_failure(db, sync_id, None, result.error, [cap])
             continue
         unit = store.CaseUnit(case_id=cap.case_id, parsed=parsed, captures=[cap],
                               sync_id=sync_id, complete=not parsed.get("next_token"),

@@ -339,8 +339,8 @@ def _record_outcome(db, sync_id, out: CaseOutcome, subject: str, at: str) -> Non
             for kind, detail in rows)
 
 
-def record_failure(db: sqlite_utils.Database, sync_id: int | None, case_id: str, error: str,
-                   captures: list[Archived]) -> None:
+def record_failure(db: sqlite_utils.Database, sync_id: int | None, case_id: str | None,
+                   error: str, captures: list[Archived]) -> None:
     """A case that could not be captured or parsed: keep its captures (for ``reparse``),
     note the error on the case if it is stored, log a ``failure`` change, count progress.
     Captures that parsed but were not applied are stored as ``pending``."""

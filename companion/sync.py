@@ -93,13 +93,12 @@ class Stop(Exception):
 
 
 def _client_errors():
-    from scrapers import client as c
+    """(errors that stop the sync -> state, errors that fail one case). Imported late so
+    that ``caselog export`` and friends never load Playwright."""
+    from scrapers.client import PortalError, RobotCheck, SessionExpired
 
-    stop = {c.SessionExpired: "auth", c.RobotCheck: "robot"}
-    case = tuple(e for e in (getattr(c, n, None) for n in (
-        "TransientExhausted", "CaseNotFound", "Forbidden", "PortalError", "ClientError"))
-        if isinstance(e, type) and e not in stop)
-    return stop, case
+    # TransientExhausted, CaseNotFound, Forbidden, BadRequest, AttachmentTooLarge: one case.
+    return {SessionExpired: "auth", RobotCheck: "robot"}, (PortalError,)
 
 
 def _parse_ts(ts: str | None) -> datetime | None:
