@@ -337,3 +337,24 @@ def test_12_replies_survive_reparse(shared_page: Page, synced):
     page.goto(f"/cases/{synced.case.case_id}")
     expect(_item(page, "invoices:recent")).to_have_class(re.compile(r"\bdone\b"))
     expect(page.get_by_role("link", name="invoice-acme-2026.pdf")).to_be_visible()
+
+
+def test_13_works_without_javascript(browser, ui, synced):
+    """Hypermedia first: with scripts off, every action is a form post and a redirect."""
+    context = browser.new_context(base_url=ui.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"/cases/{synced.case.case_id}")
+        expect(page.get_by_role("button", name="Copy to clipboard")).to_be_hidden()
+        item = _item(page, "invoices:buyer")
+        item.get_by_role("button", name=re.compile("^Mark done")).click()
+        expect(page).to_have_url(re.compile(rf"/cases/{synced.case.case_id}#replies$"))
+        expect(page.locator("#replies-status")).to_contain_text(
+            "Done: Your name and address as on your seller account")
+        expect(_item(page, "invoices:buyer")).to_have_class(re.compile(r"\bdone\b"))
+        _attach(page, "invoices:buyer", "no-js.pdf", PDF + b"% no js\n")
+        expect(page.locator("#replies-status")).to_contain_text("Attached no-js.pdf")
+        expect(_item(page, "invoices:buyer").get_by_test_id("evidence")).to_contain_text(
+            "no-js.pdf")
+    finally:
+        context.close()
