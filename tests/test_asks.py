@@ -199,3 +199,21 @@ def test_every_kind_has_a_checklist():
     lib = load_library(None)
     covered = {k for cl in lib.values() for k in cl["asks"]}
     assert {key for key, _, _ in KINDS} <= covered
+
+
+def test_the_portals_own_corpus():
+    """Every way the simulated portal asks is found; nothing it says otherwise is taken
+    for an ask. Read from fixtures (tests may; companion never does)."""
+    from fixtures import corpus
+
+    fields = {"asin": "B0ABCDEFGH", "order": "113-1234567-7654321", "sku": "SKU-AB12-01",
+              "shipment": "FBA15XK2LM9", "tracking": "1Z999AA10123456784",
+              "date": "2026-03-01", "amount": "$12.00", "brand": "Nordwind", "days": "5",
+              "qty": "40", "n": "1"}
+    missed = [t for t in corpus.AMAZON_ASKS
+              if not detect(t.format(**fields)) and "not legible" not in t]
+    assert missed == []
+    quiet = corpus.AMAZON_OTHER + [corpus.POLICY] + corpus.GREETINGS + corpus.SIGNATURES
+    invented = [(t, [a.kind for a in detect(t.format(**fields))]) for t in quiet
+                if detect(t.format(**fields))]
+    assert invented == []
