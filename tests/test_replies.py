@@ -616,3 +616,15 @@ def test_case_page_shows_reopen_warning_and_reminder(client, db):
     assert "Please reopen case 10000000007" in html
     html = client.get("/cases/10000000002").get_data(as_text=True)
     assert 'data-testid="case-reminder"' in html and "Follow up with Amazon" in html
+
+
+def test_broken_settings_and_checklist_files_are_messages_not_errors(client, caselog_home):
+    (caselog_home / "replies.toml").write_text("[defaults\nanswer_within_days = 2")
+    (caselog_home / "checklists").mkdir()
+    (caselog_home / "checklists" / "mine.toml").write_text("id = [")
+    for url in ("/", "/cases/10000000001", "/timeline", "/cases"):
+        r = client.get(url)
+        assert r.status_code == 200, url
+    page = client.get("/cases/10000000001").get_data(as_text=True)
+    assert "replies.toml" in page and "mine.toml: cannot read checklist" in page
+    assert "replies.toml" in client.get("/").get_data(as_text=True)
