@@ -40,6 +40,13 @@ def _e(value) -> str:
     return escape("" if value is None else str(value))
 
 
+def _t(value: str | None) -> str:
+    """A stored UTC time as people read it (the file may travel to another time zone)."""
+    if not value:
+        return ""
+    return value[:10] + " " + value[11:16] + " UTC" if len(value) >= 16 else value
+
+
 def _size(n: int | None) -> str:
     if n is None:
         return ""
@@ -92,8 +99,8 @@ def build(db: sqlite_utils.Database, case_id: str, now: datetime | None = None) 
     w("<h2>Summary</h2><table>")
     for label, value in (("Case ID", case_id), ("Subject", case["subject"]),
                          ("Status", case["status"]), ("Category", case.get("category")),
-                         ("Created", case.get("created_at")),
-                         ("Last Amazon reply", case.get("last_amazon_reply_at") or "No reply"),
+                         ("Created", _t(case.get("created_at"))),
+                         ("Last Amazon reply", _t(case.get("last_amazon_reply_at")) or "No reply"),
                          ("Messages", len(msgs))):
         w(f"<tr><th scope='row'>{_e(label)}</th><td>{_e(value)}</td></tr>")
     w("</table>")
@@ -102,7 +109,7 @@ def build(db: sqlite_utils.Database, case_id: str, now: datetime | None = None) 
     if history:
         w("<table><tr><th>Observed</th><th>From</th><th>To</th></tr>")
         for h in history:
-            w(f"<tr><td>{_e(h['observed_at'])}</td><td>{_e(h['previous_status'] or '')}</td>"
+            w(f"<tr><td>{_e(_t(h['observed_at']))}</td><td>{_e(h['previous_status'] or '')}</td>"
               f"<td>{_e(h['status'])}</td></tr>")
         w("</table>")
     else:
@@ -112,7 +119,7 @@ def build(db: sqlite_utils.Database, case_id: str, now: datetime | None = None) 
     for m in msgs:
         who = "Amazon" if m["sender"] == "amazon" else "Seller"
         w(f"<div class='msg {_e(m['sender'])}'><div class='meta'><strong>{who}</strong>"
-          f" {_e(m.get('sender_address') or '')} · {_e(m['sent_at'])}</div>")
+          f" {_e(m.get('sender_address') or '')} · {_e(_t(m['sent_at']))}</div>")
         w(f"<div class='body'>{_message_body(m)}</div>")
         for a in atts.get(m["message_key"], []):
             w(f"<div class='meta'>Attachment: {_e(a['name'])} {_e(_size(a['size']))}</div>")
@@ -151,7 +158,7 @@ def build(db: sqlite_utils.Database, case_id: str, now: datetime | None = None) 
     if events:
         w("<ul>")
         for ev in events:
-            w(f"<li>{_e(ev['at'])}: {_e(ev['kind'].replace('_', ' '))}</li>")
+            w(f"<li>{_e(_t(ev['at']))}: {_e(ev['kind'].replace('_', ' '))}</li>")
         w("</ul>")
     sent = list(db.query("select * from drafts where case_id = ? and state = 'sent' "
                          "order by sent_at desc", [case_id]))
@@ -160,7 +167,7 @@ def build(db: sqlite_utils.Database, case_id: str, now: datetime | None = None) 
         for s in sent:
             if draft and s["id"] == draft["id"]:
                 continue
-            w(f"<p class='meta'>Marked sent {_e(s['sent_at'])} · {_e(s['situation'])}</p>"
+            w(f"<p class='meta'>Marked sent {_e(_t(s['sent_at']))} · {_e(s['situation'])}</p>"
               f"<pre>{_e(s['body'])}</pre>")
 
     if rel:
