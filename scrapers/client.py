@@ -35,6 +35,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 
 from scrapers.browser import launch_options
+from scrapers.casepage import PageFault, render_thread
 from scrapers.pacing import AdaptiveLimiter
 from scrapers.session import load_state, portal_origin
 
@@ -172,14 +173,6 @@ _STREAM_JS = """async ([url, cap]) => {
   return {status: r.status, url: r.url, headers, body64: btoa(s)};
 }"""
 
-SEE_MORE = ("See more", "Mehr anzeigen")
-SHOW_OLDER = ("Show older messages", "Ältere Nachrichten anzeigen")
-
-
-def _kat_buttons(labels) -> str:
-    return ", ".join(f'kat-button[label="{label}"]' for label in labels)
-
-
 class PortalClient:
     """Async context manager; see the module docstring. ``storage_state`` is a dict, a
     path, or None for the session saved by ``caselog login`` for this portal."""
@@ -308,7 +301,8 @@ class PortalClient:
                                 stream_cap=max_bytes)
 
     async def case_page_html(self, case_id: str) -> Capture:
-        """The rendered case page with every message loaded and expanded."""
+        """The rendered case page with every message loaded and expanded
+        (``scrapers.casepage``); loaded again, with backoff, when it fails to render."""
         url = self.origin + CASE_PAGE + "?" + urlencode({"caseID": case_id})
         attempt = 0
         while True:
@@ -316,15 +310,19 @@ class PortalClient:
             page = await self._context.new_page()
             try:
                 status = await self._goto(page, url, "html", case_id=case_id)
-                await page.locator('[data-testid="case-summary"]').wait_for()
-                await page.locator("kat-box").first.wait_for()
-                await self._expand_thread(page)
+                outcome = await render_thread(page, timeout_ms=self.timeout_ms,
+                                              retries=self.max_attempts,
+                                              backoff=self._backoff)
+                await self._check_page(page, "html", case_id)
+                if outcome != "ready":
+                    raise PageFault(f"the case page went to {page.url}")
                 html = await page.content()
+                self.stats["html"] = self.stats.get("html", 0) + 1
                 if self.on_request:
                     self.on_request("html")
                 return Capture("html", page.url, status, html.encode(),
                                "text/html; charset=utf-8", _now_iso(), case_id, {"caseID": case_id})
-            except PlaywrightTimeout as exc:
+            except (PlaywrightTimeout, PageFault) as exc:
                 # The shell's own calls may have hit a fault; check why, then load again.
                 await self._check_page(page, "html", case_id)
                 if attempt >= self.max_attempts:
@@ -334,35 +332,6 @@ class PortalClient:
                 await asyncio.sleep(self._backoff(attempt))
             finally:
                 await page.close()
-
-    async def _expand_thread(self, page) -> None:
-        """Click "Show older messages" until the whole thread is there, then every "See
-        more". Buttons are kat-buttons whose clickable part is in an open shadow root,
-        which Playwright's CSS pierces."""
-        older = page.locator(_kat_buttons(SHOW_OLDER))
-        boxes = page.locator("kat-box")
-        while await older.count():
-            before = await boxes.count()
-            await older.first.locator("button").click()
-            await page.wait_for_function(
-                """([n, sel]) => document.querySelectorAll('kat-box').length > n
-                   || !document.querySelector(sel)""", arg=[before, _kat_buttons(SHOW_OLDER)],
-                timeout=self.timeout_ms)
-        more_sel = _kat_buttons(SEE_MORE)
-        for _ in range(self.max_attempts):
-            handles = await page.locator(more_sel).element_handles()
-            if not handles:
-                return
-            for handle in handles:
-                inner = await handle.query_selector("button")
-                await (inner or handle).click()
-            try:
-                await page.wait_for_function(
-                    "sel => !document.querySelector(sel)", arg=more_sel,
-                    timeout=self.timeout_ms)
-            except PlaywrightTimeout:
-                continue  # some full texts failed to load (a fault); click those again
-        raise PlaywrightTimeout("some 'See more' buttons never expanded")
 
     # ---- plumbing --------------------------------------------------------------------
 

@@ -347,3 +347,16 @@ def test_limiter_halves_on_429_and_paces_at_the_sampled_rate():
         assert limiter.limit == 6
 
     run(go())
+
+
+def test_case_page_html_recovers_from_the_pages_own_failed_calls(portal, client, loop, truth):
+    """With 5xx on a third of requests, the page load, the shell's ViewCase, "Show older
+    messages" and "See more" all fail now and then; the capture still holds everything."""
+    case_id = longest(truth)
+    client.max_attempts, client.backoff_base = 10, 0.01
+    portal.sim("faults", {"error_rate": 0.3})
+    cap = loop.run_until_complete(client.case_page_html(case_id))
+    tree = HTMLParser(cap.body.decode())
+    assert len(tree.css("kat-box")) == len(truth[case_id]["messages"])
+    assert not tree.css('kat-button[label="See more"], kat-button[label="Show older messages"]')
+    assert portal.sim("stats")["5xx"] > 0

@@ -1,0 +1,102 @@
+"""Driving a rendered case page (PORTAL.md section 3) until it holds the whole thread.
+
+The page is a shell that loads ViewCase itself, shows one ``kat-box`` per message, a
+"Show older messages" kat-button while older pages remain and a "See more" kat-button on
+each truncated message. Their clickable ``<button>`` lives in an open shadow root, which
+Playwright's CSS pierces. Nothing here selects by class (the portal's classes are hashed
+per restart). A call of the page's own that fails (429, 5xx) shows an alert
+(``role="alert"``); that is reported as ``PageFault`` so the caller can back off and try
+again, instead of waiting for a box that will never come.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+SEE_MORE = ("See more", "Mehr anzeigen")
+SHOW_OLDER = ("Show older messages", "Ältere Nachrichten anzeigen")
+ROBOT_TEXT = "Enter the characters you see below"
+
+
+def kat_buttons(labels, extra: str = "") -> str:
+    return ", ".join(f'kat-button[label="{label}"]{extra}' for label in labels)
+
+
+MORE, OLDER = kat_buttons(SEE_MORE), kat_buttons(SHOW_OLDER)
+BUSY = kat_buttons(SEE_MORE + SHOW_OLDER, "[disabled]")
+
+
+class PageFault(RuntimeError):
+    """The page showed an error instead of (part of) the thread."""
+
+
+# Each returns false while the page is still working, else a word for what it shows.
+_RENDERED = """() => {
+  if (!document.body) return false;
+  if (document.querySelector('#ap_email') || document.title.trim() === 'Robot Check'
+      || document.body.innerText.includes('ROBOT_TEXT')) return 'away';
+  if (document.querySelector('[data-testid="case-summary"]')
+      && document.querySelector('kat-box')) return 'ready';
+  if (document.querySelector('[role="alert"]')) return 'alert';
+  return false;
+}""".replace("ROBOT_TEXT", ROBOT_TEXT)
+
+_OLDER_DONE = """([n, older, busy]) => {
+  if (document.querySelector(busy)) return false;
+  if (document.querySelectorAll('kat-box').length > n || !document.querySelector(older))
+    return 'ready';
+  return document.querySelector('[role="alert"]') ? 'alert' : false;
+}"""
+
+_MORE_DONE = """([more, busy]) => {
+  if (document.querySelector(busy)) return false;
+  return document.querySelector(more) ? 'alert' : 'ready';
+}"""
+
+
+async def _wait(page, script: str, arg, timeout_ms: float) -> str:
+    try:
+        handle = await page.wait_for_function(script, arg=arg, timeout=timeout_ms)
+    except PlaywrightTimeout:
+        raise
+    except PlaywrightError:
+        return "away"  # the page navigated (sign-in, robot check): the caller looks
+    return await handle.json_value()
+
+
+async def render_thread(page, *, timeout_ms: float, retries: int, backoff) -> str:
+    """Wait for the first page of messages, then load every older page and expand every
+    truncated message. Returns "ready", or "away" when the page left for sign-in or a
+    robot check (the caller finds out which). ``backoff(n)`` gives the seconds to wait
+    before the n-th retry of a failed click; more than ``retries`` failures raise."""
+    outcome = await _wait(page, _RENDERED, None, timeout_ms)
+    if outcome == "alert":
+        raise PageFault("the case page showed an error instead of the thread")
+    if outcome != "ready":
+        return outcome
+    failures = 0
+    while True:
+        older = page.locator(OLDER)
+        if await older.count():
+            before = await page.locator("kat-box").count()
+            await older.first.locator("button").click()
+            outcome = await _wait(page, _OLDER_DONE, [before, OLDER, BUSY], timeout_ms)
+        else:
+            handles = await page.locator(MORE).element_handles()
+            if not handles:
+                return "ready"
+            for handle in handles:
+                inner = await handle.query_selector("button")
+                await (inner or handle).click()
+            outcome = await _wait(page, _MORE_DONE, [MORE, BUSY], timeout_ms)
+        if outcome == "away":
+            return outcome
+        if outcome == "alert":
+            failures += 1
+            if failures > retries:
+                raise PageFault("the case page kept failing to load part of the thread")
+            # Backing off before clicking again, as for any throttled call.
+            await asyncio.sleep(backoff(failures))
