@@ -4,6 +4,7 @@ session file, never the password)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -17,6 +18,7 @@ from conftest import free_port, run_caselog, start_portal, wait_http
 from playwright.sync_api import sync_playwright
 
 from scrapers.browser import find_browser, launch_args
+from scrapers.client import PortalClient
 from scrapers.session import load_state, save_state, session_path
 
 MFA_SECRET = pyotp.random_base32()
@@ -161,6 +163,14 @@ def test_cdp_takes_only_the_portal_cookies_from_a_running_chrome(portal, tmp_pat
         state = load_state(portal.url, directory=home / "sessions")
         assert {c["domain"] for c in state["cookies"]} == {"127.0.0.1"}
         assert api_status(portal, state) == 200
+
+        async def capture_through_cdp():
+            async with PortalClient(portal.url, cdp_url=cdp) as client:
+                return await client.search_cases(0, page_size=10)
+
+        cap = asyncio.run(capture_through_cdp())
+        assert cap.json()["totalNumberOfResults"] == 3
+        assert chrome.poll() is None  # closing the client only detached from it
     finally:
         chrome.terminate()
         chrome.wait(10)
