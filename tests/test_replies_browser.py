@@ -358,3 +358,29 @@ def test_13_works_without_javascript(browser, ui, synced):
             "no-js.pdf")
     finally:
         context.close()
+
+
+def test_14_unsaved_draft_edits_ask_before_leaving(browser, ui, synced):
+    context = browser.new_context(base_url=ui.url)
+    try:
+        page = context.new_page()
+        dialogs = []
+
+        def on_dialog(d):
+            dialogs.append(d.type)
+            d.dismiss()  # stay on the page
+
+        page.on("dialog", on_dialog)
+        page.goto(f"/cases/{synced.case.case_id}")
+        page.locator("#draft-body").click()
+        page.keyboard.type(" more words")
+        page.get_by_role("link", name="Cases", exact=True).click()
+        expect(page).to_have_url(re.compile(rf"/cases/{synced.case.case_id}$"))
+        assert dialogs == ["beforeunload"]
+        page.get_by_role("button", name="Save draft").click()
+        expect(page.locator("#replies-status")).to_contain_text("Draft saved.")
+        page.get_by_role("link", name="Cases", exact=True).click()
+        expect(page).to_have_url(re.compile(r"/cases$"))
+        assert dialogs == ["beforeunload"]  # saved: no second question
+    finally:
+        context.close()

@@ -25,6 +25,18 @@
     });
   });
 
+  // Leaving the page with unsaved draft edits asks first (saving itself does not).
+  var submitting = false;
+  document.addEventListener("submit", function () { submitting = true; });
+  document.addEventListener("htmx:afterRequest", function () { submitting = false; });
+  window.addEventListener("beforeunload", function (e) {
+    var body = document.getElementById("draft-body");
+    if (!submitting && body && body.value !== body.defaultValue) {
+      e.preventDefault();
+      e.returnValue = "";
+    }
+  });
+
   // An upload larger than the server accepts never reaches the panel: say so in it.
   document.addEventListener("htmx:responseError", function (e) {
     var xhr = e.detail && e.detail.xhr;
