@@ -15,7 +15,7 @@ import sqlite_utils
 
 from companion import store
 from companion.archive import Archive, Archived
-from companion.parsing import PARSE_ERRORS, mark, parse_page
+from companion.parsing import PARSE_ERRORS, mark, parse_page, whole_thread
 from companion.schema import utcnow
 
 
@@ -59,7 +59,7 @@ def import_pages(db: sqlite_utils.Database, paths: list[str | Path],
             store.record_failure(db, sync_id, None, result.error, [cap])
             continue
         unit = store.CaseUnit(case_id=cap.case_id, parsed=parsed, captures=[cap],
-                              sync_id=sync_id, complete=not parsed.get("next_token"),
+                              sync_id=sync_id, complete=whole_thread(parsed),
                               source="import", observed_at=cap.fetched_at)
         out = store.save_case(db, unit)
         result.case_id, result.new_case = cap.case_id, out.new_case

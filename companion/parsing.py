@@ -39,6 +39,12 @@ def parse_page(cap: Archived, timezone: str | None = None) -> dict:
     return parse_html.parse_case_page(cap.text(), **kwargs)
 
 
+def whole_thread(parsed: dict) -> bool:
+    """Does a parsed page hold the whole thread? A rendered page says so by showing no
+    "Show older messages" (the HTML parser then knows ``total_messages``)."""
+    return parsed.get("total_messages") is not None and not parsed.get("next_token")
+
+
 def mark(cap: Archived, exc: BaseException | None) -> None:
     cap.parse_status = "ok" if exc is None else "error"
     cap.parse_error = None if exc is None else str(exc)

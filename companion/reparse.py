@@ -27,6 +27,7 @@ from companion.parsing import (
     parse_message,
     parse_page,
     parse_viewcase,
+    whole_thread,
 )
 
 DERIVED_TABLES = ("attachments", "messages", "status_history", "cases")
@@ -83,7 +84,7 @@ def _case_unit(db, caps: list[Archived], listed: dict | None, timezone) -> store
         cid = cid or parsed["case_id"]
         source = "import" if html[-1].kind == "import" else "html"
         return store.CaseUnit(case_id=cid, parsed=parsed, captures=caps, listed=listed,
-                              complete=not parsed.get("next_token"), source=source,
+                              complete=whole_thread(parsed), source=source,
                               observed_at=caps[0].fetched_at)
     pages = []
     for cap in caps:

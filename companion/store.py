@@ -206,8 +206,14 @@ def _write(db, verb: str, row: dict, case_id: str | None = None) -> None:
                    [row[c] for c in cols] + [case_id])
 
 
-def _sig(sender, sent_at, text) -> tuple:
-    return (sender, (sent_at or "")[:16], (text or "").strip())
+def _rendered_key(key: str, sender: str, sent_at: str, text: str | None) -> str:
+    """The key this message has (or would have) when read from a rendered page: how a
+    saved or rendered copy and the portal's own record of one message are matched."""
+    if key.startswith("h:"):
+        return key
+    from scrapers.records import html_message_key
+
+    return html_message_key(sender, sent_at or "", text or "")
 
 
 def save_case(db: sqlite_utils.Database, unit: CaseUnit, replay: bool = False) -> CaseOutcome:
@@ -253,11 +259,18 @@ def save_case(db: sqlite_utils.Database, unit: CaseUnit, replay: bool = False) -
         existing = {r["message_key"]: r for r in db.query(
             "select message_key, sender, sent_at, text, truncated from messages "
             "where case_id = ?", [cid])}
-        by_sig = {_sig(r["sender"], r["sent_at"], r["text"]): k for k, r in existing.items()}
+        incoming = p.get("messages") or []
+        # Rendered copies (h: keys) and records with ids only meet after an import or an
+        # HTML fallback; only then is the matching worth computing.
+        by_rendered = {}
+        if any(k.startswith("h:") for k in existing) or \
+                any(m["message_key"].startswith("h:") for m in incoming):
+            by_rendered = {_rendered_key(k, r["sender"], r["sent_at"], r["text"]): k
+                           for k, r in existing.items()}
         new_amazon = 0
         msg_rows, att_rows = [], []
         # Pages list newest first; insert oldest first so rowid order is thread order.
-        for m in reversed(p.get("messages") or []):
+        for m in reversed(incoming):
             key = m["message_key"]
             html, text, truncated = m.get("html"), m.get("text"), bool(m.get("truncated"))
             if key in unit.full_texts:
@@ -265,7 +278,8 @@ def save_case(db: sqlite_utils.Database, unit: CaseUnit, replay: bool = False) -
                 truncated = False
             prev = existing.get(key)
             if prev is None:
-                twin = by_sig.get(_sig(m["sender"], m["sent_at"], text))
+                twin = by_rendered.get(_rendered_key(key, m["sender"], m["sent_at"], text)) \
+                    if by_rendered else None
                 if twin is not None and key.startswith("h:") and not twin.startswith("h:"):
                     continue  # a rendered copy of a message already stored with its id
                 if twin is not None and twin.startswith("h:") and not key.startswith("h:"):
@@ -298,7 +312,8 @@ def save_case(db: sqlite_utils.Database, unit: CaseUnit, replay: bool = False) -
             "select count(*), coalesce(sum(truncated), 0) from messages where case_id = ?",
             [cid]).fetchone()
         total = p.get("total_messages")
-        total = captured if total is None else total
+        if total is None:  # a rendered page that did not show the whole thread
+            total = max(captured, (old or {}).get("total_messages") or 0)
         out.fully_captured = bool(unit.complete and captured >= total and remaining == 0)
         extra = {"total_messages": total, "captured_messages": captured,
                  "fully_captured": int(out.fully_captured)}

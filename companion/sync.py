@@ -34,6 +34,7 @@ from companion.parsing import (
     parse_message,
     parse_page,
     parse_viewcase,
+    whole_thread,
 )
 from companion.schema import utcnow
 
@@ -246,7 +247,7 @@ class Syncer:
         mark(cap, None)
         return store.CaseUnit(
             case_id=cid, parsed=parsed, captures=caps, portal=self.opts.portal, listed=lc,
-            complete=not parsed.get("next_token"), source="html",
+            complete=whole_thread(parsed), source="html",
             observed_at=caps[0].fetched_at)
 
     async def download(self, unit: store.CaseUnit) -> None:

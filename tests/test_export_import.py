@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 
 import pytest
 from conftest import run_caselog, start_portal
@@ -110,3 +111,46 @@ def test_export_format_and_case_filter(saved, tmp_path):
             assert m["sender"] in ("amazon", "seller")
     one = export(tmp_path, "--case", picks[1])
     assert [c["case_id"] for c in one["cases"]] == [picks[1]]
+
+
+async def _save_unexpanded(portal_url: str, home, case_id: str) -> str:
+    """The page as a person would save it without clicking anything: the first page of
+    the thread, long messages cut short behind "See more"."""
+    from playwright.async_api import async_playwright
+
+    from scrapers.browser import launch_options
+    from scrapers.session import session_path
+
+    state = str(session_path(portal_url, home / "sessions"))
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(**launch_options())
+        context = await browser.new_context(storage_state=state)
+        page = await context.new_page()
+        await page.goto(f"{portal_url}/cu/case-dashboard/view-case?caseID={case_id}")
+        await page.locator("kat-box").first.wait_for()
+        html = await page.content()
+        await browser.close()
+        return html
+
+
+def test_unexpanded_saved_page_then_sync_has_no_duplicates(saved, tmp_path):
+    p, truth, _, _, session_home = saved
+    # A case whose thread is longer than the page's first screen and has long messages.
+    case = next(c for c in truth["cases"] if len(c["messages"]) > 10
+                and any(len(m["text"]) > 600 for m in c["messages"][-10:]))
+    page = tmp_path / "page.html"
+    page.write_text(asyncio.run(_save_unexpanded(p.url, session_home, case["case_id"])))
+    home = tmp_path / "home"
+    home.mkdir()
+    assert run_caselog("import", str(page), env=env(home)).returncode == 0
+    with db(home) as conn:
+        row = conn.execute("select fully_captured, captured_messages from cases").fetchone()
+        assert row["fully_captured"] == 0 and row["captured_messages"] < len(case["messages"])
+        assert conn.execute("select count(*) from messages where truncated = 1"
+                            ).fetchone()[0] >= 1
+    shutil.copytree(session_home / "sessions", home / "sessions")
+    sync(p, home)
+    assert_same(truth, export(home))
+    with db(home) as conn:
+        assert conn.execute("select count(*) from messages where message_key like 'h:%'"
+                            ).fetchone()[0] == 0
