@@ -43,6 +43,19 @@ def parse_duration(ctx, param, value) -> timedelta:
     return timedelta(**{unit: float(m[1])})
 
 
+def check_timezone(ctx, param, value):
+    if value is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+    return value
+
+
 def _login_hint(portal: str) -> str:
     return f"run: caselog login --portal {portal}"
 
@@ -102,7 +115,7 @@ def _print_human(result, portal: str) -> None:
               help="Requests in flight at once (the client backs off under throttling).")
 @click.option("--html", "html", is_flag=True,
               help="Capture rendered case pages and parse the HTML instead of the JSON.")
-@click.option("--timezone", default=None,
+@click.option("--timezone", default=None, callback=check_timezone,
               help="The portal's display time zone (IANA), a hint for reading rendered pages.")
 @db_option
 def sync(portal, full, as_json, max_age, download_attachments, max_attachment_mb,
@@ -225,7 +238,7 @@ def export(fmt, case_ids, db):
 
 @click.command(name="import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--timezone", default=None,
+@click.option("--timezone", default=None, callback=check_timezone,
               help="The portal's display time zone (IANA), when the page's zone is ambiguous.")
 @db_option
 def import_(files, timezone, db):
@@ -249,7 +262,8 @@ def import_(files, timezone, db):
 
 
 @click.command()
-@click.option("--timezone", default=None, help="Time zone hint for rendered pages (IANA).")
+@click.option("--timezone", default=None, callback=check_timezone,
+              help="Time zone hint for rendered pages (IANA).")
 @db_option
 def reparse(timezone, db):
     """Rebuild cases, messages, attachments and status history from the capture archive.

@@ -128,7 +128,10 @@ def reparse(db: sqlite_utils.Database, archive: Archive | None = None,
     groups = list(_groups(rows))
     for kind, group in groups:
         if kind == "search":
-            read = _read_listing([archive.load(r) for r in group])
+            try:
+                read = _read_listing([archive.load(r) for r in group])
+            except OSError:
+                continue
             if read is not None:
                 listings[group[0]["sync_id"]] = read[0]
     portals = {r["id"]: r["portal"] for r in db.query("select id, portal from syncs")}
@@ -136,7 +139,13 @@ def reparse(db: sqlite_utils.Database, archive: Archive | None = None,
         for table in DERIVED_TABLES:
             db.execute(f"delete from [{table}]")
         for kind, group in groups:
-            caps = [archive.load(r) for r in group]
+            try:
+                caps = [archive.load(r) for r in group]
+            except OSError as exc:  # a capture file deleted by hand: say so, go on
+                stats["skipped"] += 1
+                stats["errors"].append(f"case {group[0]['case_id']}: capture file missing "
+                                       f"({exc.filename})")
+                continue
             originally_ok = all(r["parse_status"] == "ok" for r in group)
             sync_id = group[0]["sync_id"]
             if kind == "search":
