@@ -219,10 +219,11 @@ class Syncer:
         got = await asyncio.gather(*(
             self._call("message", self.client.get_contact_message, cid, m["contact_id"])
             for m in wanted))
-        out = {}
-        for m, cap in zip(wanted, got, strict=True):
+        for cap in got:
             cap.case_id = cap.case_id or cid
             caps.append(cap)
+        out = {}
+        for m, cap in zip(wanted, got, strict=True):
             try:
                 full = parse_message(cap)
             except PARSE_ERRORS as exc:
@@ -275,11 +276,13 @@ class Syncer:
         try:
             unit = await self.capture_case(lc, stored, caps)
         except (CaseFailed, *PARSE_ERRORS, *self.case_errors) as exc:
-            body = getattr(exc, "body", None) or json.dumps({
-                "error": str(exc), "type": type(exc).__name__,
-                "url": getattr(exc, "url", None), "status": getattr(exc, "status", None),
-            }).encode()  # the failing answer itself, or what is known of it
-            if body:
+            if isinstance(exc, self.case_errors):
+                # The failing answer itself, or what is known of it (a parse failure's
+                # capture is in ``caps`` already).
+                body = getattr(exc, "body", None) or json.dumps({
+                    "error": str(exc), "type": type(exc).__name__,
+                    "url": getattr(exc, "url", None), "status": getattr(exc, "status", None),
+                }).encode()
                 sha, rel = self.archive.put_bytes(body, "bin")
                 caps.append(Archived(
                     kind="error", url=getattr(exc, "url", "") or "", case_id=cid,
