@@ -62,13 +62,41 @@ class Portal:
             return json.loads(resp.read() or b"null")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """Terminate, then kill if it does not exit within 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class UIServer:
+    """``python -m companion serve`` on a free port over ``db``; its log goes to a file so
+    a full pipe can never stall it, and is shown if it dies."""
+
+    def __init__(self, db: Path, home: Path, env: dict | None = None, ready_path: str = "/"):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = home / f"serve-{self.port}.log"
+        full_env = {**os.environ, "CASELOG_HOME": str(home), **(env or {})}
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "companion", "serve", "--port", str(self.port),
+                 "--db", str(db)], cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_http(self.url + ready_path, self.proc)
+        except Exception:
+            self.stop()
+            raise RuntimeError(self.log.read_text(errors="replace")) from None
+
+    def stop(self):
+        stop_process(self.proc)
 
 
 def start_portal(*args: str) -> Portal:

@@ -12,44 +12,15 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import ROOT, free_port, run_caselog, wait_http
+from conftest import UIServer, run_caselog
 from playwright.sync_api import Page, expect
 
 PDF = b"%PDF-1.4\n% caselog test invoice\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 MAX_BYTES = 200_000  # the server's evidence cap in this module
-
-
-class UIServer:
-    def __init__(self, db: Path, home: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = home / f"serve-{self.port}.log"
-        env = {**os.environ, "CASELOG_HOME": str(home),
-               "CASELOG_EVIDENCE_MAX_BYTES": str(MAX_BYTES)}
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "companion", "serve", "--port", str(self.port),
-                 "--db", str(db)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_http(self.url + "/", self.proc)
-        except Exception:
-            self.stop()
-            raise RuntimeError(self.log.read_text(errors="replace")) from None
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +69,8 @@ def synced(shared_portal, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ui(synced):
-    server = UIServer(synced.db, synced.home)
+    server = UIServer(synced.db, synced.home,
+                      env={"CASELOG_EVIDENCE_MAX_BYTES": str(MAX_BYTES)})
     yield server
     server.stop()
 

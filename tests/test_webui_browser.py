@@ -8,11 +8,8 @@ the expired session) run last because they change the portal and the database.
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -20,39 +17,10 @@ from types import SimpleNamespace
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from conftest import ROOT, free_port, run_caselog, start_portal, wait_http
+from conftest import UIServer, run_caselog, start_portal
 from playwright.sync_api import Page, expect
 
 PORTAL_ARGS = ("--cases", "40", "--seed", "2")
-
-
-class UIServer:
-    """``python -m companion serve`` on a free port; its log goes to a file so a full
-    pipe can never stall it, and is shown if it dies."""
-
-    def __init__(self, db: Path, home: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = home / f"serve-{self.port}.log"
-        env = {**os.environ, "CASELOG_HOME": str(home)}
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "companion", "serve", "--port", str(self.port),
-                 "--db", str(db)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_http(self.url + "/sync/status", self.proc)
-        except Exception:
-            self.stop()
-            raise RuntimeError(self.log.read_text(errors="replace")) from None
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +43,7 @@ def synced(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ui(synced):
-    server = UIServer(synced.db, synced.home)
+    server = UIServer(synced.db, synced.home, ready_path="/sync/status")
     yield server
     server.stop()
 
