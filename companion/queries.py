@@ -14,14 +14,10 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-STATUS_LABELS = {
-    "PendingAmazonAction": "Work in progress",
-    "PendingMerchantAction": "Needs your attention",
-    "Answered": "Answered",
-    "Reopened": "Reopened",
-    "Resolved": "Resolved",
-    "Closed": "Closed",
-}
+from scrapers.locales import STATUS_LABELS as _PORTAL_LABELS
+
+# The UI speaks the portal's en_US labels, so a seller sees the words Seller Central uses.
+STATUS_LABELS = _PORTAL_LABELS["en_US"]
 WAITING_ON_AMAZON = ("PendingAmazonAction", "Reopened")
 DONE_STATUSES = ("Resolved", "Closed")
 SENDERS = ("amazon", "seller")
