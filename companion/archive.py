@@ -6,19 +6,22 @@ Files live under ``CASELOG_HOME/captures/ab/cdef….json|html|bin`` (content-add
 page seen twice is stored once) and are written atomically: a temporary file in the same
 folder, then ``os.replace``, so a killed process leaves either the whole file or none.
 The ``captures`` table (one row per capture: kind, url, case, time, sha256, parse status)
-is written by :mod:`companion.store` in the same transaction as the records parsed from it.
+is written by :mod:`companion.store` in the same transaction as the records parsed from it;
+the same rows are appended to ``captures/index.jsonl`` so that even a lost database can be
+rebuilt from this folder alone (``caselog reparse`` on an empty database).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from companion.home import archive_dir
 
-EXTENSIONS = {"json": "json", "html": "html"}
+INDEX = "index.jsonl"
 
 
 @dataclass
@@ -98,6 +101,34 @@ class Archive:
             content_type=getattr(capture, "content_type", None),
             status=getattr(capture, "status", None), body=data,
         )
+
+    # -- the index: what each file is, so the archive alone can rebuild a lost database --
+
+    def log(self, captures: list[Archived], sync_id: int | None) -> None:
+        """Append the captures rows to ``index.jsonl`` (after their transaction). A line
+        cut short by a kill is skipped when read back."""
+        if not captures:
+            return
+        lines = "".join(json.dumps({**c.row(sync_id), "status": c.status},
+                                   ensure_ascii=False) + "\n" for c in captures)
+        with open(self.root / INDEX, "a", encoding="utf-8") as fh:
+            fh.write(lines)
+
+    def read_log(self) -> list[dict]:
+        rows = []
+        try:
+            fh = open(self.root / INDEX, encoding="utf-8")
+        except FileNotFoundError:
+            return rows
+        with fh:
+            for line in fh:
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(row, dict) and row.get("path") and row.get("kind"):
+                    rows.append(row)
+        return rows
 
     def read(self, rel: str) -> bytes:
         return (self.root / rel).read_bytes()

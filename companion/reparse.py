@@ -121,6 +121,16 @@ def reparse(db: sqlite_utils.Database, archive: Archive | None = None,
     started = time.monotonic()
     stats = {"captures": 0, "cases": 0, "skipped": 0, "errors": []}
     rows = list(db.query("select * from captures order by id"))
+    if not rows:
+        # A new (or lost) database: the archive's own index says what every file is.
+        logged = archive.read_log()
+        if logged:
+            columns = ("sync_id", "case_id", "kind", "url", "fetched_at", "sha256", "path",
+                       "content_type", "parse_status", "parse_error")
+            with db.atomic():
+                db["captures"].insert_all({c: r.get(c) for c in columns} for r in logged)
+            rows = list(db.query("select * from captures order by id"))
+            stats["from_index"] = True
     stats["captures"] = len(rows)
     # The sync saves a listing once all its pages are in, after the cases it opened
     # early: read every listing first so each case finds what its sync listed.
@@ -160,8 +170,12 @@ def reparse(db: sqlite_utils.Database, archive: Archive | None = None,
                                ["captures/" + cap.path, cap.sha256, cap.case_id, aid])
                 continue
             listed = listings.get(sync_id, {}).get(group[0]["case_id"])
+            useful = [c for c in caps if c.kind != "error"]
+            if not useful:  # only the portal's error answer: nothing to rebuild from
+                stats["skipped"] += 1
+                continue
             try:
-                unit = _case_unit(db, [c for c in caps if c.kind != "error"], listed, timezone)
+                unit = _case_unit(db, useful, listed, timezone)
             except PARSE_ERRORS as exc:
                 for cap in caps:
                     if cap.parse_status == "pending":

@@ -268,6 +268,7 @@ class Syncer:
             cap.parse_status = "ok"
             store.save_attachment_file(self.db, unit.case_id, row["attachment_id"], cap,
                                        "captures/" + cap.path, unit.sync_id)
+            self.archive.log([cap], unit.sync_id)
 
     async def one_case(self, sync_id: int, lc: dict, stored: dict | None,
                        result: SyncResult) -> None:
@@ -291,10 +292,12 @@ class Syncer:
                     parse_error=str(exc)))
             error = _describe(cid, exc)
             store.record_failure(self.db, sync_id, cid, error, caps)
+            self.archive.log(caps, sync_id)
             result.failures.append({"case_id": cid, "error": error})
         else:
             unit.sync_id = sync_id
             out = store.save_case(self.db, unit)
+            self.archive.log(unit.captures, sync_id)
             if out.new_case:
                 result.new_cases.append(cid)
             if out.new_replies:
@@ -357,6 +360,7 @@ class Syncer:
                 result.listed = len(seen)
                 result.left_lobby = store.save_listing(
                     self.db, sync_id, list(seen.values()), caps, complete, caps[0].fetched_at)
+                self.archive.log(caps, sync_id)
                 store.update_sync(self.db, sync_id, total=self.total, listed=len(seen))
             finally:
                 for _ in range(workers):

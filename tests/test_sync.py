@@ -132,6 +132,19 @@ def test_reparse_rebuilds_identical_export(portal, home, first):
     assert_same(portal.sim("truth"), before)
 
 
+def test_archive_alone_rebuilds_a_lost_database(home, first, tmp_path):
+    """Only the captures folder survives: its index and files rebuild the same export."""
+    import shutil
+
+    from conftest import run_caselog
+    from sync_helpers import env
+
+    shutil.copytree(home / "captures", tmp_path / "captures")
+    r = run_caselog("reparse", env=env(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert export(tmp_path) == export(home)
+
+
 def test_incremental_after_mutation_opens_only_changed(portal, home, first):
     changed = portal.sim("mutate", {"new_cases": 3, "new_replies": 4, "status_changes": 3,
                                     "drop_from_lobby": 1})

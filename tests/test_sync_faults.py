@@ -118,6 +118,10 @@ def test_always_failing_cases_are_recorded_and_the_rest_saved(fresh):
         kept = {r[0] for r in conn.execute(
             "select case_id from captures where kind = 'error'")}
         assert kept == set(failing)  # the failing answer itself is archived
+    before = export(tmp_path)
+    r = run_caselog("reparse", env=env(tmp_path))
+    assert r.returncode == 0 and "2 groups skipped" in r.stdout, r.stdout + r.stderr
+    assert export(tmp_path) == before
     p.sim("faults", {"failing_cases": []})
     sync(p, tmp_path)
     assert_same(truth, export(tmp_path))
