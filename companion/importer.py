@@ -49,22 +49,22 @@ def import_pages(db: sqlite_utils.Database, paths: list[str | Path],
         except PARSE_ERRORS as exc:
             mark(cap, exc)
             result.error = f"{path.name}: {exc}"
-            store.record_failure(db, sync_id, None, result.error, [cap])
             archive.log([cap], sync_id)
+            store.record_failure(db, sync_id, None, result.error, [cap])
             continue
         mark(cap, None)
         cap.case_id = parsed.get("case_id")
         if not cap.case_id:
             result.error = f"{path.name}: the page names no case id"
             cap.parse_status, cap.parse_error = "error", result.error
-            store.record_failure(db, sync_id, None, result.error, [cap])
             archive.log([cap], sync_id)
+            store.record_failure(db, sync_id, None, result.error, [cap])
             continue
         unit = store.CaseUnit(case_id=cap.case_id, parsed=parsed, captures=[cap],
                               sync_id=sync_id, complete=whole_thread(parsed),
                               source="import", observed_at=cap.fetched_at)
-        out = store.save_case(db, unit)
         archive.log([cap], sync_id)
+        out = store.save_case(db, unit)
         result.case_id, result.new_case = cap.case_id, out.new_case
         result.messages = len(parsed.get("messages") or [])
     failed = sum(1 for r in results if r.error)

@@ -266,9 +266,9 @@ class Syncer:
                 continue  # too large, gone or failing: the metadata is what matters
             cap.case_id = cap.case_id or unit.case_id
             cap.parse_status = "ok"
+            self.archive.log([cap], unit.sync_id)
             store.save_attachment_file(self.db, unit.case_id, row["attachment_id"], cap,
                                        "captures/" + cap.path, unit.sync_id)
-            self.archive.log([cap], unit.sync_id)
 
     async def one_case(self, sync_id: int, lc: dict, stored: dict | None,
                        result: SyncResult) -> None:
@@ -291,13 +291,18 @@ class Syncer:
                     status=getattr(exc, "status", None), parse_status="error",
                     parse_error=str(exc)))
             error = _describe(cid, exc)
-            store.record_failure(self.db, sync_id, cid, error, caps)
+            for cap in caps:  # parsed, but not applied: its case failed
+                if cap.parse_status == "ok":
+                    cap.parse_status = "pending"
+            # The index first: it may then name a unit whose transaction a kill undid
+            # (harmless to replay), but never miss one that was saved.
             self.archive.log(caps, sync_id)
+            store.record_failure(self.db, sync_id, cid, error, caps)
             result.failures.append({"case_id": cid, "error": error})
         else:
             unit.sync_id = sync_id
-            out = store.save_case(self.db, unit)
             self.archive.log(unit.captures, sync_id)
+            out = store.save_case(self.db, unit)
             if out.new_case:
                 result.new_cases.append(cid)
             if out.new_replies:
@@ -358,9 +363,9 @@ class Syncer:
                 caps = [pages[n] for n in sorted(pages)]
                 complete = len(totals) == 1 and len(seen) >= total
                 result.listed = len(seen)
+                self.archive.log(caps, sync_id)
                 result.left_lobby = store.save_listing(
                     self.db, sync_id, list(seen.values()), caps, complete, caps[0].fetched_at)
-                self.archive.log(caps, sync_id)
                 store.update_sync(self.db, sync_id, total=self.total, listed=len(seen))
             finally:
                 for _ in range(workers):
