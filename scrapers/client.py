@@ -6,12 +6,13 @@ the portal's own JSON calls (PORTAL.md section 4) with the context's cookies, ma
 time, and returns each answer as a ``Capture`` (bytes plus where and when they came from)
 for the archive and the parsers.
 
-Transport: ``context.request`` (Playwright's API client; shares the context's cookie jar,
-Set-Cookie included) by default. It measured faster than ``fetch`` inside the page and
-needs no page to stay on the portal's origin. ``transport="fetch"`` issues the same calls
-from the page with ``window.fetch`` (exactly what the portal's own scripts do) for portals
-that insist on it. Attachments always go through the page's ``fetch`` because only a
-stream can stop at the size cap without reading the whole file.
+Transport: ``context.request`` (Playwright's API client; it shares the context's cookie
+jar, Set-Cookie included) by default, because it measured 1.5-2x faster than ``fetch``
+from the page (benchmarks/bench_capture.py: no renderer round trip, no route handler).
+``transport="fetch"`` issues the same calls with ``window.fetch`` from the lobby page,
+exactly as the portal's own scripts do, for a portal that would want the page's own
+headers. Attachments always go through the page's ``fetch``: only a stream can stop at
+the size cap without reading the whole file.
 
 Faults (PORTAL.md sections 1 and 6): 429, 5xx and network errors are retried with
 exponential backoff and jitter, honouring ``Retry-After``; sign-in and robot checks are

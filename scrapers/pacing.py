@@ -34,7 +34,7 @@ HISTORY = 8.0  # seconds of sent requests kept for sampling
 SAMPLES = 10  # the last this many samples of the allowed rate make the estimate
 SAME_BURST = 0.05  # requests sent this close together may reach the portal in any order
 SHRINK = 0.98  # on a 429 while paced, if over TOLERATED of recent answers were 429s
-TOLERATED = 0.05
+TOLERATED = 0.10
 GROW = 1.01  # per GROW_EVERY seconds without a 429 while the pacer holds requests back
 GROW_EVERY = 2.0
 
