@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
@@ -41,15 +42,22 @@ class RobotCheckDuringLogin(LoginError):
     """A captcha appeared while signing in without a person."""
 
 
+def _at_lobby(url: str) -> bool:
+    """The lobby itself, not the sign-in page whose return_to names it."""
+    return urlsplit(url).path.startswith(LOBBY_PATH)
+
+
 def _origin(portal_url: str) -> str:
     scheme, host, port = portal_origin(portal_url)
     return f"{scheme}://{host}:{port}"
 
 
 async def login_interactive(portal_url: str, *, timeout: float = 900.0,
-                            headless: bool = False) -> dict:
+                            headless: bool = False, person=None) -> dict:
     """Open the sign-in page and wait (up to ``timeout`` s) until the person reaches the
-    case lobby; returns the storage state."""
+    case lobby, however long their MFA or robot check takes; returns the storage state.
+    ``person``, if given, is an async function called with the page while we wait: the
+    tests use it to play the person in a headless browser."""
     if not headless and sys.platform.startswith("linux") and not (
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise LoginError("no display to open a browser on; use --email (with --headless) or "
@@ -61,10 +69,17 @@ async def login_interactive(portal_url: str, *, timeout: float = 900.0,
             context = await browser.new_context()
             page = await context.new_page()
             await page.goto(origin + SIGNIN_PATH)
+            acting = asyncio.ensure_future(person(page)) if person else None
             try:
-                await page.wait_for_url(f"**{LOBBY_PATH}**", timeout=timeout * 1000)
+                await page.wait_for_url(_at_lobby, timeout=timeout * 1000)
             except PlaywrightTimeout as exc:
                 raise LoginError(f"nobody finished signing in within {timeout:.0f} s") from exc
+            finally:
+                if acting is not None:
+                    if acting.done():
+                        acting.result()  # surface the person's own errors
+                    else:
+                        acting.cancel()
             return only_portal(await context.storage_state(), portal_url)
         finally:
             await browser.close()
@@ -145,7 +160,7 @@ async def _expect(page, wanted: tuple[str, ...], ms: float) -> str:
             if name == "error":
                 text = (await steps["error"].first.inner_text()).strip()
                 raise BadCredentials(f"the portal refused the sign-in: {text}")
-            if name != "lobby" or LOBBY_PATH in page.url:
+            if name != "lobby" or _at_lobby(page.url):
                 return name
         await page.wait_for_load_state()
 

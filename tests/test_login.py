@@ -19,6 +19,7 @@ from playwright.sync_api import sync_playwright
 
 from scrapers.browser import find_browser, launch_args
 from scrapers.client import PortalClient
+from scrapers.login import login_interactive
 from scrapers.session import load_state, save_state, session_path
 
 MFA_SECRET = pyotp.random_base32()
@@ -119,6 +120,32 @@ def test_robot_check_during_headless_login_exits_4(portal, tmp_path):
         portal.sim("robot", {"on": False})
     assert result.returncode == 4, result.stderr
     assert "without --email/--headless" in result.stderr
+
+
+def test_interactive_login_waits_for_the_person_through_robot_check_and_mfa(mfa_portal):
+    """Without --email caselog only waits for the lobby; here a headless page stands in
+    for the visible window, and the test plays the person."""
+    config = mfa_portal.sim("config")
+
+    async def person(page):
+        await page.get_by_label("Type the characters shown").wait_for()
+        chars = await page.get_by_label("Type the characters shown").inner_text()
+        await page.locator("#captchacharacters").fill(chars.strip())
+        await page.locator("#captchacharacters").press("Enter")
+        await page.locator("#ap_email").fill(config["email"])
+        await page.locator("#continue").click()
+        await page.locator("#ap_password").fill(config["password"])
+        await page.locator("#signInSubmit").click()
+        await page.locator("#auth-mfa-otpcode").fill(pyotp.TOTP(MFA_SECRET).now())
+        await page.locator("#auth-signin-button").click()
+
+    mfa_portal.sim("robot", {"on": True})
+    try:
+        state = asyncio.run(login_interactive(mfa_portal.url, headless=True, timeout=60,
+                                              person=person))
+    finally:
+        mfa_portal.sim("robot", {"on": False})
+    assert api_status(mfa_portal, state) == 200
 
 
 def test_usage_errors_exit_2(portal, tmp_path):
