@@ -70,6 +70,8 @@ class Archive:
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = Path(root) if root else archive_dir()
         self.root.mkdir(parents=True, exist_ok=True)
+        self._dirs: set[str] = set()
+        self._index = None
 
     def put_bytes(self, data: bytes, ext: str) -> tuple[str, str]:
         """Store ``data``; returns (sha256, relative path). Idempotent."""
@@ -77,7 +79,9 @@ class Archive:
         rel = f"{sha[:2]}/{sha[2:]}.{ext}"
         path = self.root / rel
         if not path.exists():
-            path.parent.mkdir(exist_ok=True)
+            if sha[:2] not in self._dirs:
+                path.parent.mkdir(exist_ok=True)
+                self._dirs.add(sha[:2])
             tmp = path.with_name(f".{path.name}.{os.getpid()}.{id(data)}.tmp")
             with open(tmp, "wb") as fh:
                 fh.write(data)
@@ -111,8 +115,15 @@ class Archive:
             return
         lines = "".join(json.dumps({**c.row(sync_id), "status": c.status},
                                    ensure_ascii=False) + "\n" for c in captures)
-        with open(self.root / INDEX, "a", encoding="utf-8") as fh:
-            fh.write(lines)
+        if self._index is None:
+            self._index = open(self.root / INDEX, "a", encoding="utf-8")  # noqa: SIM115
+        self._index.write(lines)
+        self._index.flush()  # in the OS's hands: survives a kill of this process
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
 
     def read_log(self) -> list[dict]:
         rows = []

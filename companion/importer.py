@@ -67,6 +67,7 @@ def import_pages(db: sqlite_utils.Database, paths: list[str | Path],
         out = store.save_case(db, unit)
         result.case_id, result.new_case = cap.case_id, out.new_case
         result.messages = len(parsed.get("messages") or [])
+    archive.close()
     failed = sum(1 for r in results if r.error)
     store.finish_sync(db, sync_id, "partial" if failed else "ok",
                       {"imported": [r.case_id for r in results if r.case_id],

@@ -96,7 +96,8 @@ def start_sync(db: sqlite_utils.Database, portal: str | None, mode: str) -> int:
 
 def update_sync(db: sqlite_utils.Database, sync_id: int, **values) -> None:
     with db.atomic():
-        db["syncs"].update(sync_id, values)
+        db.execute(f"update syncs set {', '.join(k + ' = ?' for k in values)} where id = ?",
+                   [*values.values(), sync_id])
 
 
 def finish_sync(db: sqlite_utils.Database, sync_id: int, state: str, summary: dict | None,
@@ -348,10 +349,10 @@ def _record_outcome(db, sync_id, out: CaseOutcome, subject: str, at: str) -> Non
     if out.new_replies:
         rows.append(("new_reply", {"count": out.new_replies}))
     if rows:
-        db["changes"].insert_all(
-            {"sync_id": sync_id, "case_id": out.case_id, "kind": kind,
-             "detail": json.dumps(detail, ensure_ascii=False), "at": at}
-            for kind, detail in rows)
+        db.conn.executemany(
+            "insert into changes (sync_id, case_id, kind, detail, at) values (?, ?, ?, ?, ?)",
+            [(sync_id, out.case_id, kind, json.dumps(detail, ensure_ascii=False), at)
+             for kind, detail in rows])
 
 
 def record_failure(db: sqlite_utils.Database, sync_id: int | None, case_id: str | None,

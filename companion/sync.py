@@ -440,4 +440,5 @@ async def sync(db: sqlite_utils.Database, client, opts: SyncOptions,
             result.state = "interrupted"
         store.finish_sync(db, sync_id, result.state, result.summary(), result.message,
                           requests=result.requests["total"])
+        archive.close()
     return result
