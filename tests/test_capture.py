@@ -297,6 +297,24 @@ def test_expired_session_raises_and_is_not_retried(portal_factory, tmp_path, mon
     run(go())
 
 
+def test_network_errors_are_retried_then_reported(portal_factory):
+    gone = portal_factory("--cases", "2", "--seed", "3")
+    state = sign_in(gone)
+    case_id = gone.sim("truth")["cases"][0]["case_id"]
+
+    async def go():
+        async with PortalClient(gone.url, storage_state=state, max_attempts=3,
+                                backoff_base=0.01) as client:
+            gone.stop()  # the portal vanishes: connection refused from now on
+            with pytest.raises(TransientExhausted) as info:
+                await client.view_case(case_id)
+            return info.value, dict(client.stats)
+
+    exc, stats = run(go())
+    assert exc.case_id == case_id and exc.status is None
+    assert stats["network_errors"] == 3 and stats["retries"] == 2
+
+
 def test_case_page_html_holds_every_message_in_full(client, loop, truth):
     case_id = longest(truth)
     messages = truth[case_id]["messages"]

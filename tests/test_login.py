@@ -154,6 +154,9 @@ def test_usage_errors_exit_2(portal, tmp_path):
     assert result.returncode == 2 and "--headless needs --email" in result.stderr
     result = run_caselog("login", env=env)
     assert result.returncode == 2
+    headless_box = {**env, "DISPLAY": "", "WAYLAND_DISPLAY": ""}
+    result = run_caselog("login", "--portal", portal.url, env=headless_box)
+    assert result.returncode == 3 and "no display" in result.stderr
     help_text = run_caselog("login", "--help").stdout
     assert "Exit codes" in help_text and "--cdp" in help_text
 
