@@ -23,8 +23,9 @@ import platformdirs
 def sessions_dir() -> Path:
     root = os.environ.get("CASELOG_HOME")
     base = Path(root).expanduser() if root else Path(platformdirs.user_data_dir("caselog"))
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = base / "sessions"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.mkdir(exist_ok=True, mode=0o700)
     return path
 
 
