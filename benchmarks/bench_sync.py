@@ -105,6 +105,30 @@ async def _baseline(portal_url: str, home: Path, case_ids: list[str]) -> float:
         return (time.monotonic() - started) / len(case_ids)
 
 
+def _plain_http_rate(portal_url: str, home: Path, case_ids: list[str], threads: int) -> float:
+    """Requests per second the portal itself sustains for ViewCase at this concurrency,
+    asked by plain threads with the session cookie: what no browser-based client beats."""
+    import concurrent.futures
+    import urllib.request
+
+    from scrapers.session import session_path
+
+    state = json.loads(session_path(portal_url, home / "sessions").read_text())
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in state["cookies"])
+
+    def view(cid: str) -> bytes:
+        req = urllib.request.Request(
+            f"{portal_url}/hill/hillservice/mons-api/ViewCase?caseId={cid}&timeZone=UTC"
+            "&pageSize=50", headers={"Cookie": cookie})
+        with urllib.request.urlopen(req) as resp:
+            return resp.read()
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        list(pool.map(view, case_ids))
+    return len(case_ids) / (time.monotonic() - started)
+
+
 def bench_main(args, results: dict, work: Path) -> None:
     p = start_portal("--cases", str(args.cases), "--seed", "7",
                      "--latency-ms", str(args.latency_ms))
@@ -128,6 +152,17 @@ def bench_main(args, results: dict, work: Path) -> None:
         print(f"(b) full sync of {args.cases} cases at {args.latency_ms} ms: "
               f"{full['seconds']:.2f} s sync ({full_wall:.1f} s wall), {calls} API calls, "
               f"bound {bound:.2f} s -> {full['seconds'] / bound:.2f}x the bound")
+
+        plain = _plain_http_rate(p.url, home, [c["case_id"] for c in truth["cases"]][:400],
+                                 args.concurrency)
+        results["full"]["plain_http_reference"] = {
+            "requests_per_s": round(plain, 1),
+            "seconds_for_these_calls": round(calls / plain, 2),
+            "what": f"urllib, {args.concurrency} threads, same cookie, 400 ViewCase calls: "
+                    "the portal's own ceiling at this concurrency",
+        }
+        print(f"(b) reference: plain HTTP at the same concurrency does {plain:.0f} req/s -> "
+              f"{calls / plain:.2f} s for these calls ({calls / plain / bound:.2f}x the bound)")
 
         sample = [c["case_id"] for c in truth["cases"]][:: max(1, args.cases //
                                                                args.baseline_sample)]
