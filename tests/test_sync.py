@@ -227,3 +227,71 @@ def test_download_attachments_within_the_cap(portal_factory, tmp_path):
         assert len(data) == r["size"] and hashlib.sha256(data).hexdigest() == r["sha256"]
     assert summary["requests"]["attachment"] == len(small)
     assert_same(p.sim("truth"), export(tmp_path))
+
+
+# -- the save rules, on hand-made records (no portal: milliseconds) -----------------------
+
+def _unit(case_id="11111111111", status="PendingAmazonAction", messages=(), **kw):
+    from companion.store import CaseUnit
+
+    msgs = [{"contact_id": k, "message_key": k, "sender": s, "sender_address": None,
+             "sent_at": t, "html": x, "text": x, "truncated": tr, "attachments": []}
+            for k, s, t, x, tr in messages]
+    parsed = {"case_id": case_id, "subject": "Subject", "status": status, "tags": ["Cat"],
+              "category": "Cat", "created_at": "2026-01-01T00:00:00Z",
+              "total_messages": kw.pop("total", len(msgs)), "messages": msgs[::-1]}
+    return CaseUnit(case_id=case_id, parsed=parsed, captures=[],
+                    observed_at=kw.pop("at", "2026-02-01T00:00:00Z"), **kw)
+
+
+@pytest.fixture
+def fresh_db(tmp_path):
+    from companion.schema import open_db
+
+    return open_db(tmp_path / "t.db")
+
+
+def test_store_keeps_full_text_and_never_duplicates(fresh_db):
+    from companion import store
+
+    full = ("c1", "amazon", "2026-01-02T00:00:00Z", "x" * 900, False)
+    preview = ("c1", "amazon", "2026-01-02T00:00:00Z", "x" * 600, True)
+    out = store.save_case(fresh_db, _unit(messages=[full]))
+    assert out.new_case and out.fully_captured
+    again = store.save_case(fresh_db, _unit(messages=[preview, ("c2", "amazon",
+                            "2026-01-03T00:00:00Z", "new", False)], at="2026-02-02T00:00:00Z"))
+    assert again.new_replies == 1 and not again.new_case
+    rows = list(fresh_db.query("select message_key, text, truncated from messages "
+                               "order by sent_at"))
+    assert [(r["message_key"], len(r["text"]), r["truncated"]) for r in rows] == \
+        [("c1", 900, 0), ("c2", 3, 0)]
+
+
+def test_store_status_history_and_partial_threads(fresh_db):
+    from companion import store
+
+    store.save_case(fresh_db, _unit(messages=[("c1", "seller", "2026-01-01T00:00:00Z", "a",
+                                               False)]))
+    out = store.save_case(fresh_db, _unit(status="Answered", total=3, complete=False,
+                                          messages=[("c1", "seller", "2026-01-01T00:00:00Z",
+                                                     "a", False)], at="2026-02-03T00:00:00Z"))
+    assert out.status_change == ("PendingAmazonAction", "Answered")
+    assert not out.fully_captured  # 1 of 3 messages: the next sync opens it again
+    hist = [tuple(r) for r in fresh_db.execute(
+        "select previous_status, status, observed_at from status_history order by id")]
+    assert hist == [(None, "PendingAmazonAction", "2026-02-01T00:00:00Z"),
+                    ("PendingAmazonAction", "Answered", "2026-02-03T00:00:00Z")]
+
+
+def test_store_listing_marks_left_lobby_only_when_complete(fresh_db):
+    from companion import store
+
+    for cid in ("11111111111", "22222222222"):
+        store.save_case(fresh_db, _unit(case_id=cid))
+    listed = [{"case_id": "11111111111"}]
+    assert store.save_listing(fresh_db, None, listed, [], False, "2026-02-05T00:00:00Z") == []
+    assert store.save_listing(fresh_db, None, listed, [], True, "2026-02-05T00:00:00Z") == \
+        ["22222222222"]
+    gone = fresh_db.execute("select in_lobby from cases where case_id = '22222222222'")
+    assert gone.fetchone()[0] == 0
+    assert fresh_db.execute("select count(*) from cases").fetchone()[0] == 2  # kept
