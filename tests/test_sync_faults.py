@@ -23,7 +23,8 @@ from conftest import ROOT, run_caselog, start_portal
 from sync_helpers import assert_same, db, env, export, login, stats, sync
 
 CLEAN = {"latency_ms": 0, "jitter_ms": 0, "rate_limit": 0, "retry_after": 1, "error_rate": 0,
-         "session_expiry_after": 0, "robot_after": 0, "failing_cases": []}
+         "session_expiry_after": 0, "robot_after": 0, "failing_cases": [],
+         "forbidden_cases": []}
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +126,17 @@ def test_always_failing_cases_are_recorded_and_the_rest_saved(fresh):
     p.sim("faults", {"failing_cases": []})
     sync(p, tmp_path)
     assert_same(truth, export(tmp_path))
+
+
+def test_forbidden_case_fails_alone(fresh):
+    """403 (the account may not see a case): that case is recorded, not retried forever."""
+    p, tmp_path, truth = fresh
+    forbidden = p.sim("faults", {"forbidden_cases": 1})["forbidden_cases"]
+    _, summary = sync(p, tmp_path, expect=1)
+    assert [f["case_id"] for f in summary["failures"]] == forbidden
+    assert "403" in summary["failures"][0]["error"]
+    assert_same({"cases": [c for c in truth["cases"] if c["case_id"] not in forbidden]},
+                export(tmp_path))
 
 
 @pytest.mark.parametrize("seed,sig", [(1, signal.SIGKILL), (2, signal.SIGKILL),
