@@ -72,6 +72,11 @@ def test_hard_content_is_kept_whole_and_as_text(home, first):
     texts = [c["subject"] for c in cases] + [m["text"] for c in cases for m in c["messages"]]
     hostile = [t for t in texts if "<script" in t.lower() or "onerror" in t.lower()]
     assert hostile, "the portal's hostile markup should arrive as literal text"
+    assert any(ord(ch) > 0x3000 for t in texts for ch in t)  # CJK or emoji, intact
+    from datetime import UTC, datetime, timedelta
+
+    month_ago = (datetime.now(UTC) - timedelta(days=31)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert sum(c["created_at"] < month_ago for c in cases) > 30  # beyond the lobby default
     with db(home) as conn:
         n_html = conn.execute("select count(*) from messages where html like '%&lt;script%' "
                               "or html like '%<script%'").fetchone()[0]
