@@ -335,8 +335,8 @@ class Syncer:
         async def fetch_page(n: int) -> int:
             cap = await self._call("search", self.client.search_cases, page=n,
                                    page_size=PAGE_SIZE, creation_date_from=None)
-            pages[n] = cap
             rows, total = self._parse_listing(cap)
+            pages[n] = cap
             totals.add(total)
             fresh = [r for r in rows if r["case_id"] not in seen]
             seen.update((r["case_id"], r) for r in fresh)
@@ -354,8 +354,14 @@ class Syncer:
                 first = [asyncio.ensure_future(fetch_page(n)) for n in range(guess)]
                 try:
                     total = await first[0]
-                    more = range(guess, -(-total // PAGE_SIZE))
-                    await asyncio.gather(*first[1:], *(fetch_page(n) for n in more))
+                    needed = max(1, -(-total // PAGE_SIZE))
+                    await asyncio.gather(*first[1:needed],
+                                         *(fetch_page(n) for n in range(guess, needed)))
+                    for spare in first[needed:]:  # asked for past the end: may be refused
+                        try:
+                            await spare
+                        except (ListingFailed, *self.case_errors):
+                            pass
                 except BaseException:
                     for f in first:
                         f.cancel()
