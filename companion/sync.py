@@ -66,6 +66,7 @@ class SyncResult:
     status_changes: list[dict] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
     left_lobby: list[str] = field(default_factory=list)
+    reasons: Counter = field(default_factory=Counter)   # why cases were opened
     requests: dict = field(default_factory=dict)
     seconds: float = 0.0
     message: str | None = None
@@ -77,7 +78,8 @@ class SyncResult:
     def summary(self) -> dict:
         return {
             "sync_id": self.sync_id, "state": self.state, "mode": self.mode,
-            "listed": self.listed, "opened": self.opened, "new_cases": self.new_cases,
+            "listed": self.listed, "opened": self.opened, "reasons": dict(self.reasons),
+            "new_cases": self.new_cases,
             "new_replies": self.new_replies, "status_changes": self.status_changes,
             "failures": self.failures, "left_lobby": self.left_lobby,
             "requests": self.requests, "seconds": round(self.seconds, 3),
@@ -343,6 +345,7 @@ class Syncer:
             picks = decide(fresh, stored, self.opts.full, self.opts.max_age)
             for pick in picks:
                 queue.put_nowait(pick)
+                result.reasons[pick[1]] += 1
             if picks:
                 self.total += len(picks)
                 result.opened = self.total

@@ -44,7 +44,7 @@ def test_first_sync_equals_truth(portal, home, first):
     truth = portal.sim("truth")
     assert_same(truth, export(home))
     assert summary["state"] == "ok" and summary["mode"] == "incremental"
-    assert summary["listed"] == summary["opened"] == 60
+    assert summary["listed"] == summary["opened"] == 60 and summary["reasons"] == {"new": 60}
     assert sorted(summary["new_cases"]) == sorted(c["case_id"] for c in truth["cases"])
     assert summary["failures"] == [] and summary["status_changes"] == []
     # All pages of the case list at size 50, every case opened once (plus older pages of
@@ -120,7 +120,7 @@ def test_max_age_reopens_only_open_cases(portal, home, first):
     open_cases = [c for c in truth["cases"] if c["status"] not in ("Resolved", "Closed")]
     reset_stats(portal)
     _, summary = sync(portal, home, "--max-age", "0s")
-    assert summary["opened"] == len(open_cases)
+    assert summary["opened"] == len(open_cases) and summary["reasons"] == {"stale": len(open_cases)}
     assert stats(portal)["ViewCase"] == len(open_cases)  # incremental: first page only
     assert_same(truth, export(home))
 
