@@ -14,7 +14,7 @@ Two controls, because a throttled portal limits two different things:
   the last ten samples. Requests are spaced at ``MARGIN`` x estimate x
   ``shrink``; ``shrink`` drops 2% on a 429 (at most once a second) when more than
   ``TOLERATED`` of recent answers were 429s, so a portal stricter than its samples still
-  stops answering 429, and grows 1% per 2 s without one while the pacer holds requests
+  stops answering 429, and grows 1% per 4 s without one while the pacer holds requests
   back, so a limit that rises is found again. Until the first sample is counted, the
   rate is the successes answered in the last second.
 
@@ -36,7 +36,7 @@ SAME_BURST = 0.05  # requests sent this close together may reach the portal in a
 SHRINK = 0.98  # on a 429 while paced, if over TOLERATED of recent answers were 429s
 TOLERATED = 0.10
 GROW = 1.01  # per GROW_EVERY seconds without a 429 while the pacer holds requests back
-GROW_EVERY = 2.0
+GROW_EVERY = 4.0
 
 
 ADMITTED = ("ok", "page")  # a page load is one request the portal admitted too
