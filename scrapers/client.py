@@ -351,6 +351,9 @@ class PortalClient:
                 self._transient("network_errors", attempt, url, case_id, exc)
                 await asyncio.sleep(self._backoff(attempt))
                 continue
+            except BaseException:
+                self.limiter.abandon(ticket)
+                raise
             status = response.status if response else 200
             await self.limiter.release("throttled" if status == 429 else "page", ticket)
             if status == 429:
@@ -428,6 +431,9 @@ class PortalClient:
                 self._transient("network_errors", attempt, url, case_id, exc)
                 await asyncio.sleep(self._backoff(attempt))
                 continue
+            except BaseException:  # cancelled (Ctrl-C, SIGTERM, a sibling's failure)
+                self.limiter.abandon(ticket)
+                raise
             status = ans.status
             await self.limiter.release("throttled" if status == 429 else "ok", ticket)
             if status == 429:

@@ -81,11 +81,28 @@ class AdaptiveLimiter:
             self._next_slot = slot + 1.0 / self.rate
             if slot > now:
                 self._pacing_bound_at = now
-                # Pacing delay, the point of a rate limiter; not a synchronisation sleep.
-                await asyncio.sleep(slot - now)
+                try:
+                    # Pacing delay, the point of a rate limiter; not a synchronisation sleep.
+                    await asyncio.sleep(slot - now)
+                except asyncio.CancelledError:
+                    self.abandon()
+                    raise
         ticket = Ticket(self._clock())
         self._sent.append(ticket)
         return ticket
+
+    def abandon(self, ticket: Ticket | None = None) -> None:
+        """Give the slot back without an answer, from code that cannot await (a request
+        cancelled while it waited or ran): nothing is learnt from it."""
+        if ticket is not None:
+            ticket.outcome = "error"
+        self.in_flight -= 1
+
+        async def wake():
+            async with self._cond:
+                self._cond.notify_all()
+
+        asyncio.get_running_loop().create_task(wake())
 
     async def release(self, outcome: str, ticket: Ticket | None = None) -> None:
         """outcome: "ok" (any API answer but 429), "page" (a page loaded: admitted, but

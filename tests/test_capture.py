@@ -378,3 +378,21 @@ def test_case_page_html_recovers_from_the_pages_own_failed_calls(portal, client,
     assert len(tree.css("kat-box")) == len(truth[case_id]["messages"])
     assert not tree.css('kat-button[label="See more"], kat-button[label="Show older messages"]')
     assert portal.sim("stats")["5xx"] > 0
+
+
+def test_a_cancelled_request_gives_its_slot_back():
+    async def go():
+        limiter = AdaptiveLimiter(1)
+        limiter.rate = 0.5  # requests two seconds apart
+        await limiter.release("ok", await limiter.acquire())
+        waiting = asyncio.ensure_future(limiter.acquire())
+        while limiter.in_flight == 0:  # until it holds the only slot
+            await asyncio.sleep(0)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert limiter.in_flight == 0
+        limiter.rate = None
+        await asyncio.wait_for(limiter.acquire(), 1)  # the slot is free again
+
+    run(go())
