@@ -9,12 +9,13 @@ import json
 import os
 import stat
 import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
 import pyotp
 import pytest
-from conftest import free_port, run_caselog, start_portal, wait_http
+from conftest import ROOT, free_port, run_caselog, start_portal, wait_http
 from playwright.sync_api import sync_playwright
 
 from scrapers.browser import find_browser, launch_args
@@ -110,6 +111,27 @@ def test_mfa_without_secret_is_a_clear_error(mfa_portal, tmp_path):
     result = login(mfa_portal, tmp_path / "home")
     assert result.returncode == 3
     assert "CASELOG_TOTP_SECRET" in result.stderr
+
+
+def test_wrong_one_time_code_exits_3(mfa_portal, tmp_path):
+    result = login(mfa_portal, tmp_path / "home",
+                   env={"CASELOG_TOTP_SECRET": pyotp.random_base32()})
+    assert result.returncode == 3
+    assert "code you entered is not valid" in result.stderr
+
+
+def test_password_prompt_when_not_in_the_environment(portal, tmp_path):
+    config = portal.sim("config")
+    env = {k: v for k, v in os.environ.items() if k != "CASELOG_PASSWORD"}
+    env["CASELOG_HOME"] = str(tmp_path / "home")
+    result = subprocess.run(
+        [sys.executable, "-m", "companion", "login", "--portal", portal.url, "--email",
+         config["email"], "--headless"], cwd=ROOT, env=env, input=config["password"] + "\n",
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"Password for {config['email']}" in result.stderr
+    assert config["password"] not in result.stderr + result.stdout  # not echoed
+    assert files_holding(tmp_path / "home", config["password"].encode()) == []
 
 
 def test_robot_check_during_headless_login_exits_4(portal, tmp_path):
