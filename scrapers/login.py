@@ -10,8 +10,14 @@ only ever lives in memory, as an argument to ``fill``.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
 import os
+import struct
 import sys
+import time
 from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
@@ -28,6 +34,27 @@ ROBOT_TEXT = "Enter the characters you see below"
 
 class LoginError(RuntimeError):
     """Sign-in did not complete; the message says what to do."""
+
+
+def totp_code(secret: str, at: float | None = None) -> str:
+    """The RFC 6238 code (SHA-1, 6 digits, 30 s) for a base32 secret.
+
+    Written out instead of ``pyotp.TOTP`` because pyotp refuses secrets under 112 bits,
+    which authenticator exports and portals do use; spaces and lower case are accepted
+    because that is how secrets are shown to people for copying."""
+    clean = "".join(secret.split()).upper().rstrip("=")
+    try:
+        key = base64.b32decode(clean + "=" * (-len(clean) % 8))
+    except (binascii.Error, ValueError):
+        raise LoginError("CASELOG_TOTP_SECRET is not a base32 secret (letters A-Z and "
+                         "digits 2-7, as the authenticator set-up shows it)") from None
+    if not key:
+        raise LoginError("CASELOG_TOTP_SECRET is empty")
+    counter = int((time.time() if at is None else at) // 30)
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = int.from_bytes(digest[offset:offset + 4], "big") & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
 
 
 class BadCredentials(LoginError):
@@ -109,9 +136,7 @@ async def login_with_password(portal_url: str, email: str, password: str, *,
                         "the portal asks for a one-time code (MFA); set CASELOG_TOTP_SECRET to "
                         "the authenticator's base32 secret, or run caselog login without "
                         "--email and type the code yourself")
-                import pyotp
-
-                await page.locator("#auth-mfa-otpcode").fill(pyotp.TOTP(totp_secret).now())
+                await page.locator("#auth-mfa-otpcode").fill(totp_code(totp_secret))
                 await page.locator("#auth-signin-button").click()
                 await _expect(page, ("lobby",), ms)
             return only_portal(await context.storage_state(), portal_url)
