@@ -340,9 +340,10 @@ def refresh_cases(db: sqlite_utils.Database, case_ids: list[str] | None = None) 
 
 def ensure_built(db: sqlite_utils.Database, case_ids: list[str],
                  lib: dict[str, dict] | None = None) -> None:
-    """Build the checklists a list page needs but nobody built yet: open cases without
-    items whose Amazon messages were not all scanned, or whose category has a checklist.
-    Cases already built are left alone (their page refreshes them)."""
+    """Build or update the checklists a list page needs: open cases without items whose
+    Amazon messages were not all scanned or whose category has a checklist, and open
+    cases (built or not) with an Amazon message never scanned, e.g. a new message a sync
+    brought since the case page was last opened: its asks change the counts shown."""
     if not case_ids:
         return
     marks = ",".join("?" * len(case_ids))
@@ -353,7 +354,10 @@ def ensure_built(db: sqlite_utils.Database, case_ids: list[str],
           (select count(*) from asks_scanned s where s.case_id = c.case_id) as scanned
         from cases c where c.case_id in ({marks})
           and c.status not in ('Closed', 'Resolved')
-          and not exists (select 1 from checklist_items i where i.case_id = c.case_id)""",
+          and (not exists (select 1 from checklist_items i where i.case_id = c.case_id)
+               or exists (select 1 from messages m where m.case_id = c.case_id
+                  and m.sender = 'amazon' and not exists (select 1 from asks_scanned s
+                     where s.case_id = m.case_id and s.message_key = m.message_key)))""",
         list(case_ids)))
     if not rows:
         return

@@ -106,6 +106,25 @@ def test_ticks_and_notes_survive_refresh_and_new_asks(db):
     assert checklists.progress(db, ["10000000001"])["10000000001"]["done"] == 1
 
 
+def test_list_pages_count_cases_never_opened_and_new_asks_after_a_sync(db):
+    """Home and the cases table show progress without anyone opening the case page, and
+    a message a later sync brings (with a new ask) changes the counts there too."""
+    checklists.ensure_built(db, ["10000000001", "10000000005"])
+    before = checklists.progress(db, ["10000000001", "10000000005"])
+    assert "10000000005" not in before  # resolved: nothing to prepare
+    kinds = {r["ask_kind"] for r in db.query(
+        "select ask_kind from checklist_items where case_id = '10000000001'")}
+    assert {"invoices", "plan_of_action"} <= kinds
+    db["messages"].insert({"case_id": "10000000001", "message_key": "synced-later",
+                           "sender": "amazon", "sent_at": _t(0.5),
+                           "text": "Please provide the safety data sheet for the product."})
+    checklists.ensure_built(db, ["10000000001"])
+    after = checklists.progress(db, ["10000000001"])["10000000001"]
+    assert after["total"] > before["10000000001"]["total"]
+    assert any(r["ask_kind"] == "safety_data_sheet" for r in db.query(
+        "select ask_kind from checklist_items where case_id = '10000000001'"))
+
+
 def test_untouched_stale_items_go_touched_ones_stay(db):
     lib = checklists.load_library(None)
     items = checklists.refresh(db, "10000000001", lib)
