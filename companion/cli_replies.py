@@ -149,9 +149,9 @@ def draft(case_id, db, regenerate, ready, sent):
     click.echo(f"-- {d['situation']} draft, revision {d['revision']}, {d['state']}", err=True)
     for note in drafts.notes(ctx):
         click.echo(f"-- note: {note}", err=True)
-    left = drafts.placeholders(d["body"])
-    if left:
-        click.echo(f"-- {len(left)} placeholder(s) to fill in before it is ready", err=True)
+    template, typed = drafts.split_placeholders(conn, d)
+    if template or typed:
+        click.echo(f"-- not ready yet: {drafts.placeholder_message(template, typed)}", err=True)
 
 
 @click.command("reminders")

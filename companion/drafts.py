@@ -74,6 +74,38 @@ def placeholders(body: str) -> list[str]:
     return PLACEHOLDER.findall(body or "")
 
 
+def split_placeholders(db: sqlite_utils.Database, draft: dict) -> tuple[list[str], list[str]]:
+    """(the template's placeholders still in the draft, other ``[text]`` the person typed),
+    each without repeats. Both block "ready": any bracketed text may be a note-to-self,
+    and a placeholder half edited is no longer the template's; the split only lets the
+    message say which is which and how to keep a bracket on purpose."""
+    left = list(dict.fromkeys(placeholders(draft.get("body") or "")))
+    if not left:
+        return [], []
+    generated: set[str] = set()
+    for r in db.query("select body from draft_revisions where draft_id = ? and "
+                      "source = 'generated'", [draft["id"]]):
+        generated.update(placeholders(r["body"]))
+    return [p for p in left if p in generated], [p for p in left if p not in generated]
+
+
+TYPED_HINT = ("caselog reads any text in square brackets as a placeholder; "
+              "write it with round brackets ( ) if it is meant to stay")
+
+
+def placeholder_message(template: list[str], typed: list[str]) -> str:
+    """One sentence naming what still blocks a draft, for the page and the CLI."""
+    def some(items):
+        more = f" and {len(items) - 5} more" if len(items) > 5 else ""
+        return ", ".join(items[:5]) + more
+    parts = []
+    if template:
+        parts.append(f"fill in the placeholders first: {some(template)}")
+    if typed:
+        parts.append(f"square brackets you typed: {some(typed)} ({TYPED_HINT})")
+    return "; ".join(parts)
+
+
 def _no_brackets(value):
     """Text quoted from the portal must not look like a placeholder."""
     if isinstance(value, str):
@@ -325,12 +357,10 @@ def history(db: sqlite_utils.Database, draft_id: int) -> list[dict]:
                          "order by revision desc", [draft_id]))
 
 
-def _refuse_placeholders(draft: dict, action: str) -> None:
-    left = placeholders(draft["body"])
-    if left:
-        shown = ", ".join(dict.fromkeys(left[:5]))
-        more = f" and {len(left) - 5} more" if len(left) > 5 else ""
-        raise DraftError(f"cannot mark {action}: fill in the placeholders first: {shown}{more}")
+def _refuse_placeholders(db, draft: dict, action: str) -> None:
+    template, typed = split_placeholders(db, draft)
+    if template or typed:
+        raise DraftError(f"cannot mark {action}: {placeholder_message(template, typed)}")
 
 
 def _event(db, draft: dict, kind: str, at: str) -> None:
@@ -344,7 +374,7 @@ def mark_ready(db: sqlite_utils.Database, case_id: str, draft_id: int) -> dict:
     draft = get(db, case_id, draft_id)
     if draft["state"] == "sent":
         raise DraftError("this draft was already marked sent")
-    _refuse_placeholders(draft, "ready")
+    _refuse_placeholders(db, draft, "ready")
     now = utcnow()
     with db.conn:
         db["drafts"].update(draft_id, {"state": "ready", "ready_at": now, "updated_at": now})
@@ -358,7 +388,7 @@ def mark_sent(db: sqlite_utils.Database, case_id: str, draft_id: int) -> dict:
     draft = get(db, case_id, draft_id)
     if draft["state"] == "sent":
         raise DraftError("this draft was already marked sent")
-    _refuse_placeholders(draft, "sent")
+    _refuse_placeholders(db, draft, "sent")
     now = utcnow()
     with db.conn:
         db["drafts"].update(draft_id, {"state": "sent", "sent_at": now, "updated_at": now,

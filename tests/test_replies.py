@@ -316,6 +316,30 @@ def test_placeholders_block_ready_and_sent_then_history_and_event(db):
     assert drafts.ensure(db, "10000000001")["id"] != d["id"]
 
 
+def test_typed_square_brackets_block_with_a_message_that_says_so(db, client):
+    """Text a person types in [brackets] is not silently accepted (it may be a note to
+    self), but the refusal names it apart from the template's placeholders and says how
+    to keep a bracket on purpose."""
+    d = drafts.ensure(db, "10000000001")
+    template_ph = drafts.placeholders(d["body"])
+    assert template_ph
+    edited = drafts.PLACEHOLDER.sub("done", d["body"]) + "\nSee page 2 [sic].\n"
+    edited = edited.replace("done", template_ph[0], 1)  # one template placeholder left
+    d = drafts.save(db, "10000000001", d["id"], edited)
+    assert drafts.split_placeholders(db, d) == ([template_ph[0]], ["[sic]"])
+    with pytest.raises(drafts.DraftError) as exc:
+        drafts.mark_ready(db, "10000000001", d["id"])
+    msg = str(exc.value)
+    assert f"fill in the placeholders first: {template_ph[0]}" in msg
+    assert "square brackets you typed: [sic]" in msg and "round brackets" in msg
+    page = client.get("/cases/10000000001").get_data(as_text=True)
+    assert 'data-testid="typed-brackets"' in page and "[sic]" in page
+    d = drafts.save(db, "10000000001", d["id"],
+                    drafts.PLACEHOLDER.sub("done", edited) + "See page 2 (sic).\n")
+    assert drafts.split_placeholders(db, d) == ([], [])
+    assert drafts.mark_ready(db, "10000000001", d["id"])["state"] == "ready"
+
+
 def test_follow_up_names_case_and_last_message_and_escalates(db):
     ctx = drafts.context(db, "10000000002", now=NOW)
     assert ctx["situation"] == "follow_up" and ctx["days_waiting"] == 12

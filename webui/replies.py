@@ -96,7 +96,9 @@ def case_panel(case_id: str) -> dict:
             out["notes"].append("Amazon wrote again after you last edited this draft. "
                                 "\u201cRebuild from template\u201d starts from the new "
                                 "situation; your text stays in the history.")
-    out["placeholders"] = list(dict.fromkeys(drafts.placeholders(d["body"]))) if d else []
+    out["placeholders"], out["typed_brackets"] = (
+        drafts.split_placeholders(db, d) if d else ([], []))
+    out["typed_hint"] = drafts.TYPED_HINT
     out["history"] = drafts.history(db, d["id"]) if d else []
     out["events"] = drafts.events(db, case_id)
     out["related"] = _related(db, case_id)
