@@ -212,20 +212,30 @@ def context(db: sqlite_utils.Database, case_id: str, now: datetime | None = None
     unsynced = [t for t in sent_events if not last_seller or t > last_seller]
     follow_ups = max(len(after_amazon) - 1, 0) + len(unsynced)
 
-    # The closing date is known only when caselog saw the change happen; a case first
-    # synced as closed has no such date, so the draft names none and the window is
-    # estimated from Amazon's last message (said with "about" in the notes).
-    closed_at = None
-    for r in db.query("select status, previous_status, observed_at from status_history "
-                      "where case_id = ? order by observed_at", [case_id]):
+    # The closing date is known only when caselog saw the change happen, and then only
+    # to within the syncs around it: closed after the sync that last saw the old status,
+    # before the one that saw the new. The draft names the day only when both fall on
+    # it; the window counts from the earlier bound, so its warning never comes late. A
+    # case first synced as closed has no such date: the window is estimated from
+    # Amazon's last message (said with "about" in the notes).
+    closed_at = closed_after = None
+    for r in db.query("select status, previous_status, observed_at, sync_id from "
+                      "status_history where case_id = ? order by observed_at", [case_id]):
         if r["status"] in ("Closed", "Answered") and r["previous_status"]:
             closed_at = r["observed_at"]
-    closed_dt = reminders.parse_time(closed_at or last_amazon or case["created_at"])
+            closed_after = db.execute(
+                "select max(started_at) from syncs where id < ? and started_at < ?",
+                [r["sync_id"] or 0, closed_at]).fetchone()[0]
+    closed_dt = reminders.parse_time(closed_after or closed_at or last_amazon
+                                     or case["created_at"])
+    seen_dt = reminders.parse_time(closed_at)
+    closed_day = _day(seen_dt) if seen_dt and closed_dt and seen_dt.date() == closed_dt.date() \
+        else None
     reopen = None
     if closed_dt:
         deadline = closed_dt + timedelta(days=s["reopen_window_days"])
         left = (deadline - now).days
-        reopen = {"closed_on": _day(closed_dt) if closed_at else None,
+        reopen = {"closed_on": closed_day,
                   "deadline": _day(deadline),
                   "days_left": left, "warn": 0 <= left <= s["reopen_warn_days"],
                   "passed": left < 0, "can_reopen": case.get("can_reopen")}

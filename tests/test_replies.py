@@ -361,6 +361,35 @@ def test_follow_up_names_case_and_last_message_and_escalates(db):
     assert "We last heard from you on March 18, 2026" in body
 
 
+def _saw_closing(db, last_saw_open_days_ago: float, saw_closed_days_ago: float) -> None:
+    """Case 10000000003 seen open by one sync and closed by the next."""
+    for sid, ago, status, prev in ((1, last_saw_open_days_ago, "PendingAmazonAction", None),
+                                   (2, saw_closed_days_ago, "Closed", "PendingAmazonAction")):
+        db["syncs"].insert({"id": sid, "started_at": _t(ago), "state": "done"}, replace=True)
+        db["status_history"].insert({"case_id": "10000000003", "status": status,
+                                     "previous_status": prev, "observed_at": _t(ago - 0.001),
+                                     "sync_id": sid})
+
+
+def test_reopen_names_the_closing_day_only_when_the_syncs_pin_it(db):
+    """A sync a week after the last one saw the case closed: the closing day is unknown
+    (the draft names none) and the window counts from the earlier sync, so the warning
+    is never late. Two syncs on the same day pin the day, and the draft names it."""
+    _saw_closing(db, 10, 3)
+    ctx = drafts.context(db, "10000000003", now=NOW)
+    assert ctx["reopen"]["closed_on"] is None
+    # the window counts from the sync 10 days ago (March 10), not the one 3 days ago
+    assert ctx["reopen"]["deadline"] == "April 9, 2026"
+    _, _, body = drafts.render(db, "10000000003", now=NOW)
+    assert "closed on" not in body
+    db.execute("delete from status_history")
+    _saw_closing(db, 3.2, 3)
+    ctx = drafts.context(db, "10000000003", now=NOW)
+    assert ctx["reopen"]["closed_on"] == "March 17, 2026"
+    _, _, body = drafts.render(db, "10000000003", now=NOW)
+    assert "which was closed on March 17, 2026" in body
+
+
 def test_reopen_warns_near_window_end_and_appeal_skeleton(db):
     ctx = drafts.context(db, "10000000003", now=NOW)
     assert ctx["situation"] == "reopen"
