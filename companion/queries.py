@@ -130,25 +130,29 @@ def last_sync_id(db: sqlite_utils.Database) -> int:
     return db.execute("SELECT coalesce(max(id), 0) FROM syncs").fetchone()[0]
 
 
-def last_changes(db: sqlite_utils.Database, limit: int = 100) -> dict:
-    """What the last finished sync saw, grouped by kind. A sync stopped early (sign-in,
-    robot check) counts only if it saved something, so that its nothing does not hide
-    what the sync before it found."""
+def last_changes(db: sqlite_utils.Database, per_kind: int = 20) -> dict:
+    """What the last finished sync saw, grouped by kind, the first ``per_kind`` of each
+    kind with each kind's full count in ``counts`` (so 300 new cases cannot push the
+    failures out of sight). A sync stopped early (sign-in, robot check) counts only if it
+    saved something, so that its nothing does not hide what the sync before it found."""
     row = db.execute(
         "SELECT s.id, s.finished_at, s.state FROM syncs s WHERE s.state != 'running' "
         "AND (s.state IN ('ok', 'partial') OR EXISTS "
         "     (SELECT 1 FROM changes ch WHERE ch.sync_id = s.id)) "
         "ORDER BY s.id DESC LIMIT 1").fetchone()
     if row is None:
-        return {"sync": None, "groups": {}, "total": 0}
+        return {"sync": None, "groups": {}, "counts": {}, "total": 0}
     sync_id = row[0]
     items = list(db.query(
         """
         SELECT ch.kind, ch.case_id, ch.detail, ch.at, c.subject, c.status
-        FROM changes ch LEFT JOIN cases c ON c.case_id = ch.case_id
-        WHERE ch.sync_id = ? ORDER BY ch.id LIMIT ?
-        """, [sync_id, limit]))
-    total = db.execute("SELECT count(*) FROM changes WHERE sync_id = ?", [sync_id]).fetchone()[0]
+        FROM (SELECT *, row_number() OVER (PARTITION BY kind ORDER BY id) AS n
+              FROM changes WHERE sync_id = :sync) ch
+        LEFT JOIN cases c ON c.case_id = ch.case_id
+        WHERE ch.n <= :per_kind ORDER BY ch.id
+        """, {"sync": sync_id, "per_kind": per_kind}))
+    counts = dict(db.execute(
+        "SELECT kind, count(*) FROM changes WHERE sync_id = ? GROUP BY kind", [sync_id]))
     groups: dict[str, list] = {}
     for it in items:
         try:
@@ -159,7 +163,7 @@ def last_changes(db: sqlite_utils.Database, limit: int = 100) -> dict:
             it["detail_data"] = {"value": it["detail_data"]}
         groups.setdefault(it["kind"], []).append(it)
     return {"sync": {"id": sync_id, "finished_at": row[1], "state": row[2]},
-            "groups": groups, "total": total}
+            "groups": groups, "counts": counts, "total": sum(counts.values())}
 
 
 def portal_url(db: sqlite_utils.Database) -> str | None:
@@ -369,16 +373,26 @@ def weekly_opened_resolved(db: sqlite_utils.Database, now: datetime, weeks: int 
 
 
 def response_hours_by_category(db: sqlite_utils.Database) -> dict[str, list[float]]:
-    """Hours from a seller's message to Amazon's next answer, per case category."""
+    """Hours from a seller's question to Amazon's next answer, per case category.
+
+    The wait starts at the seller's FIRST message since Amazon last wrote: a follow-up
+    ("any news?") does not restart the clock, or Amazon would look faster than it is.
+    ``grp`` numbers the stretches between Amazon's messages within a case."""
     out: dict[str, list[float]] = {}
     rows = db.execute(
         """
-        SELECT c.category, (julianday(w.sent_at) - julianday(w.prev_at)) * 24
-        FROM (SELECT case_id, sender, sent_at,
-                     lag(sender) OVER win AS prev_sender, lag(sent_at) OVER win AS prev_at
-              FROM messages WINDOW win AS (PARTITION BY case_id ORDER BY sent_at)) w
+        WITH w AS (
+          SELECT case_id, sender, sent_at,
+                 coalesce(sum(sender = 'amazon') OVER (
+                   PARTITION BY case_id ORDER BY sent_at, rowid
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS grp
+          FROM messages WHERE sent_at IS NOT NULL),
+        asked AS (SELECT case_id, grp, min(sent_at) AS at FROM w
+                  WHERE sender = 'seller' GROUP BY case_id, grp)
+        SELECT c.category, (julianday(w.sent_at) - julianday(asked.at)) * 24
+        FROM w JOIN asked ON asked.case_id = w.case_id AND asked.grp = w.grp
         JOIN cases c ON c.case_id = w.case_id
-        WHERE w.sender = 'amazon' AND w.prev_sender = 'seller'
+        WHERE w.sender = 'amazon'
         """)
     for category, hours in rows:
         if hours is not None and hours >= 0:

@@ -179,6 +179,25 @@ def test_charts_are_labelled_svg(db):
     assert queries.percentile([1, 2, 3, 4], 0.5) == 2.5
 
 
+def test_answer_time_runs_from_the_first_unanswered_question(tmp_path):
+    """A follow-up does not restart the clock: asked at 0 h, nudged at 24 h, answered at
+    48 h is a 48 h answer; an Amazon message with no question before it counts for none."""
+    d = open_db(tmp_path / "t.db")
+    d["cases"].insert({"case_id": "1", "subject": "s", "status": "Answered",
+                       "category": "Payments"})
+    for key, sender, at in [("a", "amazon", "2026-01-01T00:00:00Z"),
+                            ("b", "seller", "2026-01-02T00:00:00Z"),
+                            ("c", "seller", "2026-01-03T00:00:00Z"),
+                            ("d", "amazon", "2026-01-04T00:00:00Z"),
+                            ("e", "seller", "2026-01-04T06:00:00Z"),
+                            ("f", "amazon", "2026-01-04T08:00:00Z")]:
+        d["messages"].insert({"case_id": "1", "message_key": key, "sender": sender,
+                              "sent_at": at, "text": key})
+    hours = queries.response_hours_by_category(d)
+    d.conn.close()
+    assert sorted(round(h, 6) for h in hours["Payments"]) == [2.0, 48.0]
+
+
 # ---- security -----------------------------------------------------------------------
 
 def test_security_headers(client):
@@ -208,6 +227,24 @@ def test_csrf_required_on_post(client):
     r = client.post("/sync/", headers={"X-CSRF-Token": token,
                                        "Origin": "http://evil.example"})
     assert r.status_code == 403
+
+
+def test_every_state_changing_route_refuses_a_request_without_the_token(app):
+    """Every POST/PUT/PATCH/DELETE route, issue 5's included, is covered by the CSRF check:
+    a forged request is refused before the view runs."""
+    client = app.test_client()
+    token = csrf(client)
+    routes = [r for r in app.url_map.iter_rules() if r.methods - {"GET", "HEAD", "OPTIONS"}]
+    assert any(r.rule.startswith("/cases/") for r in routes)  # issue 5's forms are there
+    for rule in routes:
+        url = rule.rule.replace("<int:", "<").replace("<case_id>", "1")
+        url = re.sub(r"<[^>]+>", "1", url)
+        for method in rule.methods - {"GET", "HEAD", "OPTIONS"}:
+            for headers, data in (({}, {}), ({}, {"csrf_token": "forged"}),
+                                  ({"X-CSRF-Token": token, "Origin": "http://evil.example"},
+                                   {})):
+                r = client.open(url, method=method, headers=headers, data=data)
+                assert r.status_code == 403, (method, url, headers, data)
 
 
 def test_error_pages_are_html_without_traceback(app):
@@ -281,3 +318,34 @@ def test_sync_now_without_a_session_says_to_log_in(tmp_path):
     assert 'data-state="auth"' in html
     assert f"caselog login --portal {portal}" in html
     assert "hx-trigger" not in html  # polling stops once the sync has ended
+
+
+def test_expired_session_still_explained_after_a_restart(tmp_path):
+    """The runner that saw the sync stop lives in the server process; after a restart the
+    last ``syncs`` row still tells the seller to sign in again."""
+    d = open_db(tmp_path / "s.db")
+    d["syncs"].insert({"id": 1, "portal": "http://127.0.0.1:9", "mode": "incremental",
+                       "state": "auth", "started_at": "2026-11-01T00:00:00Z",
+                       "finished_at": "2026-11-01T00:00:05Z"})
+    d.conn.close()
+    html = create_app(tmp_path / "s.db").test_client().get("/").get_data(as_text=True)
+    assert "caselog login --portal http://127.0.0.1:9" in html
+
+
+def test_last_sync_changes_count_every_kind_and_keep_failures_in_sight(tmp_path):
+    d = open_db(tmp_path / "c.db")
+    d["syncs"].insert({"id": 1, "portal": "http://127.0.0.1:9", "mode": "full",
+                       "state": "partial", "started_at": "2026-11-01T00:00:00Z",
+                       "finished_at": "2026-11-01T00:10:00Z"})
+    rows = [{"sync_id": 1, "kind": "new_case", "case_id": str(i), "at": "2026-11-01"}
+            for i in range(150)]
+    rows.append({"sync_id": 1, "kind": "failure", "case_id": "999", "at": "2026-11-01",
+                 "detail": '{"error": "HTTP 500 on ViewCase"}'})
+    d["changes"].insert_all(rows)
+    changes = queries.last_changes(d)
+    d.conn.close()
+    assert changes["total"] == 151 and changes["counts"] == {"new_case": 150, "failure": 1}
+    assert len(changes["groups"]["new_case"]) == 20
+    html = create_app(tmp_path / "c.db").test_client().get("/").get_data(as_text=True)
+    assert "New cases (150)" in html and "and 130 more" in html
+    assert "Failures (1)" in html and "HTTP 500 on ViewCase" in html

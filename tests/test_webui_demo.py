@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -51,6 +52,11 @@ def test_demo_syncs_serves_and_stops_cleanly(tmp_path):
         assert (tmp_path / "caselog-home" / "caselog.db").is_file()  # demo data stays here
         with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/cases") as r:
             assert "15 cases" in r.read().decode()
+        con = sqlite3.connect(tmp_path / "caselog-home" / "caselog.db")
+        listed, stored = con.execute(
+            "select count(*), count(local_path) from attachments").fetchone()
+        con.close()
+        assert listed and stored == listed  # the demo downloads them: case pages serve them
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -60,3 +66,21 @@ def test_demo_syncs_serves_and_stops_cleanly(tmp_path):
             proc.wait()
     assert "caselog demo stopped." in log.read_text(errors="replace")
     assert not _port_open(ui_port) and not _port_open(portal_port)
+
+
+def test_demo_refuses_a_taken_port_before_signing_in(tmp_path):
+    """A second demo on the same ports must not sign in to (and sync) the first one's
+    portal: it stops at once and names the option to change."""
+    env = {k: v for k, v in os.environ.items() if k != "CASELOG_HOME"}
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        taken = held.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "companion", "demo", "--port", str(free_port()),
+             "--portal-port", str(taken), "--cases", "5"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"port {taken} is already in use" in done.stderr and "--portal-port" in done.stderr
+    assert "Signing in" not in done.stdout
+    assert not (tmp_path / "caselog-home" / "sessions").exists()

@@ -37,6 +37,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _port_taken(port: int) -> bool:
+    """True when something already listens on 127.0.0.1:port. ``demo`` asks before it
+    starts: otherwise a portal that failed to bind would go unnoticed while the health
+    check, the sign-in and the sync all talk to whatever else holds the port."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -137,6 +149,10 @@ def demo(port, portal_port, cases, seed):
     os.environ.setdefault("CASELOG_HOME", str(Path.cwd() / "caselog-home"))
     from companion.home import db_path, home
 
+    for name, p in (("--portal-port", portal_port), ("--port", port)):
+        if _port_taken(p):
+            raise click.UsageError(f"port {p} is already in use on 127.0.0.1 (another "
+                                   f"caselog demo?). Choose another with {name} N.")
     click.echo(f"caselog demo: data in {home()}")
     portal = f"http://127.0.0.1:{portal_port}"
     argv = [sys.executable, "-m", "fixtures", "--port", str(portal_port), "--cases",
@@ -156,8 +172,8 @@ def demo(port, portal_port, cases, seed):
         if login.returncode != 0:
             raise click.ClickException("signing in to the simulated portal failed")
         click.echo(f"Syncing {cases} cases (this takes a little while) ...")
-        sync = subprocess.run([sys.executable, "-m", "companion", "sync", "--portal", portal],
-                              env=env)
+        sync = subprocess.run([sys.executable, "-m", "companion", "sync", "--portal", portal,
+                               "--download-attachments"], env=env)
         if sync.returncode not in (0, 1):
             raise click.ClickException(f"the sync failed (exit {sync.returncode})")
         click.echo("")
