@@ -566,3 +566,138 @@ def test_pages_pass_axe(page: Page, live: Live):
         expect(page.locator(ready).first).to_be_visible()
         violations = axe.run(page).response["violations"]
         assert not violations, [(v["id"], v["nodes"][0]["target"]) for v in violations]
+
+
+# ---------------------------------------------------------------- contract gaps (audit)
+
+WINDOW_OPTIONS = ["Last 30 days", "Last 90 days", "Last 12 months", "All"]
+SHADOW_PROBE = """() => {
+    const hosts = ['kat-dropdown[data-testid="date-window"]',
+                   'kat-dropdown[data-testid="page-size"]', 'kat-pagination', 'kat-tab',
+                   'kat-input[data-testid="search"]',
+                   'kat-button[data-testid="search-button"]'];
+    const modes = hosts.map((sel) => {
+        const el = document.querySelector(sel);
+        return el && el.shadowRoot ? el.shadowRoot.mode : null;
+    });
+    // The clickable parts are only in shadow roots: the light DOM has none of them.
+    const light = document.querySelectorAll('button, input, [role=option]').length;
+    return {modes, light};
+}"""
+
+
+def test_lobby_controls_are_in_open_shadow_roots_with_the_contract_options(page: Page,
+                                                                        live: Live):
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    open_as(page, live, LOBBY)
+    summary = page.locator('[data-testid="summary"]')
+    expect(rows(page).first).to_be_visible()
+    probe = page.evaluate(SHADOW_PROBE)
+    assert probe == {"modes": ["open"] * 6, "light": 0}
+
+    window = page.locator('kat-dropdown[data-testid="date-window"]')
+    expect(window.locator("button")).to_have_text("Last 30 days ▾")
+    expect(window.locator("[role=option]")).to_have_text(WINDOW_OPTIONS)  # listbox closed
+    size = page.locator('kat-dropdown[data-testid="page-size"]')
+    expect(size.locator("button")).to_have_text("10 ▾")
+    expect(size.locator("[role=option]")).to_have_text(["10", "25", "50"])
+    expect(page.get_by_role("tab")).to_have_text(["All cases", "Needs your attention"])
+
+    # A person picks "Last 90 days", then 25 per page, by the options' visible names.
+    now = datetime.now(UTC).timestamp()
+    in90 = [c for c in live.cases if when(c["created_at"], "UTC").timestamp() >= now - 90 * 86400]
+    window.locator("button").click()
+    window.get_by_role("option", name="Last 90 days").click()
+    expect(page).to_have_url(re.compile(r"window=90&page=1&pageSize=10"))
+    expect(summary).to_have_text(f"Cases 1 to {min(10, len(in90))} of {len(in90)}")
+    size.locator("button").click()
+    size.get_by_role("option", name="25").click()
+    expect(page).to_have_url(re.compile(r"window=90&page=1&pageSize=25"))
+    expect(rows(page)).to_have_count(min(25, len(in90)))
+
+    # The status tabs go both ways.
+    page.get_by_role("tab", name="Needs your attention").click()
+    expect(page).to_have_url(re.compile(r"tab=attention"))
+    page.get_by_role("tab", name="All cases").click()
+    expect(summary).to_have_text(f"Cases 1 to {min(25, len(in90))} of {len(in90)}")
+    assert "tab=" not in page.url
+    assert problems == []  # no failed resource (favicon included) and no script error
+
+
+def test_case_page_messages_are_light_dom_and_bodies_are_the_message_html(page: Page,
+                                                                       live: Live):
+    case = live.case(lambda c: len(c["messages"]) > 10)
+    open_as(page, live, VIEW + case["case_id"])
+    expect(page.locator("kat-box")).to_have_count(10)
+    api = page.request.get(
+        f"{live.url}/hill/hillservice/mons-api/ViewCase?caseId={case['case_id']}"
+        f"&timeZone={quote(live.tz)}&pageSize=10").json()["contactList"]
+    same = page.evaluate("""(messages) => {
+        const boxes = document.querySelectorAll('.view-case kat-box');  // light DOM only
+        return Array.from(boxes, (box, i) => {
+            const body = box.lastElementChild;
+            const want = document.createElement('div');
+            want.innerHTML = messages[i].message;
+            return [body.tagName === 'DIV' && body.innerHTML === want.innerHTML,
+                    body.querySelectorAll('p, br, a, b').length > 0];
+        });
+    }""", api)
+    assert [s for s, _ in same] == [True] * 10
+    assert any(markup for _, markup in same)  # rendered as HTML, not shown as text
+
+
+@pytest.mark.parametrize("locale", ["en_US", "en_GB", "de_DE"])
+def test_every_status_label_and_no_reply_in_each_locale(page: Page, live: Live, locale: str):
+    labels = STATUS_DE if locale == "de_DE" else STATUS_EN
+    assert {c["status"] for c in live.cases} == set(labels)
+    assert any(last_amazon(c) is None for c in live.cases)
+    open_as(page, live, LOBBY + "?window=all&pageSize=50", locale=locale)
+    expect(page.locator("table tbody tr td:nth-child(2)")).to_have_text(
+        [labels[c["status"]] for c in live.cases])
+    no_reply = "Keine Antwort" if locale == "de_DE" else "No reply"
+    expect(page.locator("table tbody tr td:nth-child(5)")).to_have_text(
+        [fmt_date(r, live.tz, locale) if (r := last_amazon(c)) else no_reply
+         for c in live.cases])
+
+
+def test_german_see_more_see_less_reply_and_reopen(page: Page, live: Live):
+    case = live.case(lambda c: any(len(m["text"]) > 700 for m in c["messages"][-10:]))
+    open_as(page, live, VIEW + case["case_id"], locale="de_DE")
+    index = next(i for i, m in enumerate(case["messages"][::-1]) if len(m["text"]) > 700)
+    box = page.locator("kat-box").nth(index)
+    box.get_by_role("button", name="Mehr anzeigen").click()
+    expect(box.get_by_role("button", name="Weniger anzeigen")).to_be_visible()
+    expect(box.locator(":scope > div:last-child")).to_contain_text(
+        case["messages"][::-1][index]["text"].split("\n")[-1].strip())
+    box.get_by_role("button", name="Weniger anzeigen").click()
+    expect(box.get_by_role("button", name="Mehr anzeigen")).to_be_visible()
+
+    resolved = live.case(lambda c: c["status"] == "Resolved")
+    page.goto(live.url + VIEW + resolved["case_id"])
+    expect(page.get_by_role("button", name="Fall erneut öffnen")).to_be_visible()
+    expect(page.get_by_role("button", name="Antworten")).to_have_count(0)
+    open_case = live.case(lambda c: c["status"] == "PendingAmazonAction")
+    page.goto(live.url + VIEW + open_case["case_id"])
+    expect(page.get_by_role("button", name="Antworten")).to_be_visible()
+    expect(page.locator('textarea[placeholder="Sagen Sie uns, wie wir waren (Feedback)"]')
+           ).to_have_count(1)
+
+
+def test_german_summer_time_is_mesz(page: Page, berlin: Live):
+    """Berlin times in summer carry MESZ (winter MEZ is checked above)."""
+    summer = [(c, i) for c in berlin.cases for i, m in enumerate(c["messages"][::-1])
+              if when(m["sent_at"], "Europe/Berlin").tzname() == "CEST"]
+    assert summer, "12 cases over 400 days should include a summer message"
+    case, index = min(summer, key=lambda ci: ci[1])
+    message = case["messages"][::-1][index]
+    open_as(page, berlin, VIEW + case["case_id"], locale="de_DE")
+    expect(page.locator("kat-box").first).to_be_visible()
+    if index >= 10:
+        load_whole_thread(page, "Ältere Nachrichten anzeigen")
+    dates = page.locator("kat-box").nth(index).locator(":scope > div:first-child > div:last-child")
+    expect(dates.locator("div")).to_have_text(
+        [fmt_date(message["sent_at"], "Europe/Berlin", "de_DE"),
+         fmt_time(message["sent_at"], "Europe/Berlin", "de_DE")])
+    expect(dates.locator("div").last).to_have_text(re.compile(r"^\d\d:\d\d MESZ$"))
