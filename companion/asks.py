@@ -85,7 +85,8 @@ _CUES = [
     r"\b(?:please|kindly)\s+(?:[\w’']+\s+){0,3}?(?:provide|send|submit|attach|upload|include|"
     r"share|forward|reply|respond|give|explain|describe|furnish|supply|email)\b",
     r"\bbitte\b.*\b(?:senden|schicken|einreichen|reichen|übermitteln|laden|stellen)\b",
-    r"\b(?:we|amazon)\s+(?:will\s+)?(?:need|require|request)s?\b",
+    r"\b(?:we|amazon)\s+(?:will\s+)?(?:still\s+|also\s+|now\s+|first\s+)?"
+    r"(?:need|require|request)s?\b",
     r"\b(?:we\s+)?(?:would\s+)?(?:need|require)\s+(?:you|the\s+following)\b",
     r"\bwe\s+(?:are\s+)?(?:asking|requesting)\b", r"\bwe\s+ask\s+(?:that\s+)?you\b",
     r"\b(?:is|are)\s+(?:required|needed)\b",
@@ -119,6 +120,9 @@ _NEGATIONS = [
     r"\bno\s+(?:further|additional|other)\s+(?:information|documents?|documentation|action|"
     r"evidence)\b",
     r"\bnicht\s+(?:erforderlich|notwendig)\b",
+    # advice for next time ("please ensure future invoices include ...") asks for nothing now
+    r"\bfuture\s+(?:invoices?|shipments?|orders?|listings?|documents?|submissions?)\b",
+    r"\b(?:in\s+(?:the\s+)?future|going\s+forward|next\s+time)\b",
 ]
 
 _CUE_RE = re.compile("|".join(_CUES), re.I)

@@ -111,6 +111,8 @@ PORTAL = [
      ["test_report"]),
     ("We were unable to verify the invoice you provided. Please send invoices that include the "
      "supplier's name, address, phone number and website.", ["invoices"]),
+    ("We still need the bill of lading for this shipment.", ["proof_of_delivery"]),
+    ("Amazon also requires the invoices for these units.", ["invoices"]),
     # a whole portal message: greeting, two asks, signature
     ("Hello from Amazon Selling Partner Support,\nWe reviewed your appeal.\nTo proceed, please "
      "provide invoices from your supplier dated within the last 365 days. We need a plan of "
@@ -150,6 +152,15 @@ NEGATIVE = [
     "This case will be closed automatically if we do not hear from you.",
     "Hello, thank you for contacting Amazon Seller Support.",
     "We have reinstated your listing.",
+    # advice for next time, not a request now
+    "Please ensure future invoices include the supplier's phone number.",
+    "In the future, please include the tracking numbers with every shipment.",
+    "Going forward, please attach photos of the packaging to your listings.",
+    # the portal's policy boilerplate, appended to many messages: a condition ("to
+    # appeal"), not a request; counting it would put a plan of action on every case
+    "Sellers who repeatedly violate our policies may lose their selling privileges, and funds "
+    "may be held. To appeal, submit a plan of action that explains what caused the issue, "
+    "what you have done to fix it, and what you will do to make sure it does not happen again.",
     "",
 ]
 
