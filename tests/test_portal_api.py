@@ -5,6 +5,7 @@ agrees with what the JSON endpoints serve. Read-only tests share one portal."""
 from __future__ import annotations
 
 import html
+import json
 import re
 import subprocess
 import sys
@@ -99,6 +100,11 @@ def test_signin_unknown_email_and_offsite_return_to(shared_portal):
     assert 'id="auth-error-message-box"' in r.text and 'id="ap_email"' in r.text
     r = c.sign_in(return_to="//evil.example.com/x")
     assert r.status == 302 and r.headers["Location"] == "/cu/case-lobby"
+    fresh = Client(shared_portal.url)  # no openid.return_to at all: the lobby by default
+    fresh.post_form("/ap/signin", {"email": EMAIL})
+    r = fresh.post_form("/ap/signin", {"email": EMAIL, "password": "caselog-demo"})
+    assert r.status == 302 and r.headers["Location"] == "/cu/case-lobby"
+    assert "session-token=" in r.headers["Set-Cookie"]
 
 
 def test_mfa_signin_wrong_code_then_totp_and_remember_device(portal_factory):
@@ -224,9 +230,16 @@ def test_view_case_fields_paging_and_last_reply(client, cases):
                           "message", "messageTruncated", "attachments"}
         assert m["channelType"] == "EMAIL" and isinstance(m["timestamp"], float)
         assert m["sender"] == ("Amazon" if m["outbound"] else EMAIL)
+        assert m["attachments"] is None or len(m["attachments"]) > 0  # null, never []
         for a in m["attachments"] or []:
             assert set(a) == {"attachmentId", "fileName", "fileSize", "contentType"}
             assert isinstance(a["fileSize"], int)
+    assert any(m["attachments"] is None for m in by50)
+    # Epoch seconds are JSON numbers written with decimals, as on the real portal.
+    raw = client.view_case(longest["caseId"], 10).text
+    assert re.search(r'"creationDate":\s*\d{10}\.\d+', raw)
+    assert re.search(r'"timestamp":\s*\d{10}\.\d+', raw)
+    assert re.search(r'"creationDate":\s*\d{10}\.\d+', client.search().text)
     for case in cases[:15]:
         _, msgs = client.thread(case["caseId"])
         amazon = [m["timestamp"] for m in msgs if m["outbound"]]
@@ -430,3 +443,38 @@ def test_generated_data_is_realistic_and_fast():
         assert c["messages"][0]["sender"] == "seller"
         times = [m["sent_at"] for m in c["messages"]]
         assert times == sorted(times) and times[0] == c["created_at"]
+
+
+def test_cli_identity_locale_zone_and_host_flags():
+    """`caselog portal` itself, with every flag that is not a fault (faults: test_portal_faults)."""
+    from conftest import ROOT, free_port, stop_process, wait_http
+
+    port = free_port()
+    argv = [sys.executable, "-m", "companion", "portal", "--host", "127.0.0.2",
+            "--port", str(port), "--cases", "4", "--seed", "2", "--locale", "de_DE",
+            "--timezone", "Asia/Tokyo", "--email", "shop@beispiel.de", "--password", "geheim-1"]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.2:{port}"
+    try:
+        wait_http(base + "/__sim/health", proc)
+        c = Client(base)
+        config = json.loads(c.get("/__sim/config").body)
+        assert config == {"email": "shop@beispiel.de", "password": "geheim-1",
+                          "mfa_secret": None, "locale": "de_DE", "timezone": "Asia/Tokyo",
+                          "cases": 4, "seed": 2}
+        assert c.sign_in().status == 200  # the default credentials no longer work
+        assert c.sign_in("shop@beispiel.de", "geheim-1").status == 302
+        assert len(c.all_cases()) == 4
+        boot = re.search(r'id="portal-boot">(.*?)</script>', c.get("/cu/case-lobby").text)
+        boot = json.loads(boot.group(1))
+        assert (boot["locale"], boot["timezone"]) == ("de_DE", "Asia/Tokyo")
+        assert '<html lang="de-DE">' in c.get("/cu/case-lobby").text
+    finally:
+        stop_process(proc)
+    assert b"http://127.0.0.2:%d/cu/case-lobby" % port in proc.stdout.read()
+    # Not loopback: a warning first; here the address is not this machine's, so no bind.
+    far = subprocess.run([sys.executable, "-m", "companion", "portal", "--host", "192.0.2.1",
+                          "--port", "0", "--cases", "1"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert "not loopback" in far.stderr and "cannot listen on 192.0.2.1" in far.stderr
+    assert far.returncode == 1

@@ -63,6 +63,14 @@ def test_rate_limit_429_with_and_without_retry_after(portal, client, retry_after
     assert portal.sim("stats")["429"] - before == len(limited)
 
 
+def test_rate_limit_also_throttles_pages(portal, client):
+    portal.sim("faults", {"rate_limit": 1, "retry_after": 3})
+    pages = [client.get("/cu/case-lobby") for _ in range(6)]
+    limited = [r for r in pages if r.status == 429]
+    assert limited and pages[0].status == 200
+    assert all(r.headers.get("Retry-After") == "3" for r in limited)
+
+
 def test_error_rate_gives_transient_5xx_never_captcha(portal, client):
     before = portal.sim("stats")["5xx"]
     portal.sim("faults", {"error_rate": 1.0})
@@ -210,6 +218,11 @@ def test_mutations_change_lobby_threads_and_truth(portal_factory):
     truth = {x["case_id"]: x for x in p.sim("truth")["cases"]}
     newest = list(after)[:2]
     assert set(newest) == set(out["new_cases"]) and not set(newest) & set(before)
+    # Both new cases were made in the same second: ties are ordered by case id, descending.
+    assert after[newest[0]]["creationDate"] == after[newest[1]]["creationDate"]
+    assert newest == sorted(newest, reverse=True)
+    oldest_first = c.search(sortByOrder="ASC", page=0, searchPageSize=50).json()
+    assert [x["caseId"] for x in oldest_first["caseSearchResultList"]][-2:] == newest[::-1]
     for cid in out["new_cases"]:
         assert after[cid]["creationDate"] >= int(started) - 1
         assert after[cid]["lastAmazonReplyDate"] is None
