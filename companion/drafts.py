@@ -243,7 +243,10 @@ def context(db: sqlite_utils.Database, case_id: str, now: datetime | None = None
     status, category = case["status"], (case.get("category") or "")
     if status == "PendingMerchantAction" and "account health" in category.lower():
         situation = "appeal"
-    elif status == "PendingMerchantAction" and ask_rows:
+    elif status in ("PendingMerchantAction", "Answered") and ask_rows:
+        # "Answered" with asks after the seller's last message: Amazon's answer was a
+        # request for documents, so the reply answers it (no reopen needed: the case
+        # is still open to a reply).
         situation = "asked"
     elif status in reminders.WAITING_ON_AMAZON:
         situation = "follow_up"

@@ -390,6 +390,21 @@ def test_reopen_names_the_closing_day_only_when_the_syncs_pin_it(db):
     assert "which was closed on March 17, 2026" in body
 
 
+def test_answered_with_a_request_is_answered_not_reopened(db):
+    """Amazon's answer that asks for documents gets the answer draft; an answer without
+    a request (and no resolution) gets the reopen request."""
+    add_case(db, "10000000006", "Unable to edit brand content", "Answered",
+             "Brand Registry and IP",
+             [("seller", 6, "We cannot edit the brand content."), ("amazon", 2, ASKING)])
+    add_case(db, "10000000007", "Brand Registry application pending", "Answered",
+             "Brand Registry and IP",
+             [("seller", 6, "Any news?"), ("amazon", 2, "We are still investigating.")])
+    situation, _, body = drafts.render(db, "10000000006", now=NOW)
+    assert situation == "asked"
+    assert body.index("1. Invoices") < body.index("2. Plan of action")
+    assert drafts.render(db, "10000000007", now=NOW)[0] == "reopen"
+
+
 def test_reopen_warns_near_window_end_and_appeal_skeleton(db):
     ctx = drafts.context(db, "10000000003", now=NOW)
     assert ctx["situation"] == "reopen"
