@@ -646,6 +646,16 @@ def test_case_page_messages_are_light_dom_and_bodies_are_the_message_html(page: 
     }""", api)
     assert [s for s, _ in same] == [True] * 10
     assert any(markup for _, markup in same)  # rendered as HTML, not shown as text
+    newest = case["messages"][::-1][:10]
+    expect(page.locator("kat-box > div:first-child > div:last-child")).to_have_text(
+        [fmt_date(m["sent_at"], live.tz, "en_US") + fmt_time(m["sent_at"], live.tz, "en_US")
+         for m in newest])
+
+    short = live.case(lambda c: len(c["messages"]) <= 10)
+    page.goto(live.url + VIEW + short["case_id"])
+    expect(page.locator("kat-box")).to_have_count(len(short["messages"]))
+    expect(page.locator(".view-case")).to_have_attribute("aria-busy", "false")
+    expect(page.locator('kat-button[label="Show older messages"]')).to_have_count(0)
 
 
 @pytest.mark.parametrize("locale", ["en_US", "en_GB", "de_DE"])
