@@ -349,3 +349,46 @@ def test_last_sync_changes_count_every_kind_and_keep_failures_in_sight(tmp_path)
     html = create_app(tmp_path / "c.db").test_client().get("/").get_data(as_text=True)
     assert "New cases (150)" in html and "and 130 more" in html
     assert "Failures (1)" in html and "HTTP 500 on ViewCase" in html
+
+
+def _wait_html(client, url, gone: str, timeout: float = 60) -> str:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        html = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+        if gone not in html or time.monotonic() > deadline:
+            return html
+        time.sleep(0.1)  # polling the background process's state with a deadline
+
+
+def test_expired_session_offers_the_sign_in_window_only_with_a_screen(tmp_path, monkeypatch):
+    """With a display, the expired-session message offers a button that starts a real
+    ``python -m companion login --portal URL`` in the background; its outcome is shown (here
+    it fails: the display is a bogus one). Without a display, or when not served on
+    loopback, no button, and a forged POST starts nothing."""
+    d = open_db(tmp_path / "l.db")
+    d["syncs"].insert({"id": 1, "portal": "http://127.0.0.1:9", "mode": "incremental",
+                       "state": "auth", "started_at": "2026-11-01T00:00:00Z",
+                       "finished_at": "2026-11-01T00:00:05Z"})
+    d.conn.close()
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    app = create_app(tmp_path / "l.db", {"CASELOG_HOME": str(tmp_path)})
+    c = app.test_client()
+    assert "Open the sign-in window" not in c.get("/").get_data(as_text=True)
+    r = c.post("/sync/login", headers={"X-CSRF-Token": csrf(c), "HX-Request": "true"})
+    assert r.status_code == 200 and app.extensions["caselog.sync"].login is None
+
+    monkeypatch.setenv("DISPLAY", ":87")  # no X server there
+    remote = create_app(tmp_path / "l.db", {"OPEN_LOGIN": False}).test_client()
+    assert "Open the sign-in window" not in remote.get("/").get_data(as_text=True)
+    html = c.get("/").get_data(as_text=True)
+    assert "Open the sign-in window" in html and "caselog login --portal" in html
+    r = c.post("/sync/login", headers={"X-CSRF-Token": csrf(c), "HX-Request": "true"})
+    runner = app.extensions["caselog.sync"]
+    assert runner.login is not None
+    assert runner.login.proc.args[-3:] == ["login", "--portal", "http://127.0.0.1:9"]
+    html = _wait_html(c, "/sync/status", "sign-in window is open")
+    assert "The sign-in window did not finish: Error: could not sign in" in html
+    assert "Open the sign-in window" in html  # the person may try again

@@ -26,6 +26,7 @@ def create_app(db_path: str | Path, config: dict | None = None) -> Flask:
         SECRET_KEY=secrets.token_bytes(32),  # per process: a restart simply asks for a reload
         CASELOG_HOME=None,                   # for attachment paths; default companion.home
         PORTAL_URL=None,                     # fallback when no sync recorded a portal
+        OPEN_LOGIN=True,                     # offer the sign-in window (loopback serve only)
         TIMELINE_SOURCES=[],                 # extra timeline event sources (see timeline.py)
         REPLIES=True,                        # False: leave issue 5's panels out (benchmarks)
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,

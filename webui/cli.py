@@ -67,6 +67,7 @@ def run_server(db: Path, host: str, port: int, allow_remote: bool = False,
     else:
         extra_hosts = (host,)
     app = create_app(db, {"SERVER_PORT": port, "ALLOWED_HOSTS": extra_hosts,
+                          "OPEN_LOGIN": is_loopback(host),
                           "PORTAL_URL": portal, "CASELOG_HOME": str(home())})
     server = make_server(host, port, app, threaded=True)
     shown = f"[{host}]" if ":" in host else host

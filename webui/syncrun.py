@@ -33,6 +33,20 @@ class Run:
     result: dict | None = field(default=None)
 
 
+def can_open_browser() -> bool:
+    """A sign-in window needs a screen: on Linux a DISPLAY or WAYLAND_DISPLAY."""
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+@dataclass
+class Login:
+    proc: subprocess.Popen
+    portal: str
+    log_path: Path
+
+
 def _alive(pid: int | None) -> bool:
     if not pid:
         return False
@@ -50,6 +64,7 @@ class SyncRunner:
         self.db_path = db_path
         self.home = home
         self.run: Run | None = None
+        self.login: Login | None = None
         self.lock = threading.Lock()
 
     def start(self, portal: str, before_id: int) -> bool:
@@ -72,14 +87,59 @@ class SyncRunner:
             self.run = Run(proc, portal, before_id, out_path, err_path)
             return True
 
+    def start_login(self, portal: str) -> bool:
+        """Open the interactive sign-in window (``caselog login --portal URL``, a visible
+        Chromium on this computer) as a background process; True if started."""
+        with self.lock:
+            if self.login and self.login.proc.poll() is None:
+                return False
+            if self.run and self.run.proc.poll() is None:
+                return False
+            if self.login:
+                shutil.rmtree(self.login.log_path.parent, ignore_errors=True)
+            log_path = Path(tempfile.mkdtemp(prefix="caselog-login-")) / "login.txt"
+            env = dict(os.environ)
+            if self.home:
+                env["CASELOG_HOME"] = str(self.home)
+            with open(log_path, "wb") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "companion", "login", "--portal", portal],
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                    start_new_session=True)
+            self.login = Login(proc, portal, log_path)
+            return True
+
+    def login_status(self) -> dict | None:
+        """``{"state": "running"|"ok"|"failed", "message"}`` of the sign-in window started
+        here, or None."""
+        login = self.login
+        if login is None:
+            return None
+        code = login.proc.poll()
+        if code is None:
+            return {"state": "running", "portal": login.portal}
+        message = None
+        if code != 0:
+            try:
+                text = login.log_path.read_text(errors="replace")
+            except OSError:
+                text = ""
+            # click prints "Error: ..." first; Playwright's call log may follow it.
+            errors = [ln.strip() for ln in text.splitlines() if ln.startswith("Error")]
+            message = errors[0][:300] if errors else _last_line(text)
+        return {"state": "ok" if code == 0 else "failed", "portal": login.portal,
+                "message": message}
+
     def stop(self) -> None:
         with self.lock:
-            if self.run and self.run.proc.poll() is None:
-                self.run.proc.terminate()
-                try:
-                    self.run.proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    self.run.proc.kill()
+            for proc in (self.run.proc if self.run else None,
+                         self.login.proc if self.login else None):
+                if proc is not None and proc.poll() is None:
+                    proc.terminate()
+                    try:
+                        proc.wait(10)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
 
     def status(self, db) -> dict:
         """What the progress partial shows: ``{"state": "idle"|"running"|<final state>,

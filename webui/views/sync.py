@@ -1,4 +1,4 @@
-"""Sync now (POST, CSRF-checked) and its self-polling progress partial."""
+"""Sync now and Sign in (POSTs, CSRF-checked) and the self-polling progress partial."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from companion import queries
 from webui.app import is_htmx
 from webui.db import get_db
-from webui.syncrun import SyncRunner
+from webui.syncrun import SyncRunner, can_open_browser
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
 
@@ -22,7 +22,12 @@ def runner() -> SyncRunner:
 
 def sync_context(db) -> dict:
     portal = queries.portal_url(db) or current_app.config.get("PORTAL_URL")
-    return {"sync": runner().status(db), "portal": portal}
+    # The sign-in window opens on the computer running caselog: only offered when that is
+    # the person's own (a loopback bind) and it has a screen.
+    can_login = bool(portal) and current_app.config.get("OPEN_LOGIN", True) \
+        and can_open_browser()
+    return {"sync": runner().status(db), "portal": portal, "can_login": can_login,
+            "login": runner().login_status()}
 
 
 @bp.post("/")
@@ -33,6 +38,20 @@ def start():
         runner().start(portal, queries.last_sync_id(db))
     if is_htmx():
         return render_template("_sync.html", **sync_context(db))
+    return redirect(url_for("home.index") + "#sync")
+
+
+@bp.post("/login")
+def login():
+    """Open the interactive ``caselog login`` window in the background (never inside the
+    request: the request only starts the process)."""
+    db = get_db()
+    context = sync_context(db)
+    if context["can_login"]:
+        runner().start_login(context["portal"])
+        context = sync_context(db)
+    if is_htmx():
+        return render_template("_sync.html", **context)
     return redirect(url_for("home.index") + "#sync")
 
 
