@@ -106,6 +106,25 @@ class Archive:
             status=getattr(capture, "status", None), body=data,
         )
 
+    def sweep(self) -> int:
+        """Delete temporary files a killed writer left behind (``.name.<pid>.<n>.tmp``),
+        unless their writer is still alive. Returns how many were removed."""
+        removed = 0
+        for tmp in self.root.glob("*/.*.tmp"):
+            parts = tmp.name.rsplit(".", 3)
+            try:
+                pid = int(parts[1])
+            except (IndexError, ValueError):
+                pid = None
+            if pid is not None and pid != os.getpid() and _alive(pid):
+                continue
+            try:
+                tmp.unlink()
+                removed += 1
+            except FileNotFoundError:
+                pass
+        return removed
+
     # -- the index: what each file is, so the archive alone can rebuild a lost database --
 
     def log(self, captures: list[Archived], sync_id: int | None) -> None:
@@ -153,6 +172,16 @@ class Archive:
             parse_status=row.get("parse_status") or "pending",
             parse_error=row.get("parse_error"), id=row.get("id"),
         )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def _iso(value) -> str:

@@ -98,6 +98,8 @@ def _print_human(result, portal: str) -> None:
         click.echo(f"No longer listed by the portal (kept here): {', '.join(s['left_lobby'])}")
     for f in s["failures"]:
         click.echo(f"FAILED {f['error']}", err=True)
+    if s["message"] and s["state"] in ("ok", "partial"):  # e.g. listed from the lobby
+        click.echo(f"Note: {s['message']}", err=True)
     if not any((s["new_cases"], s["new_replies"], s["status_changes"], s["failures"])):
         click.echo("Nothing changed.")
 

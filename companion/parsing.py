@@ -11,6 +11,16 @@ PARSE_ERRORS = (ParseError, ValueError, KeyError, TypeError)
 
 
 def parse_listing(cap: Archived) -> tuple[list[dict], int]:
+    """A SearchForCases page, or a rendered lobby page (kind ``lobby``: the fallback when
+    the JSON's layout is unknown). Lobby rows show days, not times: they carry
+    ``dates: "day"`` and no last-reply time, which the store then takes from the thread."""
+    if cap.kind == "lobby":
+        from scrapers.parse_html import parse_lobby
+
+        rows, total = parse_lobby(cap.body)
+        if total is None:
+            raise ValueError("the lobby shows no 'Cases 1 to 50 of N' line")
+        return [{**r, "last_amazon_reply_at": None, "dates": "day"} for r in rows], total
     from scrapers.parse_json import parse_search
 
     return parse_search(cap.body)

@@ -36,7 +36,7 @@ DERIVED_TABLES = ("attachments", "messages", "status_history", "cases")
 def _groups(rows: list[dict]):
     """Consecutive captures of one unit of work."""
     def key(r):
-        if r["kind"] == "search":
+        if r["kind"] in ("search", "lobby"):  # lobby: listed from the rendered lobby
             return ("search", r["sync_id"], None)
         if r["kind"] == "attachment":
             return ("attachment", r["sync_id"], r["id"])
@@ -51,11 +51,14 @@ def _read_listing(caps: list[Archived]) -> tuple[dict[str, dict], bool] | None:
     """The cases one sync listed, and whether the list was complete; None if unreadable."""
     seen: dict[str, dict] = {}
     totals = set()
+    lobby = any(c.kind == "lobby" for c in caps)
     for cap in caps:
         try:
             rows, total = parse_listing(cap)
         except PARSE_ERRORS as exc:
             mark(cap, exc)
+            if lobby and cap.kind == "search":  # the sync listed from the lobby instead
+                continue
             return None
         mark(cap, None)
         totals.add(total)

@@ -245,8 +245,10 @@ def save_case(db: sqlite_utils.Database, unit: CaseUnit, replay: bool = False) -
         }
         if unit.portal:
             row["portal"] = unit.portal
+        day_dates = (unit.listed or {}).get("dates") == "day"  # listed by the rendered lobby
         if unit.listed is not None:
-            row["last_amazon_reply_at"] = unit.listed.get("last_amazon_reply_at")
+            if not day_dates:
+                row["last_amazon_reply_at"] = unit.listed.get("last_amazon_reply_at")
             row["in_lobby"] = 1
             row["last_listed_at"] = at
         if old is None:
@@ -318,7 +320,7 @@ def save_case(db: sqlite_utils.Database, unit: CaseUnit, replay: bool = False) -
         out.fully_captured = bool(unit.complete and captured >= total and remaining == 0)
         extra = {"total_messages": total, "captured_messages": captured,
                  "fully_captured": int(out.fully_captured)}
-        if unit.listed is None and not (old or {}).get("last_amazon_reply_at"):
+        if day_dates or (unit.listed is None and not (old or {}).get("last_amazon_reply_at")):
             extra["last_amazon_reply_at"] = db.execute(
                 "select max(sent_at) from messages where case_id = ? and sender = 'amazon'",
                 [cid]).fetchone()[0]
@@ -373,6 +375,14 @@ def record_failure(db: sqlite_utils.Database, sync_id: int | None, case_id: str 
                               "at": at})
         if sync_id is not None:
             db.execute("update syncs set done = done + 1 where id = ?", [sync_id])
+
+
+def record_captures(db: sqlite_utils.Database, sync_id: int | None,
+                    captures: list[Archived]) -> None:
+    """Captures that belong to no case and were not applied (a listing page the parser
+    could not read): kept, with their parse status, for ``reparse``."""
+    with db.atomic():
+        _insert_captures(db, sync_id, captures)
 
 
 def save_attachment_file(db: sqlite_utils.Database, case_id: str, attachment_id: str,

@@ -162,12 +162,22 @@ class Syncer:
 
     # -- listing ---------------------------------------------------------------------------
 
-    def _parse_listing(self, cap: Archived):
+    def _parse_listing(self, cap: Archived, page: int, sync_id: int):
+        """A page of the case list. One the parser cannot read is recorded with its
+        capture (``parse_status = error``, for ``caselog reparse`` once the parser knows
+        the new layout) and raises ``ListingFailed`` saying which page and what was
+        expected; the caller then lists from the rendered lobby instead."""
         try:
             out = parse_listing(cap)
         except PARSE_ERRORS as exc:
             mark(cap, exc)
-            raise ListingFailed(str(exc)) from exc
+            what = "SearchForCases page" if cap.kind == "search" else "rendered lobby page"
+            said = str(exc).removeprefix("case (id unknown): ")  # a list, not a case
+            error = (f"{what} {page}: {said} (the answer is kept as captures/{cap.path} "
+                     "for caselog reparse)")
+            self.archive.log([cap], sync_id)
+            store.record_captures(self.db, sync_id, [cap])
+            raise ListingFailed(error) from exc
         mark(cap, None)
         return out
 
@@ -181,7 +191,8 @@ class Syncer:
         known = store.message_state(self.db, cid) if stored else {}
         if self.opts.html:
             return await self._capture_html(lc, caps, None)
-        allow_stop = bool(not self.opts.full and stored and stored["fully_captured"])
+        allow_stop = bool(not self.opts.full and stored and stored["fully_captured"]
+                          and lc.get("dates") != "day")
         pages, token, complete = [], None, False
         while True:
             kwargs = {"page_size": PAGE_SIZE}
@@ -334,15 +345,21 @@ class Syncer:
         totals: set[int] = set()
         workers = 2 * max(1, self.opts.concurrency)
 
-        async def fetch_page(n: int) -> int:
-            cap = await self._call("search", self.client.search_cases, page=n,
-                                   page_size=PAGE_SIZE, creation_date_from=None)
-            rows, total = self._parse_listing(cap)
-            pages[n] = cap
+        async def fetch_page(n: int, lobby: bool = False) -> int:
+            if lobby:  # the lobby counts pages from 1; window All shows every case
+                cap = await self._call("lobby", self.client.lobby_html, page=n + 1,
+                                       page_size=PAGE_SIZE, window="all")
+            else:
+                cap = await self._call("search", self.client.search_cases, page=n,
+                                       page_size=PAGE_SIZE, creation_date_from=None)
+            rows, total = self._parse_listing(cap, n + 1 if lobby else n, sync_id)
+            pages[(lobby, n)] = cap
             totals.add(total)
             fresh = [r for r in rows if r["case_id"] not in seen]
             seen.update((r["case_id"], r) for r in fresh)
-            picks = decide(fresh, stored, self.opts.full, self.opts.max_age)
+            # Lobby rows show days, not times: a changed reply cannot be told, so every
+            # case is opened and read whole (as --full does).
+            picks = decide(fresh, stored, self.opts.full or lobby, self.opts.max_age)
             for pick in picks:
                 queue.put_nowait(pick)
                 result.reasons[pick[1]] += 1
@@ -352,24 +369,42 @@ class Syncer:
                 store.update_sync(self.db, sync_id, total=self.total)
             return total
 
+        async def list_json() -> int:
+            first = [asyncio.ensure_future(fetch_page(n)) for n in range(guess)]
+            try:
+                total = await first[0]
+                needed = max(1, -(-total // PAGE_SIZE))
+                await asyncio.gather(*first[1:needed],
+                                     *(fetch_page(n) for n in range(guess, needed)))
+                for spare in first[needed:]:  # asked for past the end: may be refused
+                    try:
+                        await spare
+                    except (ListingFailed, *self.case_errors):
+                        pass
+            except BaseException:
+                for f in first:
+                    f.cancel()
+                raise
+            return total
+
+        async def list_lobby(why: ListingFailed) -> int:
+            """SearchForCases' layout is unknown: the rendered lobby (window All, 50 a
+            page) lists the same cases, the way the portal's own page reads them."""
+            result.message = (f"{why}; the cases were listed from the rendered lobby "
+                              "instead and every listed case was read whole")
+            totals.clear()
+            total = await fetch_page(0, lobby=True)
+            needed = max(1, -(-total // PAGE_SIZE))
+            await asyncio.gather(*(fetch_page(n, lobby=True) for n in range(1, needed)))
+            return total
+
         async def lister():
             try:
-                first = [asyncio.ensure_future(fetch_page(n)) for n in range(guess)]
                 try:
-                    total = await first[0]
-                    needed = max(1, -(-total // PAGE_SIZE))
-                    await asyncio.gather(*first[1:needed],
-                                         *(fetch_page(n) for n in range(guess, needed)))
-                    for spare in first[needed:]:  # asked for past the end: may be refused
-                        try:
-                            await spare
-                        except (ListingFailed, *self.case_errors):
-                            pass
-                except BaseException:
-                    for f in first:
-                        f.cancel()
-                    raise
-                caps = [pages[n] for n in sorted(pages)]
+                    total = await list_json()
+                except ListingFailed as exc:
+                    total = await list_lobby(exc)
+                caps = [pages[k] for k in sorted(pages)]
                 complete = len(totals) == 1 and len(seen) >= total
                 result.listed = len(seen)
                 self.archive.log(caps, sync_id)
@@ -414,6 +449,7 @@ async def sync(db: sqlite_utils.Database, client, opts: SyncOptions,
     """Run one sync with an open client; always leaves the syncs row in a final state."""
     archive = archive or Archive()
     store.mark_interrupted(db)
+    archive.sweep()  # half-written files of a killed sync (the running-sync check is done)
     mode = "full" if opts.full else "incremental"
     sync_id = store.start_sync(db, opts.portal, mode)
     result = SyncResult(sync_id=sync_id, mode=mode)

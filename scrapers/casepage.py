@@ -100,3 +100,25 @@ async def render_thread(page, *, timeout_ms: float, retries: int, backoff) -> st
                 raise PageFault("the case page kept failing to load part of the thread")
             # Backing off before clicking again, as for any throttled call.
             await asyncio.sleep(backoff(failures))
+
+
+# The lobby is rendered once its summary line ("Cases 1 to 50 of 556", "Fälle ...") shows;
+# the rows are drawn in the same step. Same words for "away" and "alert" as above.
+_LOBBY_RENDERED = """() => {
+  if (!document.body) return false;
+  if (document.querySelector('#ap_email') || document.title.trim() === 'Robot Check'
+      || document.body.innerText.includes('ROBOT_TEXT')) return 'away';
+  if (/(Cases|Fälle)\\s+[\\d.,\\u00a0]+\\s+(to|bis)\\s+[\\d.,\\u00a0]+\\s+(of|von)\\s+\\d/
+      .test(document.body.innerText)) return 'ready';
+  if (document.querySelector('[role="alert"]')) return 'alert';
+  return false;
+}""".replace("ROBOT_TEXT", ROBOT_TEXT)
+
+
+async def render_lobby(page, *, timeout_ms: float) -> str:
+    """Wait until the lobby shows its page of cases: "ready", "away" (sign-in or robot
+    check; the caller finds out which) or ``PageFault`` when it showed an error."""
+    outcome = await _wait(page, _LOBBY_RENDERED, None, timeout_ms)
+    if outcome == "alert":
+        raise PageFault("the case lobby showed an error instead of the case list")
+    return outcome

@@ -36,7 +36,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 
 from scrapers.browser import launch_options
-from scrapers.casepage import PageFault, render_thread
+from scrapers.casepage import PageFault, render_lobby, render_thread
 from scrapers.pacing import AdaptiveLimiter
 from scrapers.session import load_state, portal_origin
 
@@ -334,6 +334,40 @@ class PortalClient:
             finally:
                 await page.close()
 
+    async def lobby_html(self, page: int = 1, page_size: int = 50,
+                         window: str = "all") -> Capture:
+        """The rendered case lobby at ``?window=&page=&pageSize=`` (``page`` from 1, as in
+        the lobby's URL), once it shows its cases: the list as a person sees it, for when
+        SearchForCases' JSON can no longer be read. Loaded again, with backoff, when the
+        page shows an error (``kind`` "lobby")."""
+        query = {"window": window, "page": page, "pageSize": page_size}
+        url = self.origin + LOBBY + "?" + urlencode(query)
+        attempt = 0
+        while True:
+            attempt += 1
+            tab = await self._context.new_page()
+            try:
+                status = await self._goto(tab, url, "lobby")
+                outcome = await render_lobby(tab, timeout_ms=self.timeout_ms)
+                await self._check_page(tab, "lobby", None)
+                if outcome != "ready":
+                    raise PageFault(f"the lobby went to {tab.url}")
+                html = await tab.content()
+                self.stats["lobby"] = self.stats.get("lobby", 0) + 1
+                if self.on_request:
+                    self.on_request("lobby")
+                return Capture("lobby", tab.url, status, html.encode(),
+                               "text/html; charset=utf-8", _now_iso(), None, query)
+            except (PlaywrightTimeout, PageFault) as exc:
+                await self._check_page(tab, "lobby", None)
+                if attempt >= self.max_attempts:
+                    raise TransientExhausted(f"the case lobby (page {page}) did not finish "
+                                             f"rendering: {exc}", url=url) from exc
+                self.stats["retries"] += 1
+                await asyncio.sleep(self._backoff(attempt))
+            finally:
+                await tab.close()
+
     # ---- plumbing --------------------------------------------------------------------
 
     async def _goto(self, page, url: str, kind: str, case_id: str | None = None) -> int:
@@ -440,14 +474,14 @@ class PortalClient:
                 throttled += 1
                 self.stats["429"] += 1
                 self._transient(None, throttled, url, case_id, None, budget=self.max_throttled,
-                                status=429)
+                                status=429, body=ans.body)
                 await asyncio.sleep(self._retry_delay(throttled, ans.headers))
                 continue
             self._raise_for(ans, url, case_id)
             if status >= 500:
                 attempt += 1
                 self.stats["5xx"] += 1
-                self._transient(None, attempt, url, case_id, None, status=status)
+                self._transient(None, attempt, url, case_id, None, status=status, body=ans.body)
                 await asyncio.sleep(self._retry_delay(attempt, ans.headers))
                 continue
             self.stats[kind] = self.stats.get(kind, 0) + 1
@@ -477,14 +511,16 @@ class PortalClient:
             text = ans.body[:500].decode(errors="replace")
             raise BadRequest(f"{status} for {url}: {text}", **info)
 
-    def _transient(self, counter, attempt, url, case_id, exc, *, budget=None, status=None):
-        """Count a retryable failure; raise TransientExhausted once over budget."""
+    def _transient(self, counter, attempt, url, case_id, exc, *, budget=None, status=None,
+                   body: bytes = b""):
+        """Count a retryable failure; raise TransientExhausted once over budget, carrying
+        the portal's last answer (``body``) so the failure keeps what the portal said."""
         if counter:
             self.stats[counter] += 1
         if attempt >= (budget or self.max_attempts):
             what = f"status {status}" if status else f"{exc}"
             raise TransientExhausted(f"gave up after {attempt} attempts ({what}): {url}",
-                                     url=url, status=status, case_id=case_id)
+                                     url=url, status=status, case_id=case_id, body=body)
         self.stats["retries"] += 1
 
     def _backoff(self, attempt: int) -> float:
