@@ -425,6 +425,8 @@ def test_generated_data_is_realistic_and_fast():
     assert len(set(ids)) == 300 and all(re.fullmatch(r"\d{11}", i) for i in ids)
     oldest = time.strftime("%Y-%m-%d", time.gmtime(world.anchor - 401 * 86400))
     assert min(c["created_at"] for c in cases) >= oldest
+    year_ago = time.strftime("%Y-%m-%d", time.gmtime(world.anchor - 365 * 86400))
+    assert sum(c["created_at"] < year_ago for c in cases) >= 5  # "All" shows more than 12 months
     recent = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 30 * 86400))
     assert sum(c["created_at"] >= recent for c in cases) >= 20  # the lobby's default window
     sizes = [len(c["messages"]) for c in cases]
@@ -438,6 +440,15 @@ def test_generated_data_is_realistic_and_fast():
                    "bill of lading", "Shipment ID", "ü", "お世話", "🙏", "<script>",
                    "onerror="):
         assert needle.lower() in everything.lower(), needle
+    # Each kind of evidence is asked for in more than one wording.
+    for wordings in (("invoices from your supplier", "invoices or receipts"),
+                     ("plan of action that explains", "plan of action: (1)"),
+                     ("letter of authorization", "letter of authorisation"),
+                     ("proof of delivery (pod)", "carrier's proof of delivery"),
+                     ("safety data sheet (sds)", "current safety data sheet"),
+                     ("clear product photos", "photos of the product"),
+                     ("tracking numbers", "tracking id")):
+        assert all(w in everything.lower() for w in wordings), wordings
     assert sum(bool(m["attachments"]) for m in messages) > 50
     for c in cases:
         assert c["messages"][0]["sender"] == "seller"
