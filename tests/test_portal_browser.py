@@ -711,3 +711,23 @@ def test_german_summer_time_is_mesz(page: Page, berlin: Live):
         [fmt_date(message["sent_at"], "Europe/Berlin", "de_DE"),
          fmt_time(message["sent_at"], "Europe/Berlin", "de_DE")])
     expect(dates.locator("div").last).to_have_text(re.compile(r"^\d\d:\d\d MESZ$"))
+
+
+def test_locale_flag_without_cookie_and_london_times(page: Page, portal_factory):
+    """--locale is the default when the browser sends no lc-main; London shows GMT/BST."""
+    portal = portal_factory("--cases", "6", "--seed", "4", "--locale", "en_GB",
+                            "--timezone", "Europe/London")
+    london = Live(portal)
+    page.goto(london.url + LOBBY + "?window=all")
+    sign_in(page, london.cfg)
+    expect(page.locator('[data-testid="summary"]')).to_have_text("Cases 1 to 6 of 6")
+    assert not [c for c in page.context.cookies() if c["name"] == "lc-main"]
+    expect(page.locator("table tbody tr td:nth-child(4)")).to_have_text(
+        [fmt_date(c["created_at"], "Europe/London", "en_GB") for c in london.cases])
+    case = london.cases[0]
+    page.locator("table tbody tr td a").first.click()
+    newest = case["messages"][::-1][:10]
+    expect(page.locator("kat-box > div:first-child > div:last-child > div:last-child")
+           ).to_have_text([fmt_time(m["sent_at"], "Europe/London", "en_GB") for m in newest])
+    expect(page.locator("kat-box > div:first-child > div:last-child > div:last-child").first
+           ).to_have_text(re.compile(r"^\d\d:\d\d (GMT|BST)$"))
