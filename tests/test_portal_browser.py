@@ -191,6 +191,16 @@ def test_sign_in_with_mfa_then_session_loss_and_robot_check(page: Page, portal_f
     page.locator('kat-pagination button[aria-label="Next page"]').click()
     expect(page).to_have_title(re.compile("Robot Check"))
     expect(page.get_by_text("Enter the characters you see below")).to_be_visible()
+    # Only a person passes it: they type what they see and are back on their page.
+    page.fill("#captchacharacters", "WRONG1")
+    page.press("#captchacharacters", "Enter")
+    expect(page.locator("#auth-error-message-box")).to_be_visible()
+    chars = page.get_by_label("Type the characters shown").inner_text()
+    page.fill("#captchacharacters", chars.lower())
+    page.press("#captchacharacters", "Enter")
+    expect(page).to_have_url(re.compile(r"/cu/case-lobby\?"))
+    expect(page.locator('[data-testid="summary"]')).to_have_text(re.compile(r"^Cases \d+ to"))
+    assert portal.sim("faults")["robot_active"] is False
 
 
 # ---------------------------------------------------------------- lobby
