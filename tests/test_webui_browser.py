@@ -76,6 +76,15 @@ def test_home_lists_changes_and_charts(page: Page, ui, synced):
         waits = [int(re.search(r"(\d+) days? waiting", t).group(1))
                  for t in items.all_inner_texts()]
         assert waits == sorted(waits, reverse=True)  # oldest wait first
+    waiting = sql(synced, "select count(*) from cases "
+                          "where status in ('PendingAmazonAction', 'Reopened')")[0][0]
+    expect(page.get_by_role("heading", name=re.compile("Waiting on Amazon"))).to_contain_text(
+        f"({waiting})")
+    rows = page.locator("section[aria-labelledby=waiting-h] li")
+    if waiting:
+        waits = [int(re.search(r"(\d+) days? waiting", t).group(1))
+                 for t in rows.all_inner_texts()]
+        assert waits == sorted(waits, reverse=True)  # longest wait first
     expect(page.locator("section[aria-labelledby=changes-h]")).to_contain_text("New cases (40)")
     charts = page.get_by_role("img")
     expect(charts).to_have_count(2)
