@@ -159,6 +159,8 @@ def _render(env: _Sandbox, name: str, ctx: dict, source: str | None = None) -> s
         raise DraftTemplateError(f"template {name}: cannot find template {exc.name!r}") from exc
     except RecursionError as exc:
         raise DraftTemplateError(f"template {name}: recursion too deep") from exc
+    except MemoryError as exc:
+        raise DraftTemplateError(f"template {name}: used too much memory") from exc
     except Exception as exc:  # any other failure of user-supplied template code
         raise DraftTemplateError(f"template {name}: {type(exc).__name__}: {exc}") from exc
     return "".join(out)
@@ -274,6 +276,61 @@ def context(db: sqlite_utils.Database, case_id: str, now: datetime | None = None
     }
 
 
+# A person's own template runs in a child process with an address-space cap: the
+# sandbox stops attribute tricks and the tracer stops endless loops, but a single call
+# such as ``'%999999999d' % 1`` or ``'x'.ljust(10**9)`` allocates gigabytes before any
+# check can run. The built-in templates are the project's own and render in-process.
+CHILD_MEMORY = 768 * 1024 * 1024
+CHILD_SECONDS = RENDER_SECONDS + 8.0  # the child's own start-up, then the render budget
+
+
+def _child_main() -> None:
+    """Entry point of the rendering child: JSON job on stdin, JSON answer on stdout."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
+    job = json.loads(sys.stdin.read())
+    env = _Sandbox(
+        loader=jinja2.FileSystemLoader(job["dirs"]), undefined=jinja2.StrictUndefined,
+        autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    try:
+        body = _render(env, job["name"], {**job["ctx"], "ph": _ph}, source=job["source"])
+        answer = {"body": body}
+    except DraftTemplateError as exc:
+        answer = {"error": str(exc)}
+    except MemoryError:
+        answer = {"error": f"template {job['name']}: used too much memory"}
+    sys.stdout.write(json.dumps(answer))
+
+
+def _render_isolated(name: str, ctx: dict, source: str | None = None) -> str:
+    import subprocess
+
+    job = json.dumps({"dirs": [str(p) for p in template_dirs()], "name": name,
+                      "source": source, "ctx": {k: v for k, v in ctx.items() if k != "ph"}})
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", "from companion.drafts import _child_main; _child_main()"],
+            input=job, capture_output=True, text=True, timeout=CHILD_SECONDS,
+            cwd=str(Path(__file__).resolve().parent.parent))
+    except subprocess.TimeoutExpired as exc:
+        raise DraftTemplateError(
+            f"template {name}: took longer than {RENDER_SECONDS:g} s (an endless loop?)") from exc
+    try:
+        answer = json.loads(proc.stdout)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise DraftTemplateError(f"template {name}: used too much memory or crashed")
+    if "error" in answer:
+        raise DraftTemplateError(answer["error"])
+    return answer["body"]
+
+
+def _is_users(name: str) -> bool:
+    return (home() / "templates" / name).is_file()
+
+
 def render(db: sqlite_utils.Database, case_id: str, situation: str | None = None,
            now: datetime | None = None, ctx: dict | None = None) -> tuple[str, str, str]:
     """(situation, template name, body) for the case's current situation."""
@@ -282,12 +339,15 @@ def render(db: sqlite_utils.Database, case_id: str, situation: str | None = None
     if situation not in SITUATIONS:
         raise DraftError(f"unknown situation {situation!r}; one of {', '.join(SITUATIONS)}")
     name = f"{situation}.j2"
+    if _is_users(name):
+        return situation, name, _render_isolated(name, ctx)
     return situation, name, _render(environment(), name, ctx)
 
 
 def render_string(source: str, db: sqlite_utils.Database, case_id: str) -> str:
-    """Render template text (e.g. one a person is trying out) with a case's context."""
-    return _render(environment(), "<text>", context(db, case_id), source=source)
+    """Render template text (e.g. one a person is trying out) with a case's context,
+    isolated like a person's template file."""
+    return _render_isolated("<text>", context(db, case_id), source=source)
 
 
 # --- stored drafts ------------------------------------------------------------------

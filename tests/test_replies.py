@@ -449,6 +449,10 @@ def test_seller_name_from_config_and_user_template_override(caselog_home, db):
     ("{{ ph.__globals__['__builtins__'] }}", "not allowed"),
     ("{{ '{0.__class__.__mro__}'.format(case) }}", "not allowed|SecurityError"),
     ("{% for i in range(99999) %}{{ 'y' * 99 }}{% endfor %}", "output longer"),
+    # one call that allocates gigabytes before any check runs: the child's memory cap
+    ("{{ '%999999999d' % 1 }}", "too much memory"),
+    ("{{ 'x'.ljust(9999999999) }}", "too much memory"),
+    ("{{ range(99999)|join('y'.ljust(99999)) }}", "too much memory"),
 ])
 def test_hostile_template_text_gets_a_clear_error(db, source, message):
     started = time.monotonic()
@@ -463,6 +467,12 @@ def test_broken_user_template_is_a_clear_error_and_nothing_saved(caselog_home, d
     with pytest.raises(drafts.DraftTemplateError, match="reply.j2"):
         drafts.ensure(db, "10000000005")
     assert db["drafts"].count == 0
+    # a user's template file renders under the memory cap too; then a good one works
+    (caselog_home / "templates" / "reply.j2").write_text("{{ 'x'.center(9999999999) }}")
+    with pytest.raises(drafts.DraftTemplateError, match="reply.j2: used too much memory"):
+        drafts.ensure(db, "10000000005")
+    (caselog_home / "templates" / "reply.j2").write_text("Case {{ case.case_id }}, {{ ph('x') }}")
+    assert drafts.ensure(db, "10000000005")["body"] == "Case 10000000005, [x]"
 
 
 # --- reminders -----------------------------------------------------------------------
