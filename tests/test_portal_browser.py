@@ -353,6 +353,11 @@ def test_hostile_subjects_and_messages_stay_text(page: Page, live: Live):
         "link", name=hostile["case_id"])).locator("td").nth(2)
     expect(cell).to_have_text(hostile["subject"])
     assert cell.locator("script, img").count() == 0
+    page.goto(live.url + VIEW + hostile["case_id"])
+    summary = page.locator('[data-testid="case-summary"]')
+    expect(summary.locator("h1")).to_have_text(hostile["subject"])
+    expect(page).to_have_title(hostile["subject"])
+    assert summary.locator("script, img, svg, iframe").count() == 0
 
     # A thread whose messages quote markup: shown as text in the portal's own markup.
     quoting = live.case(lambda c: any("<" in m["text"] for m in c["messages"]))
