@@ -21,7 +21,7 @@ setup() {
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       echo "caselog: installing Chromium from Debian..." >&2
       apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null
     else
       echo "caselog: no Chrome or Chromium found; install one (e.g. 'sudo apt-get install chromium') or set CASELOG_BROWSER" >&2
       exit 2
