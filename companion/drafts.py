@@ -240,7 +240,8 @@ def context(db: sqlite_utils.Database, case_id: str, now: datetime | None = None
         reopen = {"closed_on": closed_day,
                   "deadline": _day(deadline),
                   "days_left": left, "warn": 0 <= left <= s["reopen_warn_days"],
-                  "passed": left < 0, "can_reopen": case.get("can_reopen")}
+                  "passed": left < 0, "can_reopen": case.get("can_reopen"),
+                  "can_reply": case.get("can_edit")}
 
     status, category = case["status"], (case.get("category") or "")
     if status == "PendingMerchantAction" and "account health" in category.lower():
@@ -489,7 +490,10 @@ def notes(ctx: dict) -> list[str]:
         elif r["warn"]:
             out.append(f"Reopen soon: the window ends around {r['deadline']} "
                        f"({r['days_left']} days left).")
-        if r["can_reopen"] == 0:
+        if r["can_reopen"] == 0 and r.get("can_reply"):
+            out.append("Seller Central still takes a reply on this case: send this as a "
+                       "reply there, no reopening needed.")
+        elif r["can_reopen"] == 0:
             out.append("Seller Central shows no Reopen button for this case; open a new case "
                        "and cite this case id.")
     if ctx["situation"] == "follow_up":

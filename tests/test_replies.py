@@ -403,6 +403,11 @@ def test_answered_with_a_request_is_answered_not_reopened(db):
     assert situation == "asked"
     assert body.index("1. Invoices") < body.index("2. Plan of action")
     assert drafts.render(db, "10000000007", now=NOW)[0] == "reopen"
+    # an answered case still takes a reply: the advice is to reply, not to open a new case
+    db["cases"].update("10000000007", {"can_edit": 1, "can_reopen": 0})
+    notes = drafts.notes(drafts.context(db, "10000000007", now=NOW))
+    assert any("send this as a reply there" in n for n in notes)
+    assert not any("open a new case" in n for n in notes)
 
 
 def test_reopen_warns_near_window_end_and_appeal_skeleton(db):
