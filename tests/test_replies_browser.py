@@ -211,6 +211,22 @@ def test_07_cases_table_shows_progress(shared_page: Page, synced):
     row = page.locator("table.cases tr", has=page.get_by_role(
         "link", name=synced.case.case_id, exact=True))
     expect(row.locator(".evidence-cell")).to_contain_text(re.compile(r"\d+/\d+"))
+    # a case nobody opened shows its progress too (the list builds its checklist)
+    import sqlite3
+
+    from companion.asks import detect
+
+    with sqlite3.connect(synced.db) as conn:
+        rows = conn.execute(
+            "select c.case_id, m.text from cases c join messages m using (case_id) where "
+            "c.status = 'PendingMerchantAction' and c.case_id != ? and m.sender = 'amazon' "
+            "and not exists (select 1 from drafts d where d.case_id = c.case_id)",
+            [synced.case.case_id]).fetchall()
+    other = next((cid for cid, text in rows if detect(text)), None)
+    assert other, "the portal data has no second case asking the seller"
+    page.goto("/cases?status=PendingMerchantAction")
+    row = page.locator("table.cases tr", has=page.get_by_role("link", name=other, exact=True))
+    expect(row.locator(".evidence-cell")).to_contain_text(re.compile(r"0/[1-9]\d*"))
 
 
 def test_08_dossier_download(shared_page: Page, synced, tmp_path):
