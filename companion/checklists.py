@@ -338,31 +338,48 @@ def refresh_cases(db: sqlite_utils.Database, case_ids: list[str] | None = None) 
     return len(case_ids)
 
 
+# Cases a list page brought up to date with the library this process last loaded:
+# after a checklist file changes (or the server starts), each listed case is refreshed
+# once more, so the counts follow the library without anyone opening the case.
+_LISTED: dict = {"key": None, "cases": set()}
+
+
 def ensure_built(db: sqlite_utils.Database, case_ids: list[str],
                  lib: dict[str, dict] | None = None) -> None:
-    """Build or update the checklists a list page needs: open cases without items whose
-    Amazon messages were not all scanned or whose category has a checklist, and open
-    cases (built or not) with an Amazon message never scanned, e.g. a new message a sync
-    brought since the case page was last opened: its asks change the counts shown."""
+    """Build or update the checklists a list page needs, for open cases: those without
+    items whose Amazon messages were not all scanned or whose category has a checklist;
+    those with an Amazon message never scanned (a sync brought it since the case page
+    was last opened: its asks change the counts shown); and, once per library version,
+    every built one (a checklist file was added or edited)."""
     if not case_ids:
         return
+    global _LISTED
+    if lib is None:
+        lib = default_library(errors=[])
+    # the library version is known when the library is the loaded one (a page may load
+    # it once and pass it for every row); a hand-made library is not tracked
+    key = _CACHE.get("key") if lib is _CACHE.get("lib") else None
+    listed = _LISTED
+    if key is not None and listed["key"] != key:
+        listed = {"key": key, "cases": set()}
+        _LISTED = listed  # replaced whole: other threads may hold the previous one
     marks = ",".join("?" * len(case_ids))
     rows = list(db.query(f"""
         select c.case_id, c.category,
-          (select count(*) from messages m where m.case_id = c.case_id
-             and m.sender = 'amazon') as amazon,
-          (select count(*) from asks_scanned s where s.case_id = c.case_id) as scanned
-        from cases c where c.case_id in ({marks})
-          and c.status not in ('Closed', 'Resolved')
-          and (not exists (select 1 from checklist_items i where i.case_id = c.case_id)
-               or exists (select 1 from messages m where m.case_id = c.case_id
+          exists (select 1 from checklist_items i where i.case_id = c.case_id) as built,
+          exists (select 1 from messages m where m.case_id = c.case_id
                   and m.sender = 'amazon' and not exists (select 1 from asks_scanned s
-                     where s.case_id = m.case_id and s.message_key = m.message_key)))""",
-        list(case_ids)))
-    if not rows:
-        return
-    lib = default_library(errors=[]) if lib is None else lib
+                     where s.case_id = m.case_id and s.message_key = m.message_key)) as unread
+        from cases c where c.case_id in ({marks})
+          and c.status not in ('Closed', 'Resolved')""", list(case_ids)))
     for r in rows:
-        if r["amazon"] != r["scanned"] or any(
-                _matches_category(cl, r["category"]) for cl in lib.values()):
+        fresh = key is not None and r["case_id"] in listed["cases"]
+        if r["built"]:
+            due = r["unread"] or (key is not None and not fresh)
+        else:
+            due = r["unread"] or any(_matches_category(cl, r["category"])
+                                     for cl in lib.values())
+        if due:
             refresh(db, r["case_id"], lib)
+        if key is not None:
+            listed["cases"].add(r["case_id"])

@@ -106,7 +106,7 @@ def test_ticks_and_notes_survive_refresh_and_new_asks(db):
     assert checklists.progress(db, ["10000000001"])["10000000001"]["done"] == 1
 
 
-def test_list_pages_count_cases_never_opened_and_new_asks_after_a_sync(db):
+def test_list_pages_count_cases_never_opened_and_new_asks_after_a_sync(caselog_home, db):
     """Home and the cases table show progress without anyone opening the case page, and
     a message a later sync brings (with a new ask) changes the counts there too."""
     checklists.ensure_built(db, ["10000000001", "10000000005"])
@@ -123,6 +123,13 @@ def test_list_pages_count_cases_never_opened_and_new_asks_after_a_sync(db):
     assert after["total"] > before["10000000001"]["total"]
     assert any(r["ask_kind"] == "safety_data_sheet" for r in db.query(
         "select ask_kind from checklist_items where case_id = '10000000001'"))
+    # a checklist file added for the case's category shows in the counts too
+    user = caselog_home / "checklists"
+    user.mkdir()
+    (user / "gpsr.toml").write_text('id = "gpsr"\ncategories = ["listings"]\n'
+                                    '[[items]]\nid = "eu"\ntext = "EU responsible person"\n')
+    checklists.ensure_built(db, ["10000000001"])
+    assert checklists.progress(db, ["10000000001"])["10000000001"]["total"] == after["total"] + 1
 
 
 def test_untouched_stale_items_go_touched_ones_stay(db):

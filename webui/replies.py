@@ -26,6 +26,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask import g as flask_g
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from companion import checklists, drafts, evidence, queries, related, reminders
@@ -165,8 +166,12 @@ def home_panel() -> dict:
 
 
 def progress_for(case_id: str) -> dict | None:
+    """Called once per row of the cases table: the library is looked up (its files
+    stat-ed) once per request, not per row."""
     db = get_db()
-    checklists.ensure_built(db, [case_id])
+    if "caselog_checklists" not in flask_g:
+        flask_g.caselog_checklists = checklists.default_library(errors=[])
+    checklists.ensure_built(db, [case_id], flask_g.caselog_checklists)
     return checklists.progress(db, [case_id]).get(case_id)
 
 
