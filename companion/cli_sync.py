@@ -185,7 +185,8 @@ class _StartFailed(Exception):
 
 
 async def _run(database, opts, progress):
-    """Open the client (which proves the session), then sync."""
+    """Open the client, then sync. A missing session fails here; an expired one (or a
+    robot check) at the sync's first call, which ends it as ``auth`` (or ``robot``)."""
     from companion.sync import sync as run_sync
     from scrapers.client import PortalClient, RobotCheck, SessionExpired
 

@@ -1,10 +1,11 @@
 """Capture: raw answers from the portal through a signed-in Chromium, nothing parsed.
 
 ``PortalClient`` opens one browser context with the saved session (or attaches to a
-running Chrome over CDP), checks the session once by opening the case lobby, then issues
-the portal's own JSON calls (PORTAL.md section 4) with the context's cookies, many at a
-time, and returns each answer as a ``Capture`` (bytes plus where and when they came from)
-for the archive and the parsers.
+running Chrome over CDP), then issues the portal's own JSON calls (PORTAL.md section 4)
+with the context's cookies, many at a time, and returns each answer as a ``Capture``
+(bytes plus where and when they came from) for the archive and the parsers. The session
+is proved by the first call (an expired one raises ``SessionExpired``, a robot check
+``RobotCheck``), not by a page visit first.
 
 Transport: ``context.request`` (Playwright's API client; it shares the context's cookie
 jar, Set-Cookie included) by default, because it measured 1.5-2x faster than ``fetch``
@@ -201,6 +202,7 @@ class PortalClient:
         self.stats: dict[str, int] = {"requests": 0, "429": 0, "5xx": 0, "network_errors": 0,
                                       "retries": 0}
         self._pw = self._browser = self._context = self._page = None
+        self._origin_lock: asyncio.Lock | None = None
 
     # ---- life cycle ---------------------------------------------------------------
 
@@ -234,8 +236,11 @@ class PortalClient:
             self._browser = await self._pw.chromium.launch(**launch_options(self.headless))
             self._context = await self._browser.new_context(storage_state=state,
                                                             timezone_id=self.timezone)
-        self._page = await self._context.new_page()
-        await self._open_origin()
+        # No page is opened yet: the first API call proves the session (401 ->
+        # SessionExpired, captcha -> RobotCheck), and only calls made from a page (the
+        # fetch transport, attachment downloads) open the lobby, once. Starting costs the
+        # browser launch alone (measured: the lobby visit was 0.15-0.2 s of ~0.8 s).
+        self._origin_lock = asyncio.Lock()
 
     async def close(self) -> None:
         try:
@@ -249,13 +254,23 @@ class PortalClient:
                 await self._pw.stop()
             self._pw = self._browser = self._context = self._page = None
 
-    async def _open_origin(self) -> None:
-        """Open the lobby once: proves the session (or raises) and gives the page an origin
-        for ``fetch``. The page stays inert: its scripts and their calls are blocked, so
-        opening the client costs no API call (request counts are measured) and nothing
-        runs behind our back; only our own fetches (marked) pass, the mark removed."""
-        await self._page.route("**/*", self._guard)
-        await self._goto(self._page, self.origin + LOBBY, "lobby")
+    async def _origin_page(self):
+        """The lobby, opened once, for calls made with the page's ``fetch``: it gives them
+        the portal's origin (or raises SessionExpired / RobotCheck). The page stays inert:
+        its scripts and their calls are blocked, so it costs no API call (request counts
+        are measured) and nothing runs behind our back; only our own fetches (marked)
+        pass, the mark removed."""
+        async with self._origin_lock:
+            if self._page is None:
+                page = await self._context.new_page()
+                try:
+                    await page.route("**/*", self._guard)
+                    await self._goto(page, self.origin + LOBBY, "lobby")
+                except BaseException:
+                    await page.close()
+                    raise
+                self._page = page
+        return self._page
 
     async def _guard(self, route) -> None:
         request = route.request
@@ -449,6 +464,8 @@ class PortalClient:
     async def _call(self, kind: str, url: str, *, method: str = "GET", json_body=None,
                     case_id: str | None = None, params: dict | None = None,
                     stream_cap: int | None = None) -> Capture:
+        if stream_cap is not None or self.transport == "fetch":
+            await self._origin_page()  # before taking a slot: opening it needs one
         attempt = throttled = 0
         while True:
             ticket = await self.limiter.acquire()

@@ -153,8 +153,8 @@ def test_api_calls_return_the_documented_json(portal, client, loop, truth):
 
 
 def test_opening_a_client_costs_no_api_call(portal, state, truth):
-    """The lobby is loaded to prove the session, but its own SearchForCases is blocked;
-    the fetch transport (calls from the page) answers like context.request."""
+    """Opening loads nothing; the fetch transport (calls from the page) opens the lobby
+    once, with its own SearchForCases blocked, and answers like context.request."""
     case_id = longest(truth)
 
     async def go():
@@ -255,12 +255,14 @@ def test_robot_check_stops_at_once(portal, client, loop, state, truth):
     assert portal.sim("stats")["total"] == 1  # one API call: nothing retried
 
     async def reopen():
-        async with PortalClient(portal.url, storage_state=state):
-            pass
+        async with PortalClient(portal.url, storage_state=state) as fresh:
+            assert portal.sim("stats")["total"] == 1  # opening costs no request at all
+            await fresh.search_cases(0)
 
-    with pytest.raises(RobotCheck):  # opening a client meets the Robot Check page
+    with pytest.raises(RobotCheck):  # a fresh client's first call meets it, once
         run(reopen())
     assert portal.sim("stats")["total"] == 2
+    assert portal.sim("stats")["robot"] == 2
 
 
 def test_unknown_case_is_case_not_found(client, loop):
@@ -287,9 +289,12 @@ def test_expired_session_raises_and_is_not_retried(portal_factory, tmp_path, mon
                 await client.case_page_html(case_id)
             with pytest.raises(SessionExpired):  # a page route: 302 to sign-in
                 await client.download_attachment(case_id, "any", 1000)
-        with pytest.raises(SessionExpired):  # the stale state is refused at opening
-            async with PortalClient(small.url, storage_state=state):
-                pass
+        with pytest.raises(SessionExpired):  # a stale state: refused at the first call
+            async with PortalClient(small.url, storage_state=state) as stale:
+                await stale.search_cases(0)
+        with pytest.raises(SessionExpired):  # ... and at the lobby a download opens
+            async with PortalClient(small.url, storage_state=state) as stale:
+                await stale.download_attachment(case_id, "any", 1000)
         with pytest.raises(SessionExpired, match="caselog login"):  # nothing saved at all
             async with PortalClient(small.url):
                 pass
