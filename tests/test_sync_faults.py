@@ -55,6 +55,18 @@ def test_sync_without_a_session_says_to_log_in(shared, tmp_path):
     assert "Traceback" not in r.stderr
 
 
+def test_sync_with_an_expired_session_exits_3_and_says_to_log_in(shared, fresh):
+    """The session file exists but the portal forgot it: the first call says so."""
+    p, home, _ = fresh
+    p.sim("expire-sessions", {})
+    try:
+        r, summary = sync(p, home, expect=3)
+    finally:
+        login(p, shared[1])  # the module's saved session, for the tests after this one
+    assert summary["state"] == "auth" and summary["opened"] == 0
+    assert f"caselog login --portal {p.url}" in r.stderr and "Traceback" not in r.stderr
+
+
 @pytest.mark.parametrize("faults", [{"rate_limit": 20, "retry_after": 1},
                                     {"rate_limit": 20, "retry_after": None},
                                     {"error_rate": 0.15},
