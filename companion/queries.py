@@ -57,7 +57,8 @@ def utc_now() -> datetime:
 
 def fts_query(text: str) -> str | None:
     """Turn what a person typed into a safe FTS5 query: every word quoted (so operators
-    and punctuation are inert) and required. Words match whole; a word typed with a
+    and punctuation are inert) and required. Words match by stem (migration 5: "invoice"
+    finds "invoices"); a word typed with a
     trailing ``*`` matches as a prefix (prefix scans are slower on a large archive)."""
     quoted = []
     for word in re.split(r"\s+", text.strip())[:12]:
