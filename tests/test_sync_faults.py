@@ -305,12 +305,14 @@ def test_unknown_layout_falls_back_to_html_or_fails_with_what_was_expected(
     assert export(tmp_path) == before
 
 
+@pytest.mark.parametrize("locale,tz", [("en_US", "America/Los_Angeles"),
+                                       ("de_DE", "Europe/Berlin")])
 def test_unknown_case_list_layout_says_what_and_lists_from_the_rendered_lobby(
-        portal_factory, tmp_path):
+        portal_factory, tmp_path, locale, tz):
     """SearchForCases in a layout the parser does not know: the sync says which page and
     what it expected, keeps that answer for reparse, and lists every case (older than the
     lobby's 30 days too) from the rendered lobby instead; nothing is lost."""
-    p = portal_factory("--cases", "60", "--seed", "4")
+    p = portal_factory("--cases", "60", "--seed", "4", "--locale", locale, "--timezone", tz)
     truth = p.sim("truth")
     handler = type("Proxy", (_Proxy,), {"upstream": p.url, "broken_search": True})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
