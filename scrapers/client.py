@@ -320,34 +320,14 @@ class PortalClient:
         """The rendered case page with every message loaded and expanded
         (``scrapers.casepage``); loaded again, with backoff, when it fails to render."""
         url = self.origin + CASE_PAGE + "?" + urlencode({"caseID": case_id})
-        attempt = 0
-        while True:
-            attempt += 1
-            page = await self._context.new_page()
-            try:
-                status = await self._goto(page, url, "html", case_id=case_id)
-                outcome = await render_thread(page, timeout_ms=self.timeout_ms,
-                                              retries=self.max_attempts,
-                                              backoff=self._backoff)
-                await self._check_page(page, "html", case_id)
-                if outcome != "ready":
-                    raise PageFault(f"the case page went to {page.url}")
-                html = await page.content()
-                self.stats["html"] = self.stats.get("html", 0) + 1
-                if self.on_request:
-                    self.on_request("html")
-                return Capture("html", page.url, status, html.encode(),
-                               "text/html; charset=utf-8", _now_iso(), case_id, {"caseID": case_id})
-            except (PlaywrightTimeout, PageFault) as exc:
-                # The shell's own calls may have hit a fault; check why, then load again.
-                await self._check_page(page, "html", case_id)
-                if attempt >= self.max_attempts:
-                    raise TransientExhausted(f"case page {case_id} did not finish rendering: "
-                                             f"{exc}", url=url, case_id=case_id) from exc
-                self.stats["retries"] += 1
-                await asyncio.sleep(self._backoff(attempt))
-            finally:
-                await page.close()
+
+        async def render(tab):
+            return await render_thread(tab, timeout_ms=self.timeout_ms,
+                                       retries=self.max_attempts, backoff=self._backoff)
+
+        return await self._rendered("html", url, render, case_id=case_id,
+                                    params={"caseID": case_id},
+                                    what=f"case page {case_id}")
 
     async def lobby_html(self, page: int = 1, page_size: int = 50,
                          window: str = "all") -> Capture:
@@ -357,27 +337,40 @@ class PortalClient:
         page shows an error (``kind`` "lobby")."""
         query = {"window": window, "page": page, "pageSize": page_size}
         url = self.origin + LOBBY + "?" + urlencode(query)
+
+        async def render(tab):
+            return await render_lobby(tab, timeout_ms=self.timeout_ms)
+
+        return await self._rendered("lobby", url, render, case_id=None, params=query,
+                                    what=f"the case lobby (page {page})")
+
+    async def _rendered(self, kind: str, url: str, render, *, case_id: str | None,
+                        params: dict, what: str) -> Capture:
+        """Open ``url`` in a fresh tab, let ``render`` drive it until it reports "ready",
+        and capture the DOM. A render that times out or lands elsewhere is first checked
+        for sign-in/robot pages (which raise at once), then retried with backoff, because
+        the page's own API calls meet the same transient faults as ours."""
         attempt = 0
         while True:
             attempt += 1
             tab = await self._context.new_page()
             try:
-                status = await self._goto(tab, url, "lobby")
-                outcome = await render_lobby(tab, timeout_ms=self.timeout_ms)
-                await self._check_page(tab, "lobby", None)
+                status = await self._goto(tab, url, kind, case_id=case_id)
+                outcome = await render(tab)
+                await self._check_page(tab, kind, case_id)
                 if outcome != "ready":
-                    raise PageFault(f"the lobby went to {tab.url}")
+                    raise PageFault(f"{what} went to {tab.url}")
                 html = await tab.content()
-                self.stats["lobby"] = self.stats.get("lobby", 0) + 1
+                self.stats[kind] = self.stats.get(kind, 0) + 1
                 if self.on_request:
-                    self.on_request("lobby")
-                return Capture("lobby", tab.url, status, html.encode(),
-                               "text/html; charset=utf-8", _now_iso(), None, query)
+                    self.on_request(kind)
+                return Capture(kind, tab.url, status, html.encode(),
+                               "text/html; charset=utf-8", _now_iso(), case_id, params)
             except (PlaywrightTimeout, PageFault) as exc:
-                await self._check_page(tab, "lobby", None)
+                await self._check_page(tab, kind, case_id)
                 if attempt >= self.max_attempts:
-                    raise TransientExhausted(f"the case lobby (page {page}) did not finish "
-                                             f"rendering: {exc}", url=url) from exc
+                    raise TransientExhausted(f"{what} did not finish rendering: {exc}",
+                                             url=url, case_id=case_id) from exc
                 self.stats["retries"] += 1
                 await asyncio.sleep(self._backoff(attempt))
             finally:
