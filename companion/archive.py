@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from companion.home import archive_dir
+from companion.procs import pid_alive
 
 INDEX = "index.jsonl"
 
@@ -116,7 +117,7 @@ class Archive:
                 pid = int(parts[1])
             except (IndexError, ValueError):
                 pid = None
-            if pid is not None and pid != os.getpid() and _alive(pid):
+            if pid is not None and pid != os.getpid() and pid_alive(pid):
                 continue
             try:
                 tmp.unlink()
@@ -172,16 +173,6 @@ class Archive:
             parse_status=row.get("parse_status") or "pending",
             parse_error=row.get("parse_error"), id=row.get("id"),
         )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
 
 
 def _iso(value) -> str:

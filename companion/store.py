@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from companion.archive import Archived
+from companion.procs import pid_alive
 from companion.schema import utcnow
 
 CLOSED_STATUSES = frozenset({"Resolved", "Closed"})
@@ -49,29 +50,10 @@ class CaseOutcome:
 
 # -- syncs ---------------------------------------------------------------------------------
 
-def _pid_alive(pid: int | None) -> bool:
-    """Is a caselog process with this pid still running? (A reused pid that now belongs
-    to something else does not count, where /proc can tell.)"""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            cmdline = fh.read()
-    except OSError:
-        return True
-    return b"companion" in cmdline or b"caselog" in cmdline
-
-
 def mark_interrupted(db: sqlite_utils.Database) -> list[int]:
     """Runs left ``running`` by a process that no longer exists were killed: say so."""
     ids = [r["id"] for r in db.query("select id, pid from syncs where state = 'running'")
-           if not _pid_alive(r["pid"]) or r["pid"] == os.getpid()]
+           if not pid_alive(r["pid"]) or r["pid"] == os.getpid()]
     if ids:
         with db.atomic():
             for i in ids:
@@ -81,7 +63,7 @@ def mark_interrupted(db: sqlite_utils.Database) -> list[int]:
 
 def running_sync(db: sqlite_utils.Database) -> dict | None:
     for r in db.query("select * from syncs where state = 'running' order by id desc"):
-        if _pid_alive(r["pid"]) and r["pid"] != os.getpid():
+        if pid_alive(r["pid"]) and r["pid"] != os.getpid():
             return r
     return None
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from companion import queries
+from companion.procs import pid_alive
 
 EXIT_STATES = {0: "ok", 1: "partial", 2: "failed", 3: "auth", 4: "robot"}
 
@@ -45,18 +46,6 @@ class Login:
     proc: subprocess.Popen
     portal: str
     log_path: Path
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class SyncRunner:
@@ -148,7 +137,7 @@ class SyncRunner:
         if run is None:
             row = queries.sync_row(db)
             if row and row["state"] == "running":
-                if _alive(row.get("pid")):
+                if pid_alive(row.get("pid")):
                     return {"state": "running", "row": row, "portal": row.get("portal"),
                             "external": True}
                 row = {**row, "state": "interrupted"}  # its process is gone
