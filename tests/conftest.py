@@ -3,11 +3,13 @@ servers (the simulated portal, the UI) on free loopback ports, always stopped.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -22,6 +24,41 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": find_browser(), "args": launch_args()}
+
+
+def run_async(coro):
+    """Run a coroutine to completion on a fresh event loop in its own thread.
+
+    pytest-playwright's sync ``page`` fixture keeps an event loop running in the main
+    thread for the rest of the session, after which ``asyncio.run`` there fails; async
+    capture tests go through this so they pass in any order."""
+    return ThreadLoop.once(coro)
+
+
+class ThreadLoop:
+    """An event loop living in a background thread, for module-scoped async resources
+    (one Chromium serving many tests) that must outlive a single ``run_async``."""
+
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run_until_complete(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def close(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+    @classmethod
+    def once(cls, coro):
+        runner = cls()
+        try:
+            return runner.run_until_complete(coro)
+        finally:
+            runner.close()
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import start_portal
+from conftest import ThreadLoop, run_async, start_portal
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from scrapers.client import (
@@ -33,7 +33,7 @@ UNKNOWN_CASE = "99999999999"
 
 
 def run(coro):
-    return asyncio.run(coro)
+    return run_async(coro)
 
 
 def sign_in(portal) -> dict:
@@ -61,7 +61,7 @@ def truth(portal):
 @pytest.fixture(scope="module")
 def loop():
     """One event loop for the module, so one client (one Chromium) serves many tests."""
-    loop = asyncio.new_event_loop()
+    loop = ThreadLoop()
     yield loop
     loop.close()
 

@@ -3,12 +3,11 @@ files) into an empty database, the export format, and reparse after imports."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 
 import pytest
-from conftest import run_caselog, start_portal
+from conftest import run_async, run_caselog, start_portal
 from sync_helpers import assert_same, db, env, export, login, sync
 
 
@@ -32,7 +31,7 @@ def saved(request, tmp_path_factory):
         login(p, session_home)
         truth = p.sim("truth")
         picks = [truth["cases"][i]["case_id"] for i in (0, 3, 7)]
-        bodies = asyncio.run(_save_pages(p.url, session_home, picks))
+        bodies = run_async(_save_pages(p.url, session_home, picks))
         folder = tmp_path_factory.mktemp("pages")
         files = []
         for cid, body in zip(picks, bodies, strict=True):
@@ -139,7 +138,7 @@ def test_unexpanded_saved_page_then_sync_has_no_duplicates(saved, tmp_path):
     case = next(c for c in truth["cases"] if len(c["messages"]) > 10
                 and any(len(m["text"]) > 600 for m in c["messages"][-10:]))
     page = tmp_path / "page.html"
-    page.write_text(asyncio.run(_save_unexpanded(p.url, session_home, case["case_id"])))
+    page.write_text(run_async(_save_unexpanded(p.url, session_home, case["case_id"])))
     home = tmp_path / "home"
     home.mkdir()
     assert run_caselog("import", str(page), env=env(home)).returncode == 0

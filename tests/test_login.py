@@ -4,7 +4,6 @@ session file, never the password)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import stat
@@ -15,8 +14,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from conftest import ROOT, free_port, run_caselog, start_portal, wait_http
-from playwright.sync_api import sync_playwright
+from conftest import ROOT, free_port, run_async, run_caselog, start_portal, wait_http
 
 from scrapers.browser import find_browser, launch_args
 from scrapers.client import PortalClient
@@ -185,7 +183,7 @@ def test_interactive_login_waits_for_the_person_through_robot_check_and_mfa(mfa_
 
     mfa_portal.sim("robot", {"on": True})
     try:
-        state = asyncio.run(login_interactive(mfa_portal.url, headless=True, timeout=60,
+        state = run_async(login_interactive(mfa_portal.url, headless=True, timeout=60,
                                               person=person))
     finally:
         mfa_portal.sim("robot", {"on": False})
@@ -205,7 +203,7 @@ def test_usage_errors_exit_2(portal, tmp_path):
     assert "Exit codes" in help_text and "--cdp" in help_text
 
 
-def test_cdp_takes_only_the_portal_cookies_from_a_running_chrome(portal, tmp_path):
+def test_cdp_takes_only_the_portal_cookies_from_a_running_chrome(portal, tmp_path, playwright):
     """A person's Chrome started with --remote-debugging-port: they sign in there, then
     `caselog login --cdp` takes the portal's cookies (and no other site's)."""
     port = free_port()
@@ -217,8 +215,10 @@ def test_cdp_takes_only_the_portal_cookies_from_a_running_chrome(portal, tmp_pat
     try:
         wait_http(cdp + "/json/version", chrome)
         config = portal.sim("config")
-        with sync_playwright() as pw:  # the person, signing in in their own browser
-            browser = pw.chromium.connect_over_cdp(cdp)
+        # The person, signing in in their own browser (pytest-playwright's session
+        # Playwright: a second sync_playwright() cannot start once that one runs).
+        browser = playwright.chromium.connect_over_cdp(cdp)
+        try:
             context = browser.contexts[0]
             context.add_cookies([{"name": "elsewhere", "value": "private",
                                   "domain": "example.org", "path": "/"}])
@@ -229,6 +229,8 @@ def test_cdp_takes_only_the_portal_cookies_from_a_running_chrome(portal, tmp_pat
             page.locator("#ap_password").fill(config["password"])
             page.locator("#signInSubmit").click()
             page.wait_for_url("**/cu/case-lobby**")
+        finally:
+            browser.close()  # over CDP this only disconnects; the person's Chrome runs on
         home = tmp_path / "home"
         result = run_caselog("login", "--portal", portal.url, "--cdp", cdp,
                              env={"CASELOG_HOME": str(home)}, timeout=60)
@@ -242,7 +244,7 @@ def test_cdp_takes_only_the_portal_cookies_from_a_running_chrome(portal, tmp_pat
             async with PortalClient(portal.url, cdp_url=cdp) as client:
                 return await client.search_cases(0, page_size=10)
 
-        cap = asyncio.run(capture_through_cdp())
+        cap = run_async(capture_through_cdp())
         assert cap.json()["totalNumberOfResults"] == 3
         assert chrome.poll() is None  # closing the client only detached from it
     finally:

@@ -149,7 +149,9 @@ def test_timeline_search_highlights_matches(page: Page, ui, synced):
     expect(page).to_have_url(re.compile(r"q=invoices"))
     marks = page.locator("li.event mark")
     expect(marks.first).to_be_visible()
-    assert {m.lower() for m in marks.all_inner_texts()} == {"invoices"}
+    # Search is stemmed (migration 5): every mark is a form of the word asked for.
+    forms = {m.lower() for m in marks.all_inner_texts()}
+    assert forms and forms <= {"invoice", "invoices", "invoiced"}, forms
     expected = sql(synced, "select count(*) from messages_fts where messages_fts match 'invoices'")
     expect(page.locator("li.event")).to_have_count(min(50, expected[0][0]))
 
