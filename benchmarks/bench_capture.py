@@ -29,8 +29,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from scrapers.client import PortalClient  # noqa: E402
-from scrapers.login import login_with_password  # noqa: E402
+from scrapers.browser.client import PortalClient  # noqa: E402
+from scrapers.browser.login import login_with_password  # noqa: E402
 
 
 def free_port() -> int:

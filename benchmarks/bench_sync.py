@@ -93,9 +93,9 @@ def api_calls(stats: dict) -> int:
 
 async def _baseline(portal_url: str, home: Path, case_ids: list[str]) -> list[float]:
     """Open each case page in turn and read the rendered thread (seconds, per case)."""
-    from scrapers.client import PortalClient
-    from scrapers.parse_html import parse_case_page
-    from scrapers.session import session_path
+    from scrapers.browser.client import PortalClient
+    from scrapers.browser.session import session_path
+    from scrapers.parse.pages import parse_case_page
 
     state = session_path(portal_url, home / "sessions")
     times = []
@@ -114,7 +114,7 @@ def _plain_http_rate(portal_url: str, home: Path, case_ids: list[str], threads: 
     import concurrent.futures
     import urllib.request
 
-    from scrapers.session import session_path
+    from scrapers.browser.session import session_path
 
     state = json.loads(session_path(portal_url, home / "sessions").read_text())
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in state["cookies"])

@@ -28,7 +28,7 @@ def main(src: str, repeat: int = 7) -> None:
     db_file = work / "caselog.db"
     shutil.copy(src, db_file)
 
-    from companion import asks, checklists
+    from companion.replies import asks, checklists
     from companion.schema import open_db
     from webui.app import create_app
 

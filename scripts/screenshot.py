@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scrapers.browser import launch_options  # noqa: E402
+from scrapers.browser.launch import launch_options  # noqa: E402
 
 
 def free_port() -> int:

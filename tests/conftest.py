@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from scrapers.browser import find_browser, launch_args
+from scrapers.browser.launch import find_browser, launch_args
 
 ROOT = Path(__file__).resolve().parent.parent
 

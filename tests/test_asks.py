@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from companion.asks import KINDS, detect, detect_in_messages, sentences
+from companion.replies.asks import KINDS, detect, detect_in_messages, sentences
 
 POSITIVE = [
     # (text, expected kinds in order)
@@ -205,7 +205,7 @@ def test_only_amazon_messages_count():
 
 
 def test_every_kind_has_a_checklist():
-    from companion.checklists import load_library
+    from companion.replies.checklists import load_library
 
     lib = load_library(None)
     covered = {k for cl in lib.values() for k in cl["asks"]}

@@ -14,7 +14,7 @@ import pytest
 from conftest import ThreadLoop, run_async, start_portal
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from scrapers.client import (
+from scrapers.browser.client import (
     AttachmentTooLarge,
     CaseNotFound,
     PortalClient,
@@ -23,8 +23,8 @@ from scrapers.client import (
     TransientExhausted,
     retry_after_seconds,
 )
-from scrapers.login import login_with_password
-from scrapers.pacing import AdaptiveLimiter
+from scrapers.browser.login import login_with_password
+from scrapers.browser.pacing import AdaptiveLimiter
 
 NO_FAULTS = {"latency_ms": 0, "jitter_ms": 0, "rate_limit": 0, "retry_after": 1,
              "error_rate": 0, "session_expiry_after": 0, "robot_after": 0,

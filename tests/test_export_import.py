@@ -12,8 +12,8 @@ from sync_helpers import assert_same, db, env, export, login, sync
 
 
 async def _save_pages(portal_url: str, home, case_ids: list[str]) -> list[bytes]:
-    from scrapers.client import PortalClient
-    from scrapers.session import session_path
+    from scrapers.browser.client import PortalClient
+    from scrapers.browser.session import session_path
 
     state = session_path(portal_url, home / "sessions")
     async with PortalClient(portal_url, storage_state=state) as client:
@@ -117,8 +117,8 @@ async def _save_unexpanded(portal_url: str, home, case_id: str) -> str:
     the thread, long messages cut short behind "See more"."""
     from playwright.async_api import async_playwright
 
-    from scrapers.browser import launch_options
-    from scrapers.session import session_path
+    from scrapers.browser.launch import launch_options
+    from scrapers.browser.session import session_path
 
     state = str(session_path(portal_url, home / "sessions"))
     async with async_playwright() as pw:

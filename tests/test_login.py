@@ -16,10 +16,10 @@ import pyotp
 import pytest
 from conftest import ROOT, free_port, run_async, run_caselog, start_portal, wait_http
 
-from scrapers.browser import find_browser, launch_args
-from scrapers.client import PortalClient
-from scrapers.login import LoginError, login_interactive, totp_code
-from scrapers.session import load_state, save_state, session_path
+from scrapers.browser.client import PortalClient
+from scrapers.browser.launch import find_browser, launch_args
+from scrapers.browser.login import LoginError, login_interactive, totp_code
+from scrapers.browser.session import load_state, save_state, session_path
 
 MFA_SECRET = pyotp.random_base32()
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from scrapers import locales
 from scrapers.errors import (
     AmbiguousTimeZone,
     CaseNotFoundPage,
@@ -22,8 +21,8 @@ from scrapers.errors import (
     TimeZoneError,
     UnknownTimeZone,
 )
-from scrapers.parse_html import parse_case_page, parse_lobby
-from scrapers.parse_json import (
+from scrapers.parse import locales
+from scrapers.parse.monsapi import (
     api_error,
     apply_full_messages,
     merge_pages,
@@ -31,8 +30,9 @@ from scrapers.parse_json import (
     parse_search,
     parse_view_case,
 )
-from scrapers.records import epoch_to_iso, html_message_key
-from scrapers.text import html_to_text
+from scrapers.parse.pages import parse_case_page, parse_lobby
+from scrapers.parse.records import epoch_to_iso, html_message_key
+from scrapers.parse.text import html_to_text
 
 DATA = Path(__file__).parent / "data"
 CASE = "40718231605"

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from conftest import run_caselog
 
-from companion import checklists, dossier, drafts, evidence, related, reminders
+from companion.replies import checklists, dossier, drafts, evidence, related, reminders
 from companion.schema import open_db
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
@@ -657,8 +657,8 @@ def test_htmx_answers_the_panel_with_clear_errors(client, db):
 
 
 def test_draft_events_page_through_the_timeline(client, db):
-    from companion import timeline
-    from webui.replies import draft_event_source
+    from companion.read import timeline
+    from webui.views.replies import draft_event_source
 
     for cid in ("10000000001", "10000000002", "10000000004"):
         d = drafts.ensure(db, cid)

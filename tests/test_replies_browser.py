@@ -42,7 +42,7 @@ def synced(shared_portal, tmp_path_factory):
 
     os.environ["CASELOG_HOME"] = str(home)  # for the companion calls below
     try:
-        from companion import checklists
+        from companion.replies import checklists
         from companion.schema import open_db
 
         db = open_db(home / "caselog.db")
@@ -214,7 +214,7 @@ def test_07_cases_table_shows_progress(shared_page: Page, synced):
     # a case nobody opened shows its progress too (the list builds its checklist)
     import sqlite3
 
-    from companion.asks import detect
+    from companion.replies.asks import detect
 
     with sqlite3.connect(synced.db) as conn:
         rows = conn.execute(

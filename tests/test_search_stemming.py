@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from companion import queries
+from companion.read import queries
 from companion.schema import MIGRATIONS, open_db
 
 

@@ -237,7 +237,7 @@ def test_download_attachments_within_the_cap(portal_factory, tmp_path):
 # -- the save rules, on hand-made records (no portal: milliseconds) -----------------------
 
 def _unit(case_id="11111111111", status="PendingAmazonAction", messages=(), **kw):
-    from companion.store import CaseUnit
+    from companion.capture.store import CaseUnit
 
     msgs = [{"contact_id": k, "message_key": k, "sender": s, "sender_address": None,
              "sent_at": t, "html": x, "text": x, "truncated": tr, "attachments": []}
@@ -257,7 +257,7 @@ def fresh_db(tmp_path):
 
 
 def test_store_keeps_full_text_and_never_duplicates(fresh_db):
-    from companion import store
+    from companion.capture import store
 
     full = ("c1", "amazon", "2026-01-02T00:00:00Z", "x" * 900, False)
     preview = ("c1", "amazon", "2026-01-02T00:00:00Z", "x" * 600, True)
@@ -273,7 +273,7 @@ def test_store_keeps_full_text_and_never_duplicates(fresh_db):
 
 
 def test_store_status_history_and_partial_threads(fresh_db):
-    from companion import store
+    from companion.capture import store
 
     store.save_case(fresh_db, _unit(messages=[("c1", "seller", "2026-01-01T00:00:00Z", "a",
                                                False)]))
@@ -289,7 +289,7 @@ def test_store_status_history_and_partial_threads(fresh_db):
 
 
 def test_store_listing_marks_left_lobby_only_when_complete(fresh_db):
-    from companion import store
+    from companion.capture import store
 
     for cid in ("11111111111", "22222222222"):
         store.save_case(fresh_db, _unit(case_id=cid))

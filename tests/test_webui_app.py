@@ -16,8 +16,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from make_db import generate  # noqa: E402
 
-from companion import charts, queries, timeline  # noqa: E402
+from companion.read import queries, timeline  # noqa: E402
 from companion.schema import open_db  # noqa: E402
+from webui import charts  # noqa: E402
 from webui.app import create_app  # noqa: E402
 from webui.cli import serve  # noqa: E402
 from webui.sanitize import clean_html  # noqa: E402

@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Flask, request
 from markupsafe import Markup
 
-from companion import queries
+from companion.read import queries
 from companion.schema import open_db
 from webui import sanitize
 from webui.db import close_db
@@ -54,9 +54,9 @@ def _register_replies(app: Flask) -> None:
     if not app.config.get("REPLIES", True):
         return
     try:
-        replies = importlib.import_module("webui.replies")
+        replies = importlib.import_module("webui.views.replies")
     except ModuleNotFoundError as exc:
-        if exc.name != "webui.replies":
+        if exc.name != "webui.views.replies":
             raise
         return
     if hasattr(replies, "bp"):

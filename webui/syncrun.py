@@ -18,8 +18,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from companion import queries
 from companion.procs import pid_alive
+from companion.read import queries
 
 EXIT_STATES = {0: "ok", 1: "partial", 2: "failed", 3: "auth", 4: "robot"}
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 
-from companion import queries
 from companion.home import home as caselog_home
+from companion.read import queries
 from webui.db import get_db
 from webui.views import page
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from companion import charts, queries
+from companion.read import queries
+from webui import charts
 from webui.db import get_db
 from webui.views.sync import sync_context
 

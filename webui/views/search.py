@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from companion import queries
+from companion.read import queries
 from webui.db import get_db
 from webui.views import page
 

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, request
 
-from companion import queries, timeline
+from companion.read import queries, timeline
 from webui.db import get_db
 from webui.views import page
 

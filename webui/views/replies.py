@@ -29,10 +29,11 @@ from flask import (
 from flask import g as flask_g
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from companion import checklists, drafts, evidence, queries, related, reminders
-from companion import dossier as dossier_mod
 from companion.home import home
-from companion.queries import case_filters_sql
+from companion.read import queries
+from companion.read.queries import case_filters_sql
+from companion.replies import checklists, drafts, evidence, related, reminders
+from companion.replies import dossier as dossier_mod
 from webui.app import is_htmx
 from webui.db import get_db
 

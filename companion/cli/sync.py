@@ -141,8 +141,8 @@ def sync(portal, full, as_json, max_age, download_attachments, max_attachment_mb
       3  sign-in needed: run `caselog login --portal URL`, then sync again
       4  robot check: a person must pass it in `caselog login --portal URL`
     """
-    from companion.sync import SyncOptions
-    from scrapers.session import load_state
+    from companion.capture.sync import SyncOptions
+    from scrapers.browser.session import load_state
 
     if load_state(portal) is None:
         raise ExitError(f"no saved session for {portal}; {_login_hint(portal)}", 3)
@@ -151,7 +151,7 @@ def sync(portal, full, as_json, max_age, download_attachments, max_attachment_mb
                        max_attachment_bytes=int(max_attachment_mb * 1024 * 1024),
                        timezone=timezone)
     database = _open(db)
-    from companion import store
+    from companion.capture import store
 
     other = store.running_sync(database)
     if other:
@@ -187,8 +187,8 @@ class _StartFailed(Exception):
 async def _run(database, opts, progress):
     """Open the client, then sync. A missing session fails here; an expired one (or a
     robot check) at the sync's first call, which ends it as ``auth`` (or ``robot``)."""
-    from companion.sync import sync as run_sync
-    from scrapers.client import PortalClient, RobotCheck, SessionExpired
+    from companion.capture.sync import sync as run_sync
+    from scrapers.browser.client import PortalClient, RobotCheck, SessionExpired
 
     client = PortalClient(opts.portal, concurrency=opts.concurrency,
                           timezone=opts.timezone or "UTC")
@@ -229,7 +229,7 @@ def export(fmt, case_ids, db):
         caselog export > cases.json
         caselog export --case 12345678901
     """
-    from companion.export import iter_cases
+    from companion.capture.export import iter_cases
 
     database = _open(db)
     out = sys.stdout
@@ -251,7 +251,7 @@ def import_(files, timezone, db):
     Usage:
         caselog import ~/Downloads/case-12345678901.html
     """
-    from companion.importer import import_pages
+    from companion.capture.importer import import_pages
 
     results = import_pages(_open(db), list(files), timezone=timezone)
     for r in results:
@@ -278,7 +278,7 @@ def reparse(timezone, db):
     Usage:
         caselog reparse
     """
-    from companion.reparse import reparse as run
+    from companion.capture.reparse import reparse as run
 
     stats = run(_open(db), timezone=timezone)
     click.echo(f"Replayed {stats['captures']} captures: {stats['cases_stored']} cases "

@@ -8,7 +8,7 @@ import hashlib
 import math
 from datetime import UTC, datetime
 
-from scrapers.text import html_to_text
+from scrapers.parse.text import html_to_text
 
 
 def epoch_to_iso(value) -> str | None:

@@ -24,8 +24,8 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 
-from scrapers.browser import launch_options
-from scrapers.session import only_portal, portal_origin
+from scrapers.browser.launch import launch_options
+from scrapers.browser.session import only_portal, portal_origin
 
 LOBBY_PATH = "/cu/case-lobby"
 SIGNIN_PATH = "/ap/signin?openid.return_to=" + LOBBY_PATH

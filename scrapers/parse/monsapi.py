@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 
 from scrapers.errors import LayoutError
-from scrapers.records import (
+from scrapers.parse.records import (
     apply_full_messages,
     epoch_to_iso,
     merge_pages,
 )
-from scrapers.records import message as make_message
-from scrapers.text import html_to_text
+from scrapers.parse.records import message as make_message
+from scrapers.parse.text import html_to_text
 
 __all__ = ["parse_search", "parse_view_case", "parse_contact_message", "api_error",
            "merge_pages", "apply_full_messages", "load"]

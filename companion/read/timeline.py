@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlite_utils
 
-from companion.queries import MARK_CLOSE, MARK_OPEN, SENDERS, case_filters_sql, fts_query
+from companion.read.queries import MARK_CLOSE, MARK_OPEN, SENDERS, case_filters_sql, fts_query
 
 RANK_OPENED, RANK_STATUS, RANK_MESSAGE = 0, 1, 2
 PAGE_SIZE = 50

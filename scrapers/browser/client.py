@@ -36,10 +36,10 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 
-from scrapers.browser import launch_options
-from scrapers.casepage import PageFault, render_lobby, render_thread
-from scrapers.pacing import AdaptiveLimiter
-from scrapers.session import load_state, portal_origin
+from scrapers.browser.casepage import PageFault, render_lobby, render_thread
+from scrapers.browser.launch import launch_options
+from scrapers.browser.pacing import AdaptiveLimiter
+from scrapers.browser.session import load_state, portal_origin
 
 API = "/hill/hillservice/mons-api/"
 LOBBY = "/cu/case-lobby"

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from scrapers.locales import STATUS_LABELS as _PORTAL_LABELS
+from scrapers.parse.locales import STATUS_LABELS as _PORTAL_LABELS
 
 # The UI speaks the portal's en_US labels, so a seller sees the words Seller Central uses.
 STATUS_LABELS = _PORTAL_LABELS["en_US"]

@@ -1,4 +1,4 @@
-"""Evidence checklists: the built-in library (TOML files in ``companion/data/checklists``),
+"""Evidence checklists: the built-in library (TOML files in ``companion/replies/data/checklists``),
 the user's own (``CASELOG_HOME/checklists/*.toml``), and each case's checklist built from
 its category and from what Amazon asked (``companion.asks``), stored so that ticks and
 notes survive every rebuild.
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from companion import asks as asks_mod
 from companion.home import home
+from companion.replies import asks as asks_mod
 from companion.schema import utcnow
 
 BUILTIN_DIR = Path(__file__).parent / "data" / "checklists"

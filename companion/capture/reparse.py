@@ -18,9 +18,9 @@ from itertools import groupby
 
 import sqlite_utils
 
-from companion import store
-from companion.archive import Archive, Archived
-from companion.parsing import (
+from companion.capture import store
+from companion.capture.archive import Archive, Archived
+from companion.capture.parsing import (
     PARSE_ERRORS,
     mark,
     parse_listing,
@@ -77,7 +77,7 @@ def _replay_listing(db, caps: list[Archived], sync_id) -> None:
 
 def _case_unit(db, caps: list[Archived], listed: dict | None, timezone) -> store.CaseUnit:
     """The CaseUnit the sync built from these captures, rebuilt (raises on parse errors)."""
-    from scrapers.records import merge_pages
+    from scrapers.parse.records import merge_pages
 
     cid = caps[0].case_id
     html = [c for c in caps if c.kind in ("html", "import")]

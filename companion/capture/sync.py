@@ -25,9 +25,9 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
-from companion import store
-from companion.archive import Archive, Archived
-from companion.parsing import (
+from companion.capture import store
+from companion.capture.archive import Archive, Archived
+from companion.capture.parsing import (
     PARSE_ERRORS,
     mark,
     parse_listing,
@@ -98,7 +98,7 @@ class Stop(Exception):
 def _client_errors():
     """(errors that stop the sync -> state, errors that fail one case). Imported late so
     that ``caselog export`` and friends never load Playwright."""
-    from scrapers.client import PortalError, RobotCheck, SessionExpired
+    from scrapers.browser.client import PortalError, RobotCheck, SessionExpired
 
     # TransientExhausted, CaseNotFound, Forbidden, BadRequest, AttachmentTooLarge: one case.
     return {SessionExpired: "auth", RobotCheck: "robot"}, (PortalError,)
@@ -215,7 +215,7 @@ class Syncer:
             if not token or len(pages) > 10_000:
                 complete = not token
                 break
-        from scrapers.records import merge_pages
+        from scrapers.parse.records import merge_pages
 
         parsed = merge_pages(pages)
         full_texts = await self._full_texts(cid, parsed, known, caps)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from companion import store
-from companion.archive import Archive, Archived
-from companion.parsing import PARSE_ERRORS, mark, parse_page, whole_thread
+from companion.capture import store
+from companion.capture.archive import Archive, Archived
+from companion.capture.parsing import PARSE_ERRORS, mark, parse_page, whole_thread
 from companion.schema import utcnow
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from companion.archive import Archived
+from companion.capture.archive import Archived
 from companion.procs import pid_alive
 from companion.schema import utcnow
 
@@ -194,7 +194,7 @@ def _rendered_key(key: str, sender: str, sent_at: str, text: str | None) -> str:
     saved or rendered copy and the portal's own record of one message are matched."""
     if key.startswith("h:"):
         return key
-    from scrapers.records import html_message_key
+    from scrapers.parse.records import html_message_key
 
     return html_message_key(sender, sent_at or "", text or "")
 

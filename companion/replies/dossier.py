@@ -14,7 +14,7 @@ from html import escape
 import nh3
 import sqlite_utils
 
-from companion import checklists, drafts, related
+from companion.replies import checklists, drafts, related
 
 CSS = """
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2430;

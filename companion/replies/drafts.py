@@ -4,7 +4,7 @@ sandbox, saved with every revision, marked ready and marked sent by the person.
 caselog prepares and never sends. A draft never invents a fact: what the data cannot
 tell (the seller's name, a root cause) is a visible ``[placeholder]``, and a draft that
 still holds one cannot be marked ready or sent. Templates are files
-(``companion/data/templates/*.j2``, overridden by ``CASELOG_HOME/templates/``) and are
+(``companion/replies/data/templates/*.j2``, overridden by ``CASELOG_HOME/templates/``) and are
 treated as untrusted: sandboxed, no attribute tricks, bounded time and output.
 """
 
@@ -21,8 +21,8 @@ import jinja2
 import sqlite_utils
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from companion import checklists, reminders
 from companion.home import home
+from companion.replies import checklists, reminders
 from companion.schema import utcnow
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "data" / "templates"
@@ -311,9 +311,9 @@ def _render_isolated(name: str, ctx: dict, source: str | None = None) -> str:
                       "source": source, "ctx": {k: v for k, v in ctx.items() if k != "ph"}})
     try:
         proc = subprocess.run(
-            [sys.executable, "-c", "from companion.drafts import _child_main; _child_main()"],
+            [sys.executable, "-c", "from companion.replies.drafts import _child_main; _child_main()"],
             input=job, capture_output=True, text=True, timeout=CHILD_SECONDS,
-            cwd=str(Path(__file__).resolve().parent.parent))
+            cwd=str(Path(__file__).resolve().parents[2]))
     except subprocess.TimeoutExpired as exc:
         raise DraftTemplateError(
             f"template {name}: took longer than {RENDER_SECONDS:g} s (an endless loop?)") from exc

@@ -3,7 +3,7 @@ so that replaying the archive goes through exactly the code the sync used."""
 
 from __future__ import annotations
 
-from companion.archive import Archived
+from companion.capture.archive import Archived
 from scrapers.errors import ParseError
 
 # Parser failures that mean "keep the capture, fail this case, go on".
@@ -15,19 +15,19 @@ def parse_listing(cap: Archived) -> tuple[list[dict], int]:
     the JSON's layout is unknown). Lobby rows show days, not times: they carry
     ``dates: "day"`` and no last-reply time, which the store then takes from the thread."""
     if cap.kind == "lobby":
-        from scrapers.parse_html import parse_lobby
+        from scrapers.parse.pages import parse_lobby
 
         rows, total = parse_lobby(cap.body)
         if total is None:
             raise ValueError("the lobby shows no 'Cases 1 to 50 of N' line")
         return [{**r, "last_amazon_reply_at": None, "dates": "day"} for r in rows], total
-    from scrapers.parse_json import parse_search
+    from scrapers.parse.monsapi import parse_search
 
     return parse_search(cap.body)
 
 
 def parse_viewcase(cap: Archived) -> dict:
-    from scrapers.parse_json import parse_view_case
+    from scrapers.parse.monsapi import parse_view_case
 
     parsed = parse_view_case(cap.body, case_id=cap.case_id)
     parsed["case_id"] = parsed.get("case_id") or cap.case_id
@@ -36,14 +36,14 @@ def parse_viewcase(cap: Archived) -> dict:
 
 def parse_message(cap: Archived) -> dict:
     """GetContactMessage -> {"contact_id", "html", "text"}."""
-    from scrapers.parse_json import parse_contact_message
+    from scrapers.parse.monsapi import parse_contact_message
 
     return parse_contact_message(cap.body)
 
 
 def parse_page(cap: Archived, timezone: str | None = None) -> dict:
     """A rendered (or saved) case page -> ParsedCase, through the HTML parser."""
-    from scrapers import parse_html
+    from scrapers.parse import pages as parse_html
 
     kwargs = {"timezone": timezone} if timezone else {}
     return parse_html.parse_case_page(cap.text(), **kwargs)

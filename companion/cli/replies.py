@@ -46,7 +46,7 @@ def dossier(case_id, db, output):
         caselog dossier 12345678901 -o ~/Desktop/case.html
         caselog dossier 12345678901 --db other.db -o - > case.html
     """
-    from companion.dossier import build
+    from companion.replies.dossier import build
 
     html = build(_open(db, case_id), case_id)
     if output == "-":
@@ -76,7 +76,7 @@ def checklist(case_id, db, tick, untick, attach):
         caselog checklist 12345678901 --tick 4 --tick 5
         caselog checklist 12345678901 --attach 4 invoice-2026-03.pdf
     """
-    from companion import checklists, evidence
+    from companion.replies import checklists, evidence
 
     conn = _open(db, case_id)
     checklists.refresh(conn, case_id)
@@ -133,7 +133,7 @@ def draft(case_id, db, regenerate, ready, sent):
         caselog draft 12345678901 --regenerate
         caselog draft 12345678901 --sent
     """
-    from companion import drafts
+    from companion.replies import drafts
 
     conn = _open(db, case_id)
     try:
@@ -167,7 +167,7 @@ def reminders_cmd(db):
     Usage:
         caselog reminders
     """
-    from companion import reminders
+    from companion.replies import reminders
 
     try:
         lists = reminders.due(_open(db))

@@ -9,9 +9,9 @@ import click
 from playwright.async_api import Error as PlaywrightError
 
 from companion.home import sessions_dir
-from scrapers import login as signin
-from scrapers.browser import BrowserNotFound
-from scrapers.session import save_state
+from scrapers.browser import login as signin
+from scrapers.browser.launch import BrowserNotFound
+from scrapers.browser.session import save_state
 
 
 class LoginFailed(click.ClickException):

@@ -46,7 +46,7 @@ def main():
 
 # Core command modules: each exposes COMMANDS, a list of click commands. Adding a module
 # here is the only change the group needs.
-COMMAND_MODULES = ("companion.cli_sync", "companion.cli_replies", "companion.cli_login")
+COMMAND_MODULES = ("companion.cli.sync", "companion.cli.replies", "companion.cli.login")
 
 
 def _register_core_commands():

@@ -25,7 +25,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from scrapers import locales
 from scrapers.errors import (
     CaseNotFoundPage,
     LayoutError,
@@ -33,8 +32,9 @@ from scrapers.errors import (
     SignInPage,
     TimeZoneError,
 )
-from scrapers.records import message as make_message
-from scrapers.text import html_to_text
+from scrapers.parse import locales
+from scrapers.parse.records import message as make_message
+from scrapers.parse.text import html_to_text
 
 __all__ = ["parse_case_page", "parse_lobby", "check_special_page", "detect_locale"]
 

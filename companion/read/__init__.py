@@ -1,0 +1,1 @@
+"""Read models for the UI and the CLI: queries, the timeline."""

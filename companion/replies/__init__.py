@@ -1,0 +1,1 @@
+"""Documented replies: asks, checklists, evidence, drafts, reminders, related cases, dossiers."""

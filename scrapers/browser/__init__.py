@@ -1,0 +1,1 @@
+"""Capture through the seller's signed-in Chromium (Playwright)."""

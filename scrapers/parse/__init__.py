@@ -1,0 +1,1 @@
+"""Pure parsers: captured bytes in, parsed records out; no network."""
