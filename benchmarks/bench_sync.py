@@ -32,10 +32,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from conftest import start_portal  # noqa: E402
+from fixtures.harness import start_portal  # noqa: E402
 
 RSS_WRAPPER = (
     "import atexit, resource, sys\n"

@@ -8,7 +8,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from conftest import Portal, run_caselog
+from fixtures.harness import Portal, run_caselog
 
 
 def env(home: Path, **extra) -> dict:

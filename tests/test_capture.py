@@ -11,9 +11,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import ThreadLoop, run_async, start_portal
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
+from fixtures.harness import ThreadLoop, run_async, start_portal
 from scrapers.browser.client import (
     AttachmentTooLarge,
     CaseNotFound,

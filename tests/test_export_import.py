@@ -7,8 +7,9 @@ import re
 import shutil
 
 import pytest
-from conftest import run_async, run_caselog, start_portal
 from sync_helpers import assert_same, db, env, export, login, sync
+
+from fixtures.harness import run_async, run_caselog, start_portal
 
 
 async def _save_pages(portal_url: str, home, case_ids: list[str]) -> list[bytes]:

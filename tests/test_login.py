@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from conftest import ROOT, free_port, run_async, run_caselog, start_portal, wait_http
 
+from fixtures.harness import ROOT, free_port, run_async, run_caselog, start_portal, wait_http
 from scrapers.browser.client import PortalClient
 from scrapers.browser.launch import find_browser, launch_args
 from scrapers.browser.login import LoginError, login_interactive, totp_code

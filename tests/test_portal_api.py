@@ -458,7 +458,7 @@ def test_generated_data_is_realistic_and_fast():
 
 def test_cli_identity_locale_zone_and_host_flags():
     """`caselog portal` itself, with every flag that is not a fault (faults: test_portal_faults)."""
-    from conftest import ROOT, free_port, stop_process, wait_http
+    from fixtures.harness import ROOT, free_port, stop_process, wait_http
 
     port = free_port()
     argv = [sys.executable, "-m", "companion", "portal", "--host", "127.0.0.2",

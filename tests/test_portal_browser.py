@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pyotp
 import pytest
-from conftest import start_portal
 from playwright.sync_api import Page, expect
+
+from fixtures.harness import start_portal
 
 LOBBY = "/cu/case-lobby"
 VIEW = "/cu/case-dashboard/view-case?caseID="

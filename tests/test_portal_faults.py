@@ -8,10 +8,10 @@ import re
 import time
 
 import pytest
-from conftest import start_portal
 from portal_http import API, Client
 
 from fixtures.faults import DEFAULTS
+from fixtures.harness import start_portal
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import run_caselog
 
 from companion.replies import checklists, dossier, drafts, evidence, related, reminders
 from companion.schema import open_db
+from fixtures.harness import run_caselog
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 ASKING = ("Hello from Amazon Selling Partner Support,\nWe reviewed your appeal.\nTo proceed, "

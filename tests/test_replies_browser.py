@@ -16,8 +16,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import UIServer, run_caselog
 from playwright.sync_api import Page, expect
+
+from fixtures.harness import UIServer, run_caselog
 
 PDF = b"%PDF-1.4\n% caselog test invoice\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 MAX_BYTES = 200_000  # the server's evidence cap in this module

@@ -6,7 +6,6 @@ and reparse rebuilds an identical export."""
 from __future__ import annotations
 
 import pytest
-from conftest import start_portal
 from sync_helpers import (
     assert_same,
     db,
@@ -16,6 +15,8 @@ from sync_helpers import (
     stats,
     sync,
 )
+
+from fixtures.harness import start_portal
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +105,9 @@ def test_resync_without_changes_opens_nothing(portal, home, first):
 
 
 def test_human_output_says_what_changed(portal, home, first):
-    from conftest import run_caselog
     from sync_helpers import env
+
+    from fixtures.harness import run_caselog
 
     r = run_caselog("sync", "--portal", portal.url, env=env(home))
     assert r.returncode == 0
@@ -127,8 +129,9 @@ def test_max_age_reopens_only_open_cases(portal, home, first):
 
 def test_reparse_rebuilds_identical_export(portal, home, first):
     before = export(home)
-    from conftest import run_caselog
     from sync_helpers import env
+
+    from fixtures.harness import run_caselog
 
     r = run_caselog("reparse", env=env(home))
     assert r.returncode == 0, r.stderr
@@ -141,8 +144,9 @@ def test_archive_alone_rebuilds_a_lost_database(home, first, tmp_path):
     """Only the captures folder survives: its index and files rebuild the same export."""
     import shutil
 
-    from conftest import run_caselog
     from sync_helpers import env
+
+    from fixtures.harness import run_caselog
 
     shutil.copytree(home / "captures", tmp_path / "captures")
     r = run_caselog("reparse", env=env(tmp_path))

@@ -19,8 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import ROOT, run_caselog, start_portal
 from sync_helpers import assert_same, db, env, export, login, stats, sync
+
+from fixtures.harness import ROOT, run_caselog, start_portal
 
 CLEAN = {"latency_ms": 0, "jitter_ms": 0, "rate_limit": 0, "retry_after": 1, "error_rate": 0,
          "session_expiry_after": 0, "robot_after": 0, "failing_cases": [],

@@ -17,8 +17,9 @@ from types import SimpleNamespace
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from conftest import UIServer, run_caselog, start_portal
 from playwright.sync_api import Page, expect
+
+from fixtures.harness import UIServer, run_caselog, start_portal
 
 PORTAL_ARGS = ("--cases", "40", "--seed", "2")
 

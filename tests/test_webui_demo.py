@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.request
 
-from conftest import free_port
+from fixtures.harness import free_port
 
 
 def _wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen, log):

@@ -311,7 +311,7 @@ def _render_isolated(name: str, ctx: dict, source: str | None = None) -> str:
                       "source": source, "ctx": {k: v for k, v in ctx.items() if k != "ph"}})
     try:
         proc = subprocess.run(
-            [sys.executable, "-c", "from companion.replies.drafts import _child_main; _child_main()"],
+            [sys.executable, "-c", f"from {__name__} import _child_main; _child_main()"],
             input=job, capture_output=True, text=True, timeout=CHILD_SECONDS,
             cwd=str(Path(__file__).resolve().parents[2]))
     except subprocess.TimeoutExpired as exc:
