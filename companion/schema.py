@@ -18,11 +18,24 @@ def utcnow() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def open_db(path: str | Path) -> sqlite_utils.Database:
+def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
     """Open (creating if needed) a caselog database with the pragmas every user needs:
-    WAL so the UI can read while a sync writes, and a busy timeout instead of errors."""
+    WAL so the UI can read while a sync writes, and a busy timeout instead of errors.
+
+    The file is created owner-only before SQLite opens it (SQLite gives its ``-wal`` and
+    ``-shm`` files the database's own mode), and a looser existing one is tightened.
+    ``create=False`` raises ``FileNotFoundError`` instead of making an empty database
+    (commands that only read, such as ``caselog export``)."""
+    from companion.home import PRIVATE_FILE, open_private, tighten
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        if not create:
+            raise FileNotFoundError(str(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        open_private(path, "ab").close()
+    for f in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        tighten(f, PRIVATE_FILE)
     db = sqlite_utils.Database(path)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA busy_timeout=10000")
@@ -310,6 +323,15 @@ def _v5(db: sqlite_utils.Database) -> None:
                              tokenize="porter unicode61 remove_diacritics 2")
 
 
+def _v6(db: sqlite_utils.Database) -> None:
+    """What each capture asked for (page, date window, page token): a listing made of
+    several queries (narrowed by creation date past the portal's 1,000-result cap) can
+    only be judged complete again by ``caselog reparse`` if it knows which query each
+    page answered."""
+    if "params" not in db["captures"].columns_dict:
+        db["captures"].add_column("params", str)
+
+
 # Numbered migrations, applied in order and recorded in the ``migrations`` table.
 # Append new ones; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
@@ -318,6 +340,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (3, "index for reminders: messages by case, sender, time", _v3),
     (4, "replies tables survive reparse: no foreign keys to cases", _v4),
     (5, "full-text search with stemming and folded diacritics", _v5),
+    (6, "captures remember what they asked for", _v6),
 ]
 
 

@@ -14,17 +14,16 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from fixtures.harness import ThreadLoop, run_async, start_portal
-from scrapers.browser.client import (
+from scrapers.browser.client import PortalClient, retry_after_seconds
+from scrapers.browser.login import login_with_password
+from scrapers.browser.pacing import AdaptiveLimiter
+from scrapers.errors import (
     AttachmentTooLarge,
     CaseNotFound,
-    PortalClient,
     RobotCheck,
     SessionExpired,
     TransientExhausted,
-    retry_after_seconds,
 )
-from scrapers.browser.login import login_with_password
-from scrapers.browser.pacing import AdaptiveLimiter
 
 NO_FAULTS = {"latency_ms": 0, "jitter_ms": 0, "rate_limit": 0, "retry_after": 1,
              "error_rate": 0, "session_expiry_after": 0, "robot_after": 0,
@@ -148,8 +147,8 @@ def test_api_calls_return_the_documented_json(portal, client, loop, truth):
     sim = portal.sim("stats")
     assert sim["SearchForCases"] == 2
     assert sim["ViewCase"] == len(pages) and sim["GetContactMessage"] == 1
-    assert client.stats["search"] == 2 and client.stats["view_case"] == len(pages)
-    assert kinds == ["search", "search", *["view_case"] * len(pages), "contact_message"]
+    assert client.stats["search"] == 2 and client.stats["viewcase"] == len(pages)
+    assert kinds == ["search", "search", *["viewcase"] * len(pages), "message"]
 
 
 def test_opening_a_client_costs_no_api_call(portal, state, truth):

@@ -14,9 +14,9 @@ from fixtures.harness import run_async, run_caselog, start_portal
 
 async def _save_pages(portal_url: str, home, case_ids: list[str]) -> list[bytes]:
     from scrapers.browser.client import PortalClient
-    from scrapers.browser.session import session_path
+    from scrapers.browser.session import load_state
 
-    state = session_path(portal_url, home / "sessions")
+    state = load_state(portal_url, home / "sessions")
     async with PortalClient(portal_url, storage_state=state) as client:
         return [(await client.case_page_html(cid)).body for cid in case_ids]
 

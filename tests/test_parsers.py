@@ -7,23 +7,21 @@ import json
 import random
 import re
 import string
-import time
 from pathlib import Path
 
 import pytest
 
 from scrapers.errors import (
     AmbiguousTimeZone,
-    CaseNotFoundPage,
+    CaseNotFound,
     LayoutError,
-    RobotCheckPage,
-    SignInPage,
+    RobotCheck,
+    SessionExpired,
     TimeZoneError,
     UnknownTimeZone,
 )
 from scrapers.parse import locales
 from scrapers.parse.monsapi import (
-    api_error,
     apply_full_messages,
     merge_pages,
     parse_contact_message,
@@ -202,21 +200,14 @@ def test_html_to_text(html, text):
     assert html_to_text(html) == text
 
 
-def test_html_to_text_50kb_is_fast():
+def test_html_to_text_50kb():
     para = ("<p>Hello &amp; welcome, " + "word " * 40
             + "<br>line <b>bold</b> &lt;script&gt;x&lt;/script&gt;</p>\n")
     html = para * (50_000 // len(para) + 1)
     assert len(html) >= 50_000
     text = html_to_text(html)
     assert text.count("<script>") == html.count("&lt;script&gt;")
-    best = min(_timed(html_to_text, html) for _ in range(5))
-    assert best < 0.010, f"{best * 1000:.2f} ms for {len(html)} bytes"
-
-
-def _timed(fn, *args) -> float:
-    start = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - start
+    assert text.startswith("Hello & welcome, word") and "line bold <script>x</script>" in text
 
 
 # ------------------------------------------------------------------ JSON
@@ -309,26 +300,6 @@ def test_full_messages_replace_truncated_ones():
     assert done["messages"][0] is case["messages"][0]
 
 
-@pytest.mark.parametrize("body, status, kind", [
-    (b'{"error": "captcha"}', 503, "captcha"),
-    (b'{"error": "captcha"}', 200, "captcha"),
-    (b"<html><title>Robot Check</title>Enter the characters you see below</html>", 200,
-     "captcha"),
-    (b'{"error": "unauthorized"}', 401, "signin"),
-    (b'<form><input id="ap_email"></form>', 200, "signin"),
-    (b'{"error": "forbidden"}', 403, "forbidden"),
-    (b'{"error": "not found"}', 404, "not_found"),
-    (b"", 429, "throttled"),
-    (b"<html>Bad gateway</html>", 502, "server_error"),
-    (b'{"error": "weird"}', 200, "weird"),
-    (b'{"error": "gone"}', 410, "gone"),
-    (b"not json", 200, "bad_body"),
-    (b'{"caseSearchResultList": [], "totalNumberOfResults": 0}', 200, None),
-])
-def test_api_error(body, status, kind):
-    assert api_error(body, status) == kind
-
-
 def test_json_missing_field_names_case_and_field():
     data = json.loads(read(f"view_case_{CASE}.json"))
     del data["contactList"][1]["timestamp"]
@@ -351,20 +322,6 @@ def test_json_missing_field_names_case_and_field():
 ])
 def test_epoch_to_iso(value, iso):
     assert epoch_to_iso(value) == iso
-
-
-def test_json_parser_speed():
-    body = (DATA / f"view_case_{CASE}.json").read_bytes()
-    data = json.loads(body)
-    big = json.dumps({**data, "contactList": data["contactList"] * 3})  # 12 messages a page
-    pages = [big.replace(f'"c-100{i % 4 + 1}"', f'"c-{n}"', 1) for n, i in
-             enumerate(range(1000))]
-    start = time.perf_counter()
-    for page in pages:
-        parse_view_case(page, CASE)
-    elapsed = time.perf_counter() - start
-    print(f"\n1,000 ViewCase pages of 12 messages: {elapsed:.3f} s")
-    assert elapsed < 3.0
 
 
 # ------------------------------------------------------------------ rendered HTML
@@ -496,9 +453,9 @@ def test_ambiguous_zone_on_a_page_names_the_case():
 
 
 @pytest.mark.parametrize("name, error", [
-    ("robot_check.html", RobotCheckPage),
-    ("signin.html", SignInPage),
-    ("case_not_found.html", CaseNotFoundPage),
+    ("robot_check.html", RobotCheck),
+    ("signin.html", SessionExpired),
+    ("case_not_found.html", CaseNotFound),
 ])
 def test_special_pages(name, error):
     with pytest.raises(error):
@@ -569,14 +526,10 @@ def test_labels_shown_from_attributes_and_attachment_only_messages():
     assert parse_lobby(lobby)[0][1]["status"] == "Closed"
 
 
-def test_a_200_message_page_parses_quickly():
+def test_a_200_message_page_parses():
     html = read(f"case_{CASE}_en_US.html")
     boxes = re.findall(r"<kat-box class=.*?</kat-box>", html, flags=re.S)
     big = html.replace("\n".join(boxes), "\n".join(boxes * 50))
-    start = time.perf_counter()
-    case = parse_case_page(big)
-    elapsed = time.perf_counter() - start
-    print(f"\n200-message case page ({len(big) // 1024} KB): {elapsed * 1000:.1f} ms")
+    case = parse_case_page(big)  # its speed: benchmarks/bench_parsers.py
     assert len(case["messages"]) == 200 and len({m["message_key"] for m in
                                                  case["messages"]}) == 200
-    assert elapsed < 1.0

@@ -241,7 +241,7 @@ def test_download_attachments_within_the_cap(portal_factory, tmp_path):
 # -- the save rules, on hand-made records (no portal: milliseconds) -----------------------
 
 def _unit(case_id="11111111111", status="PendingAmazonAction", messages=(), **kw):
-    from companion.capture.store import CaseUnit
+    from companion.capture.pipeline import CaseUnit
 
     msgs = [{"contact_id": k, "message_key": k, "sender": s, "sender_address": None,
              "sent_at": t, "html": x, "text": x, "truncated": tr, "attachments": []}
@@ -265,9 +265,9 @@ def test_store_keeps_full_text_and_never_duplicates(fresh_db):
 
     full = ("c1", "amazon", "2026-01-02T00:00:00Z", "x" * 900, False)
     preview = ("c1", "amazon", "2026-01-02T00:00:00Z", "x" * 600, True)
-    out = store.save_case(fresh_db, _unit(messages=[full]))
+    out = store.record(fresh_db, _unit(messages=[full]))
     assert out.new_case and out.fully_captured
-    again = store.save_case(fresh_db, _unit(messages=[preview, ("c2", "amazon",
+    again = store.record(fresh_db, _unit(messages=[preview, ("c2", "amazon",
                             "2026-01-03T00:00:00Z", "new", False)], at="2026-02-02T00:00:00Z"))
     assert again.new_replies == 1 and not again.new_case
     rows = list(fresh_db.query("select message_key, text, truncated from messages "
@@ -279,9 +279,9 @@ def test_store_keeps_full_text_and_never_duplicates(fresh_db):
 def test_store_status_history_and_partial_threads(fresh_db):
     from companion.capture import store
 
-    store.save_case(fresh_db, _unit(messages=[("c1", "seller", "2026-01-01T00:00:00Z", "a",
+    store.record(fresh_db, _unit(messages=[("c1", "seller", "2026-01-01T00:00:00Z", "a",
                                                False)]))
-    out = store.save_case(fresh_db, _unit(status="Answered", total=3, complete=False,
+    out = store.record(fresh_db, _unit(status="Answered", total=3, complete=False,
                                           messages=[("c1", "seller", "2026-01-01T00:00:00Z",
                                                      "a", False)], at="2026-02-03T00:00:00Z"))
     assert out.status_change == ("PendingAmazonAction", "Answered")
@@ -296,10 +296,13 @@ def test_store_listing_marks_left_lobby_only_when_complete(fresh_db):
     from companion.capture import store
 
     for cid in ("11111111111", "22222222222"):
-        store.save_case(fresh_db, _unit(case_id=cid))
-    listed = [{"case_id": "11111111111"}]
-    assert store.save_listing(fresh_db, None, listed, [], False, "2026-02-05T00:00:00Z") == []
-    assert store.save_listing(fresh_db, None, listed, [], True, "2026-02-05T00:00:00Z") == \
+        store.record(fresh_db, _unit(case_id=cid))
+    from companion.capture.pipeline import Listing
+
+    rows = {"11111111111": {"case_id": "11111111111"}}
+    at = "2026-02-05T00:00:00Z"
+    assert store.record_listing(fresh_db, None, Listing(rows, [], False), observed_at=at) == []
+    assert store.record_listing(fresh_db, None, Listing(rows, [], True), observed_at=at) == \
         ["22222222222"]
     gone = fresh_db.execute("select in_lobby from cases where case_id = '22222222222'")
     assert gone.fetchone()[0] == 0

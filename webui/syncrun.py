@@ -1,6 +1,9 @@
-"""Sync now: the UI starts ``python -m companion sync --portal URL --json`` as a background
-process (Playwright never runs inside the web server) and reports its progress from the
-``syncs`` row the sync keeps up to date.
+"""Sync now: the UI starts ``python -m companion sync --portal URL`` as a background
+process (Playwright never runs inside the web server) and reports its progress, state and
+result from the ``syncs`` row the sync keeps up to date: the row is the one record of how
+a run went (``companion.capture.runs``), so exit codes and output are never decoded back
+into states here. Only a run that never got as far as its row (it could not start at all)
+is described from its last line on stderr, redacted.
 
 One runner per app, kept in ``app.extensions``; a sync started from a terminal shows too,
 because progress is read from the database, not from the child process.
@@ -8,20 +11,18 @@ because progress is read from the database, not from the child process.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from companion.errors import redact
 from companion.procs import pid_alive
 from companion.read import queries
-
-EXIT_STATES = {0: "ok", 1: "partial", 2: "failed", 3: "auth", 4: "robot"}
 
 
 @dataclass
@@ -29,9 +30,7 @@ class Run:
     proc: subprocess.Popen
     portal: str
     before_id: int
-    out_path: Path
     err_path: Path
-    result: dict | None = field(default=None)
 
 
 def can_open_browser() -> bool:
@@ -61,19 +60,19 @@ class SyncRunner:
         with self.lock:
             if self.run and self.run.proc.poll() is None:
                 return False
-            if self.run:  # the previous run's logs were read into its result already
-                shutil.rmtree(self.run.out_path.parent, ignore_errors=True)
-            logdir = Path(tempfile.mkdtemp(prefix="caselog-sync-"))
-            out_path, err_path = logdir / "stdout.json", logdir / "stderr.txt"
+            if self.run:
+                shutil.rmtree(self.run.err_path.parent, ignore_errors=True)
+            err_path = Path(tempfile.mkdtemp(prefix="caselog-sync-")) / "stderr.txt"
             env = dict(os.environ)
             if self.home:
                 env["CASELOG_HOME"] = str(self.home)
             argv = [sys.executable, "-m", "companion", "sync", "--portal", portal, "--json",
                     "--db", self.db_path]
-            with open(out_path, "wb") as out, open(err_path, "wb") as err:
-                proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                        env=env, start_new_session=True)
-            self.run = Run(proc, portal, before_id, out_path, err_path)
+            with open(err_path, "wb") as err:
+                proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err,
+                                        stdin=subprocess.DEVNULL, env=env,
+                                        start_new_session=True)
+            self.run = Run(proc, portal, before_id, err_path)
             return True
 
     def start_login(self, portal: str) -> bool:
@@ -132,7 +131,8 @@ class SyncRunner:
 
     def status(self, db) -> dict:
         """What the progress partial shows: ``{"state": "idle"|"running"|<final state>,
-        "row": syncs row or None, "portal", "exit_code", "summary", "error"}``."""
+        "row": syncs row or None, "portal", "finished" (a run started here ended),
+        "summary", "error"}``."""
         run = self.run
         if run is None:
             row = queries.sync_row(db)
@@ -142,43 +142,28 @@ class SyncRunner:
                             "external": True}
                 row = {**row, "state": "interrupted"}  # its process is gone
             return {"state": "idle", "row": row, "portal": row.get("portal") if row else None}
-        row = None
         newest = queries.sync_row(db)
-        if newest and newest["id"] > run.before_id:
-            row = newest
-        code = run.proc.poll()
-        if code is None:
+        row = newest if newest and newest["id"] > run.before_id else None
+        if run.proc.poll() is None:
             return {"state": "running", "row": row, "portal": run.portal}
-        if run.result is None:
-            run.result = self._result(run, code, row)
-        return {**run.result, "row": row or run.result.get("row")}
+        return self._finished(run, row)
 
-    def _result(self, run: Run, code: int, row: dict | None) -> dict:
-        summary = None
-        try:
-            text = run.out_path.read_text(errors="replace").strip()
-            if text:
-                summary = json.loads(text.splitlines()[-1] if text[0] != "{" else text)
-        except (OSError, ValueError):
-            summary = None
-        err = ""
-        try:
-            err = run.err_path.read_text(errors="replace")[-2000:]
-        except OSError:
-            pass
-        state = EXIT_STATES.get(code, "failed")
-        if row and row.get("state") in ("auth", "robot") and state == "failed":
-            state = row["state"]
-        if isinstance(summary, dict) and summary.get("state") in EXIT_STATES.values():
-            state = summary["state"] if code != 0 else state
-        error = None
-        if state not in ("ok", "partial"):
-            if isinstance(summary, dict):
-                error = summary.get("message") or summary.get("error")
-            error = error or (row or {}).get("error") or _last_line(err)
-        return {"state": state, "portal": run.portal, "exit_code": code,
-                "summary": summary if isinstance(summary, dict) else None, "error": error,
-                "row": row}
+    def _finished(self, run: Run, row: dict | None) -> dict:
+        out = {"portal": run.portal, "finished": True, "row": row}
+        if row is None:  # it never got as far as its syncs row
+            try:
+                err = run.err_path.read_text(errors="replace")[-2000:]
+            except OSError:
+                err = ""
+            line = _last_line(err.replace("Error: ", ""))
+            return {**out, "state": "failed", "summary": None,
+                    "error": redact(f"the sync did not start: {line}" if line else
+                                    "the sync did not start")}
+        state = row["state"] if row["state"] != "running" else "interrupted"
+        summary = row.get("summary_data") if isinstance(row.get("summary_data"), dict) else None
+        error = row.get("error") or (summary or {}).get("message")
+        return {**out, "state": state, "summary": summary,
+                "error": error if state not in ("ok", "partial") else None}
 
 
 def _last_line(text: str) -> str | None:

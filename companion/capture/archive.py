@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from companion.home import archive_dir
+from companion.home import archive_dir, open_private, private_dir
 from companion.procs import pid_alive
 
 INDEX = "index.jsonl"
@@ -29,8 +29,8 @@ INDEX = "index.jsonl"
 class Archived:
     """A capture once its bytes are safely on disk; what the captures row is made of."""
 
-    kind: str                 # search | viewcase | message | html | attachment | import
-    url: str
+    kind: str                 # search | lobby | viewcase | message | html | attachment |
+    url: str                  # import | error (see CAPTURE_KINDS)
     case_id: str | None
     fetched_at: str
     sha256: str
@@ -41,6 +41,11 @@ class Archived:
     parse_status: str = "pending"
     parse_error: str | None = None
     id: int | None = None     # the captures row, once written
+    params: dict = field(default_factory=dict)  # what was asked (page, filters, token)
+    # What the parser made of it (``companion.capture.parsing``), so a capture read while
+    # fetching is not read again when its case is put together. Never stored.
+    parsed: object = field(default=None, repr=False, compare=False)
+    failure: BaseException | None = field(default=None, repr=False, compare=False)
 
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
@@ -51,7 +56,15 @@ class Archived:
             "fetched_at": self.fetched_at, "sha256": self.sha256, "path": self.path,
             "content_type": self.content_type, "parse_status": self.parse_status,
             "parse_error": self.parse_error,
+            "params": json.dumps(self.params, ensure_ascii=False) if self.params else None,
         }
+
+
+# The archive's vocabulary of capture kinds: what the client returns (``Capture.kind``)
+# plus what caselog makes itself (an imported file, the answer of a failed call).
+CAPTURE_KINDS = ("search", "lobby", "viewcase", "message", "html", "attachment", "import",
+                 "error")
+LISTING_KINDS = ("search", "lobby")
 
 
 def _extension(content_type: str | None, kind: str) -> str:
@@ -69,8 +82,7 @@ class Archive:
     """Content-addressed file store rooted at ``root`` (default: CASELOG_HOME/captures)."""
 
     def __init__(self, root: str | os.PathLike | None = None):
-        self.root = Path(root) if root else archive_dir()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = private_dir(Path(root)) if root else archive_dir()
         self._dirs: set[str] = set()
         self._index = None
 
@@ -81,10 +93,10 @@ class Archive:
         path = self.root / rel
         if not path.exists():
             if sha[:2] not in self._dirs:
-                path.parent.mkdir(exist_ok=True)
+                private_dir(path.parent)
                 self._dirs.add(sha[:2])
             tmp = path.with_name(f".{path.name}.{os.getpid()}.{id(data)}.tmp")
-            with open(tmp, "wb") as fh:
+            with open_private(tmp, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, path)
         return sha, rel
@@ -105,6 +117,7 @@ class Archive:
             fetched_at=fetched, sha256=sha, path=rel,
             content_type=getattr(capture, "content_type", None),
             status=getattr(capture, "status", None), body=data,
+            params=dict(getattr(capture, "params", None) or {}),
         )
 
     def sweep(self) -> int:
@@ -136,7 +149,7 @@ class Archive:
         lines = "".join(json.dumps({**c.row(sync_id), "status": c.status},
                                    ensure_ascii=False) + "\n" for c in captures)
         if self._index is None:
-            self._index = open(self.root / INDEX, "a", encoding="utf-8")  # noqa: SIM115
+            self._index = open_private(self.root / INDEX, "a")
         self._index.write(lines)
         self._index.flush()  # in the OS's hands: survives a kill of this process
 
@@ -166,12 +179,19 @@ class Archive:
 
     def load(self, row: dict) -> Archived:
         """An :class:`Archived` from a captures row, its bytes read back from disk."""
+        params = row.get("params")
+        if isinstance(params, str):
+            try:
+                params = json.loads(params)
+            except ValueError:
+                params = None
         return Archived(
             kind=row["kind"], url=row["url"], case_id=row["case_id"],
             fetched_at=row["fetched_at"], sha256=row["sha256"], path=row["path"],
             content_type=row["content_type"], body=self.read(row["path"]),
             parse_status=row.get("parse_status") or "pending",
             parse_error=row.get("parse_error"), id=row.get("id"),
+            params=params if isinstance(params, dict) else {},
         )
 
 

@@ -1,36 +1,78 @@
-"""The ``caselog`` command: one click group. Commands stay thin and call library code.
+"""The ``caselog`` command: one click group whose commands are loaded only when run.
 
-Commands that live in layers companion must not import (``serve``/``demo`` in webui,
-``portal`` in fixtures) are found through the ``caselog.commands`` entry-point group.
+Each command lives in a module of this package (or, for the layers companion must not
+import, behind the ``caselog.commands`` entry-point group: ``serve``/``demo`` in webui,
+``portal`` in fixtures). The group knows them by name and imports a module the moment its
+command is asked for, so ``caselog export`` never loads Playwright and ``caselog --help``
+loads neither Flask nor the browser.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 from importlib.metadata import entry_points
 
 import click
 
 from companion import __version__
 
+# name -> "module:attribute". Adding a command is one line here.
+COMMANDS = {
+    "sync": "companion.cli.sync:sync",
+    "login": "companion.cli.login:login",
+    "export": "companion.cli.data:export",
+    "import": "companion.cli.data:import_",
+    "reparse": "companion.cli.data:reparse",
+    "dossier": "companion.cli.replies:dossier",
+    "checklist": "companion.cli.replies:checklist",
+    "draft": "companion.cli.replies:draft",
+    "reminders": "companion.cli.replies:reminders_cmd",
+}
+# One-line help for `caselog --help`, so listing commands imports none of them.
+SUMMARIES = {
+    "sync": "Capture new and changed cases into the local database.",
+    "login": "Sign in once and save the session for later syncs.",
+    "export": "Print every stored case with its messages (JSON).",
+    "import": "Import saved case pages (HTML) as cases and messages.",
+    "reparse": "Rebuild every record from the capture archive.",
+    "dossier": "Write one self-contained HTML file about a case.",
+    "checklist": "Show (and tick, or attach files to) a case's evidence checklist.",
+    "draft": "Print the drafted reply for a case.",
+    "reminders": "List overdue and due follow-ups and answers.",
+    "serve": "Serve the local web UI on 127.0.0.1.",
+    "demo": "Simulated portal, sign-in, sync and UI in one step.",
+    "portal": "Run the simulated Seller Central.",
+}
 
-class PluginGroup(click.Group):
-    """A click group that also lists commands registered as entry points, loaded lazily
-    so that ``caselog --help`` does not import Flask or the portal."""
 
-    def _plugins(self):
+def _load(target: str) -> click.Command:
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+class LazyGroup(click.Group):
+    """Commands resolved by name on first use; plugins from the entry-point group."""
+
+    def _plugins(self) -> dict:
         return {ep.name: ep for ep in entry_points(group="caselog.commands")}
 
     def list_commands(self, ctx):
-        return sorted(set(super().list_commands(ctx)) | set(self._plugins()))
+        return sorted(set(COMMANDS) | set(self._plugins()))
 
     def get_command(self, ctx, name):
-        cmd = super().get_command(ctx, name)
-        if cmd is None and name in self._plugins():
-            cmd = self._plugins()[name].load()
-        return cmd
+        if name in COMMANDS:
+            return _load(COMMANDS[name])
+        plugin = self._plugins().get(name)
+        return plugin.load() if plugin else None
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
-@click.group(cls=PluginGroup)
+@click.group(cls=LazyGroup)
 @click.version_option(__version__, prog_name="caselog")
 def main():
     """caselog: your Seller Central Case Log, on your own machine.
@@ -42,25 +84,5 @@ def main():
         caselog sync --portal URL         # capture new and changed cases
         caselog serve                     # open the local UI
     """
-
-
-# Core command modules: each exposes COMMANDS, a list of click commands. Adding a module
-# here is the only change the group needs.
-COMMAND_MODULES = ("companion.cli.sync", "companion.cli.replies", "companion.cli.login")
-
-
-def _register_core_commands():
-    import importlib
-
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a real import error inside the module: surface it
-                raise
-            continue  # module not written yet (bootstrap)
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
-_register_core_commands()
+    # Everything caselog writes (database, captures, sessions, logs) is the seller's own.
+    os.umask(0o077)

@@ -1,30 +1,58 @@
 """``caselog login``: sign in once, keep the session (never the password) under
-CASELOG_HOME/sessions, owner-only. A thin edge over ``scrapers.login``."""
+CASELOG_HOME/sessions, owner-only. A thin edge over ``scrapers.browser.login``; Playwright
+is imported only when a sign-in actually runs."""
 
 from __future__ import annotations
 
 import os
 
 import click
-from playwright.async_api import Error as PlaywrightError
 
-from companion.home import sessions_dir
-from scrapers.browser import login as signin
-from scrapers.browser.launch import BrowserNotFound
-from scrapers.browser.session import save_state
+from companion import errors
+from companion.cli.options import ExitError, check_portal
 
 
-class LoginFailed(click.ClickException):
-    exit_code = 3
+def _sign_in(portal_url, email, headless, cdp_url, timeout) -> dict:
+    from scrapers.browser import login as signin
+
+    if cdp_url:
+        return signin.run(signin.login_cdp(portal_url, cdp_url))
+    if email:
+        password = os.environ.get("CASELOG_PASSWORD")
+        if not password:
+            password = click.prompt(f"Password for {email}", hide_input=True, err=True)
+        secret = os.environ.get("CASELOG_TOTP_SECRET") or None
+        errors.remember_secret(password)
+        errors.remember_secret(secret)
+        return signin.run(signin.login_with_password(
+            portal_url, email, password, headless=headless, totp_secret=secret))
+    return signin.run(signin.login_interactive(portal_url, timeout=timeout))
 
 
-class RobotCheckFailed(click.ClickException):
-    exit_code = 4
+def _failure(exc: Exception, portal_url: str) -> ExitError | click.ClickException:
+    """The seller's words for a sign-in that did not complete."""
+    from playwright.async_api import Error as PlaywrightError
+
+    from scrapers.browser import login as signin
+    from scrapers.browser.launch import BrowserNotFound
+
+    if isinstance(exc, signin.RobotCheckDuringLogin):
+        return ExitError(errors.redact(str(exc)), 4)
+    if isinstance(exc, signin.LoginError):
+        return ExitError(errors.redact(str(exc)), 3)
+    if isinstance(exc, BrowserNotFound):
+        return click.ClickException(str(exc))
+    if isinstance(exc, PlaywrightError):  # nothing answered, or the browser died
+        log = errors.debug_log(exc, f"login at {portal_url}")
+        return click.ClickException(
+            f"could not sign in at {portal_url}: the portal did not answer or the browser "
+            f"stopped. Check the address and your connection. (Details: {log}.)")
+    return click.ClickException(errors.describe(exc, portal=portal_url))
 
 
 @click.command()
-@click.option("--portal", "portal_url", required=True, metavar="URL",
-              help="Base URL of Seller Central (or the simulated portal).")
+@click.option("--portal", "portal_url", required=True, metavar="URL", callback=check_portal,
+              help="Seller Central's address (or the simulated portal's).")
 @click.option("--email", help="Sign in without a person, with this email. The password comes "
               "from CASELOG_PASSWORD or a prompt; the MFA secret from CASELOG_TOTP_SECRET.")
 @click.option("--headless", is_flag=True, help="Do not show the browser (with --email).")
@@ -64,28 +92,12 @@ def login(portal_url, email, headless, cdp_url, timeout, db):
         raise click.UsageError("--headless needs --email: nobody could sign in in a hidden "
                                "browser")
     try:
-        if cdp_url:
-            state = signin.run(signin.login_cdp(portal_url, cdp_url))
-        elif email:
-            password = os.environ.get("CASELOG_PASSWORD")
-            if not password:
-                password = click.prompt(f"Password for {email}", hide_input=True, err=True)
-            state = signin.run(signin.login_with_password(
-                portal_url, email, password, headless=headless,
-                totp_secret=os.environ.get("CASELOG_TOTP_SECRET") or None))
-            del password
-        else:
-            state = signin.run(signin.login_interactive(portal_url, timeout=timeout))
-    except signin.RobotCheckDuringLogin as exc:
-        raise RobotCheckFailed(str(exc)) from exc
-    except signin.LoginError as exc:
-        raise LoginFailed(str(exc)) from exc
-    except BrowserNotFound as exc:
-        raise click.ClickException(str(exc)) from exc
-    except PlaywrightError as exc:  # portal unreachable, browser crashed, ...
-        raise click.ClickException(f"could not sign in at {portal_url}: {exc}") from exc
-    path = save_state(portal_url, state, directory=sessions_dir())
+        state = _sign_in(portal_url, email, headless, cdp_url, timeout)
+    except click.exceptions.Abort:
+        raise
+    except Exception as exc:
+        raise _failure(exc, portal_url) from None
+    from companion.home import save_session
+
+    path = save_session(portal_url, state)
     click.echo(f"Signed in; session saved to {path}", err=True)
-
-
-COMMANDS = [login]

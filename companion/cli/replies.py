@@ -8,29 +8,16 @@ from pathlib import Path
 
 import click
 
-from companion.home import db_path
-
-
-def _db_option(fn):
-    return click.option("--db", "db", type=click.Path(dir_okay=False), default=None,
-                        help="Database file (default: CASELOG_HOME/caselog.db).")(fn)
+from companion.cli.options import db_option, open_database
 
 
 def _open(db: str | None, case_id: str | None = None):
-    from companion.schema import open_db
-
-    path = db_path(db)
-    if not path.exists():
-        raise click.ClickException(f"no database at {path}; run `caselog sync` first")
-    conn = open_db(path)
-    if case_id is not None and conn["cases"].count_where("case_id = ?", [case_id]) == 0:
-        raise click.ClickException(f"no case {case_id} in {path}")
-    return conn
+    return open_database(db, create=False, case_id=case_id)
 
 
 @click.command()
 @click.argument("case_id")
-@_db_option
+@db_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="File to write (default: caselog-dossier-CASE_ID.html; '-' for stdout).")
 def dossier(case_id, db, output):
@@ -59,7 +46,7 @@ def dossier(case_id, db, output):
 
 @click.command()
 @click.argument("case_id")
-@_db_option
+@db_option
 @click.option("--tick", "tick", type=int, multiple=True, help="Mark item ID done.")
 @click.option("--untick", type=int, multiple=True, help="Mark item ID not done.")
 @click.option("--attach", "attach", type=(int, click.Path(exists=True, dir_okay=False)),
@@ -114,7 +101,7 @@ def checklist(case_id, db, tick, untick, attach):
 
 @click.command()
 @click.argument("case_id")
-@_db_option
+@db_option
 @click.option("--regenerate", is_flag=True, help="Render the template again (new revision).")
 @click.option("--ready", is_flag=True, help="Mark the draft ready (refused while a "
               "[placeholder] remains).")
@@ -155,7 +142,7 @@ def draft(case_id, db, regenerate, ready, sent):
 
 
 @click.command("reminders")
-@_db_option
+@db_option
 def reminders_cmd(db):
     """List overdue and due follow-ups and answers.
 

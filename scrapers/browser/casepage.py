@@ -16,9 +16,10 @@ import asyncio
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from scrapers.markers import BROWSER_AWAY
+
 SEE_MORE = ("See more", "Mehr anzeigen")
 SHOW_OLDER = ("Show older messages", "Ältere Nachrichten anzeigen")
-ROBOT_TEXT = "Enter the characters you see below"
 
 
 def kat_buttons(labels, extra: str = "") -> str:
@@ -36,13 +37,12 @@ class PageFault(RuntimeError):
 # Each returns false while the page is still working, else a word for what it shows.
 _RENDERED = """() => {
   if (!document.body) return false;
-  if (document.querySelector('#ap_email') || document.title.trim() === 'Robot Check'
-      || document.body.innerText.includes('ROBOT_TEXT')) return 'away';
+  if (AWAY) return 'away';
   if (document.querySelector('[data-testid="case-summary"]')
       && document.querySelector('kat-box')) return 'ready';
   if (document.querySelector('[role="alert"]')) return 'alert';
   return false;
-}""".replace("ROBOT_TEXT", ROBOT_TEXT)
+}""".replace("AWAY", BROWSER_AWAY)
 
 _OLDER_DONE = """([n, older, busy]) => {
   if (document.querySelector(busy)) return false;
@@ -106,13 +106,12 @@ async def render_thread(page, *, timeout_ms: float, retries: int, backoff) -> st
 # the rows are drawn in the same step. Same words for "away" and "alert" as above.
 _LOBBY_RENDERED = """() => {
   if (!document.body) return false;
-  if (document.querySelector('#ap_email') || document.title.trim() === 'Robot Check'
-      || document.body.innerText.includes('ROBOT_TEXT')) return 'away';
+  if (AWAY) return 'away';
   if (/(Cases|Fälle)\\s+[\\d.,\\u00a0]+\\s+(to|bis)\\s+[\\d.,\\u00a0]+\\s+(of|von)\\s+\\d/
       .test(document.body.innerText)) return 'ready';
   if (document.querySelector('[role="alert"]')) return 'alert';
   return false;
-}""".replace("ROBOT_TEXT", ROBOT_TEXT)
+}""".replace("AWAY", BROWSER_AWAY)
 
 
 async def render_lobby(page, *, timeout_ms: float) -> str:

@@ -1,94 +1,71 @@
 """Capture: raw answers from the portal through a signed-in Chromium, nothing parsed.
 
-``PortalClient`` opens one browser context with the saved session (or attaches to a
-running Chrome over CDP), then issues the portal's own JSON calls (PORTAL.md section 4)
-with the context's cookies, many at a time, and returns each answer as a ``Capture``
-(bytes plus where and when they came from) for the archive and the parsers. The session
-is proved by the first call (an expired one raises ``SessionExpired``, a robot check
-``RobotCheck``), not by a page visit first.
+``PortalClient`` opens one browser context with the seller's session (or attaches to a
+running Chrome over CDP), then issues the portal's own JSON calls (PORTAL.md section 4),
+many at a time, and returns each answer as a ``Capture`` (bytes plus where and when they
+came from) for the archive and the parsers. The session is proved by the first call (an
+expired one raises ``SessionExpired``, a robot check ``RobotCheck``), not by a page visit.
 
-Transport: ``context.request`` (Playwright's API client; it shares the context's cookie
-jar, Set-Cookie included) by default, because it measured 1.5-2x faster than ``fetch``
-from the page (benchmarks/bench_capture.py: no renderer round trip, no route handler).
-``transport="fetch"`` issues the same calls with ``window.fetch`` from the lobby page,
-exactly as the portal's own scripts do, for a portal that would want the page's own
-headers. Attachments always go through the page's ``fetch``: only a stream can stop at
-the size cap without reading the whole file.
+Transport (``scrapers.browser.transport``): ``"request"`` is Playwright's API client, which
+shares the context's cookies and measured 1.5-2x faster than ``fetch`` from a page (no
+renderer round trip); ``"fetch"`` makes every call from an inert page of the portal, as
+the portal's own scripts and every public automation do; ``"auto"`` (the default) starts
+with the API client and, at the first 403, makes the same call from the page: when that
+works the portal answers only its own pages' calls (PORTAL.md v2), and the client stays
+on in-page calls for the rest of its life (``switched_to_page`` tells the caller, who may
+remember it for the next sync). Attachments always stream from the page, which is the
+only way to stop at the size cap without reading the whole file.
 
-Faults (PORTAL.md sections 1 and 6): 429, 5xx and network errors are retried with
-exponential backoff and jitter, honouring ``Retry-After``; sign-in and robot checks are
-never retried (a person must act); see the exception classes below.
+Faults (PORTAL.md sections 1 and 6) go through one retry loop: 429, 5xx and network
+errors are retried with exponential backoff and jitter, honouring ``Retry-After``; a case
+log outage is retried briefly, then raised as ``Outage``; sign-in and robot checks are
+never retried (a person must act). The errors are in ``scrapers.errors``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import email.utils
 import json
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlencode
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 
+from scrapers import markers
+from scrapers.browser import transport
 from scrapers.browser.casepage import PageFault, render_lobby, render_thread
 from scrapers.browser.launch import launch_options
 from scrapers.browser.pacing import AdaptiveLimiter
-from scrapers.browser.session import load_state, portal_origin
+from scrapers.browser.session import portal_origin
+from scrapers.errors import (
+    AttachmentTooLarge,
+    BadRequest,
+    CaseNotFound,
+    Forbidden,
+    Outage,
+    PortalError,
+    SessionExpired,
+    TransientExhausted,
+    Unreachable,
+)
 
 API = "/hill/hillservice/mons-api/"
 LOBBY = "/cu/case-lobby"
 CASE_PAGE = "/cu/case-dashboard/view-case"
 ATTACHMENT = "/cu/case-dashboard/attachment"
-SIGNIN = "/ap/signin"
-MARK = "x-caselog-call"  # marks our own fetches from the inert lobby page; never sent
-
-
-class PortalError(RuntimeError):
-    """Base of every capture failure; carries what was asked and what came back."""
-
-    def __init__(self, message: str, *, url: str = "", status: int | None = None,
-                 case_id: str | None = None, body: bytes = b""):
-        super().__init__(message)
-        self.url, self.status, self.case_id, self.body = url, status, case_id, body
-
-
-class SessionExpired(PortalError):
-    """No valid session (401, or sent to sign-in): run ``caselog login``. Not retried."""
-
-
-class RobotCheck(PortalError):
-    """The portal wants a person to solve a captcha. Never retried."""
-
-
-class CaseNotFound(PortalError):
-    """404 for this case."""
-
-
-class Forbidden(PortalError):
-    """403: the signed-in account may not see this."""
-
-
-class BadRequest(PortalError):
-    """400 (or another unexpected 4xx): our request was wrong; ``body`` says why."""
-
-
-class TransientExhausted(PortalError):
-    """429/5xx/network errors went on past the retry budget."""
-
-
-class AttachmentTooLarge(PortalError):
-    """The attachment is bigger than the cap; nothing beyond the cap was read."""
+OUTAGE_ATTEMPTS = 3  # an "unavailable" answer this many times running is an outage
+TRANSPORTS = ("auto", "request", "fetch")
 
 
 @dataclass(frozen=True)
 class Capture:
-    """One raw answer. ``kind``: search | view_case | contact_message | attachment | html."""
+    """One raw answer. ``kind`` is the archive's vocabulary: search | viewcase | message |
+    attachment | html | lobby."""
 
     kind: str
     url: str
@@ -103,16 +80,16 @@ class Capture:
         return json.loads(self.body)
 
 
-@dataclass
-class _Answer:
-    status: int
-    url: str
-    headers: dict
-    body: bytes
-
-
 def _now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+async def _page_html(tab) -> bytes:
+    """The page's markup as it stands, or nothing when it is between two documents."""
+    try:
+        return (await tab.content()).encode()
+    except PlaywrightError:
+        return b""
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -133,67 +110,29 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-_FETCH_JS = """async ([url, method, body, headers]) => {
-  const r = await fetch(url, {method, body, headers: {...headers, 'x-caselog-call': '1'},
-                               credentials: 'same-origin'});
-  const buf = new Uint8Array(await r.arrayBuffer());
-  let s = '';
-  for (let i = 0; i < buf.length; i += 0x8000)
-    s += String.fromCharCode.apply(null, buf.subarray(i, i + 0x8000));
-  return {status: r.status, url: r.url, headers: Object.fromEntries(r.headers.entries()),
-          body64: btoa(s)};
-}"""
-
-# Streams the file and stops at the cap, so a 2 GB attachment costs at most cap bytes.
-_STREAM_JS = """async ([url, cap]) => {
-  const r = await fetch(url, {credentials: 'same-origin', redirect: 'manual',
-                               headers: {'x-caselog-call': '1'}});
-  const headers = Object.fromEntries(r.headers.entries());
-  if (r.type === 'opaqueredirect')
-    return {status: 302, url: r.url, headers, body64: '', location: true};
-  const declared = parseInt(headers['content-length'] || '-1', 10);
-  if (r.ok && declared > cap) {
-    if (r.body) await r.body.cancel();
-    return {status: r.status, url: r.url, headers, tooLarge: declared};
-  }
-  const chunks = []; let total = 0;
-  if (r.body) {
-    const reader = r.body.getReader();
-    for (;;) {
-      const {done, value} = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (r.ok && total > cap) { await reader.cancel(); return {status: r.status, url: r.url,
-                                 headers, tooLarge: total}; }
-      chunks.push(value);
-    }
-  }
-  let s = '';
-  for (const c of chunks)
-    for (let i = 0; i < c.length; i += 0x8000)
-      s += String.fromCharCode.apply(null, c.subarray(i, i + 0x8000));
-  return {status: r.status, url: r.url, headers, body64: btoa(s)};
-}"""
-
 class PortalClient:
-    """Async context manager; see the module docstring. ``storage_state`` is a dict, a
-    path, or None for the session saved by ``caselog login`` for this portal."""
+    """Async context manager; see the module docstring. ``storage_state`` is the
+    Playwright storage state of the seller's session (``caselog login`` saved it);
+    ``cdp_url`` attaches to a running Chrome instead."""
 
-    def __init__(self, portal_url: str, *, storage_state: dict | str | Path | None = None,
+    def __init__(self, portal_url: str, *, storage_state: dict | None = None,
                  cdp_url: str | None = None, headless: bool = True, concurrency: int = 8,
-                 timezone: str = "UTC", on_request=None, transport: str = "request",
+                 timezone: str = "UTC", on_request=None, transport: str = "auto",
                  max_attempts: int = 6, max_throttled: int = 12, backoff_base: float = 0.25,
                  backoff_cap: float = 10.0, max_retry_after: float = 300.0,
                  request_timeout: float = 60.0):
         scheme, host, port = portal_origin(portal_url)
         self.origin = f"{scheme}://{host}:{port}"
         self.portal_url = portal_url
+        if storage_state is None and cdp_url is None:
+            raise SessionExpired(f"no session for {self.origin}", url=self.origin)
         self.storage_state = storage_state
         self.cdp_url, self.headless, self.timezone = cdp_url, headless, timezone
         self.on_request = on_request
-        if transport not in ("request", "fetch"):
-            raise ValueError("transport must be 'request' or 'fetch'")
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {TRANSPORTS}")
         self.transport = transport
+        self.switched_to_page = False
         self.max_attempts, self.max_throttled = max_attempts, max_throttled
         self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
         self.max_retry_after = max_retry_after
@@ -224,22 +163,12 @@ class PortalClient:
             contexts = self._browser.contexts
             self._context = contexts[0] if contexts else await self._browser.new_context()
         else:
-            state = self.storage_state
-            if state is None:
-                state = load_state(self.portal_url)
-                if state is None:
-                    raise SessionExpired(
-                        f"no saved session for {self.origin}; run: caselog login --portal "
-                        f"{self.portal_url}", url=self.origin)
-            elif isinstance(state, (str, Path)):
-                state = json.loads(Path(state).read_text())
             self._browser = await self._pw.chromium.launch(**launch_options(self.headless))
-            self._context = await self._browser.new_context(storage_state=state,
+            self._context = await self._browser.new_context(storage_state=self.storage_state,
                                                             timezone_id=self.timezone)
-        # No page is opened yet: the first API call proves the session (401 ->
-        # SessionExpired, captcha -> RobotCheck), and only calls made from a page (the
-        # fetch transport, attachment downloads) open the lobby, once. Starting costs the
-        # browser launch alone (measured: the lobby visit was 0.15-0.2 s of ~0.8 s).
+        # No page is opened yet: the first API call proves the session, and only calls
+        # made from a page open the lobby, once (measured: the lobby visit was 0.15-0.2 s
+        # of a ~0.8 s start).
         self._origin_lock = asyncio.Lock()
 
     async def close(self) -> None:
@@ -255,11 +184,10 @@ class PortalClient:
             self._pw = self._browser = self._context = self._page = None
 
     async def _origin_page(self):
-        """The lobby, opened once, for calls made with the page's ``fetch``: it gives them
-        the portal's origin (or raises SessionExpired / RobotCheck). The page stays inert:
-        its scripts and their calls are blocked, so it costs no API call (request counts
-        are measured) and nothing runs behind our back; only our own fetches (marked)
-        pass, the mark removed."""
+        """The lobby, opened once, for calls made from a page: it gives them the portal's
+        origin and the browser's own request headers. The page stays inert: its scripts
+        and their calls are blocked, so it costs no API call and nothing runs behind our
+        back; only our own fetches (marked) pass, the mark removed."""
         async with self._origin_lock:
             if self._page is None:
                 page = await self._context.new_page()
@@ -272,11 +200,12 @@ class PortalClient:
                 self._page = page
         return self._page
 
-    async def _guard(self, route) -> None:
+    @staticmethod
+    async def _guard(route) -> None:
         request = route.request
         headers = await request.all_headers()
-        if MARK in headers:
-            del headers[MARK]
+        if transport.MARK in headers:
+            del headers[transport.MARK]
             await route.continue_(headers=headers)
         elif request.resource_type in ("script", "fetch", "xhr", "eventsource", "websocket"):
             await route.abort()
@@ -286,12 +215,13 @@ class PortalClient:
     # ---- the portal's calls ---------------------------------------------------------
 
     async def search_cases(self, page: int, page_size: int = 50, creation_date_from=None,
-                           search_text: str = "") -> Capture:
+                           creation_date_to=None, search_text: str = "") -> Capture:
         """One page (from 0) of SearchForCases, newest first; body exactly as the portal's."""
         body = {"page": page, "searchPageSize": page_size, "sortBy": "CreationDate",
                 "sortByOrder": "DESC", "getCountOnly": False,
                 "caseFilters": {"caseOwner": "MerchantCases", "searchText": search_text,
-                                "creationDateFrom": creation_date_from}}
+                                "creationDateFrom": creation_date_from,
+                                "creationDateTo": creation_date_to}}
         return await self._call("search", self.origin + API + "SearchForCases", method="POST",
                                 json_body=body, params=body)
 
@@ -300,13 +230,13 @@ class PortalClient:
         query = {"caseId": case_id, "timeZone": self.timezone, "pageSize": page_size}
         if page_token:
             query["pageToken"] = page_token
-        return await self._call("view_case", self.origin + API + "ViewCase?" + urlencode(query),
+        return await self._call("viewcase", self.origin + API + "ViewCase?" + urlencode(query),
                                 case_id=case_id, params=query)
 
     async def get_contact_message(self, case_id: str, contact_id: str) -> Capture:
         query = {"caseId": case_id, "contactId": contact_id}
         url = self.origin + API + "GetContactMessage?" + urlencode(query)
-        return await self._call("contact_message", url, case_id=case_id, params=query)
+        return await self._call("message", url, case_id=case_id, params=query)
 
     async def download_attachment(self, case_id: str, attachment_id: str,
                                   max_bytes: int) -> Capture:
@@ -318,7 +248,7 @@ class PortalClient:
 
     async def case_page_html(self, case_id: str) -> Capture:
         """The rendered case page with every message loaded and expanded
-        (``scrapers.casepage``); loaded again, with backoff, when it fails to render."""
+        (``scrapers.browser.casepage``); loaded again, with backoff, when it fails."""
         url = self.origin + CASE_PAGE + "?" + urlencode({"caseID": case_id})
 
         async def render(tab):
@@ -326,15 +256,13 @@ class PortalClient:
                                        retries=self.max_attempts, backoff=self._backoff)
 
         return await self._rendered("html", url, render, case_id=case_id,
-                                    params={"caseID": case_id},
-                                    what=f"case page {case_id}")
+                                    params={"caseID": case_id}, what=f"case page {case_id}")
 
     async def lobby_html(self, page: int = 1, page_size: int = 50,
                          window: str = "all") -> Capture:
-        """The rendered case lobby at ``?window=&page=&pageSize=`` (``page`` from 1, as in
-        the lobby's URL), once it shows its cases: the list as a person sees it, for when
-        SearchForCases' JSON can no longer be read. Loaded again, with backoff, when the
-        page shows an error (``kind`` "lobby")."""
+        """The rendered case lobby at ``?window=&page=&pageSize=`` (``page`` from 1), once
+        it shows its cases: the list as a person sees it, for when SearchForCases' JSON
+        can no longer be read."""
         query = {"window": window, "page": page, "pageSize": page_size}
         url = self.origin + LOBBY + "?" + urlencode(query)
 
@@ -348,8 +276,8 @@ class PortalClient:
                         params: dict, what: str) -> Capture:
         """Open ``url`` in a fresh tab, let ``render`` drive it until it reports "ready",
         and capture the DOM. A render that times out or lands elsewhere is first checked
-        for sign-in/robot pages (which raise at once), then retried with backoff, because
-        the page's own API calls meet the same transient faults as ours."""
+        for the portal's special pages (which raise at once), then retried with backoff,
+        because the page's own API calls meet the same transient faults as ours."""
         attempt = 0
         while True:
             attempt += 1
@@ -357,17 +285,15 @@ class PortalClient:
             try:
                 status = await self._goto(tab, url, kind, case_id=case_id)
                 outcome = await render(tab)
-                await self._check_page(tab, kind, case_id)
+                html = await tab.content()
+                self._raise_situation(html.encode(), tab.url, case_id)
                 if outcome != "ready":
                     raise PageFault(f"{what} went to {tab.url}")
-                html = await tab.content()
-                self.stats[kind] = self.stats.get(kind, 0) + 1
-                if self.on_request:
-                    self.on_request(kind)
+                self._count_success(kind)
                 return Capture(kind, tab.url, status, html.encode(),
                                "text/html; charset=utf-8", _now_iso(), case_id, params)
             except (PlaywrightTimeout, PageFault) as exc:
-                await self._check_page(tab, kind, case_id)
+                self._raise_situation(await _page_html(tab), tab.url, case_id)
                 if attempt >= self.max_attempts:
                     raise TransientExhausted(f"{what} did not finish rendering: {exc}",
                                              url=url, case_id=case_id) from exc
@@ -380,91 +306,60 @@ class PortalClient:
 
     async def _goto(self, page, url: str, kind: str, case_id: str | None = None) -> int:
         """Navigate with the same retry rules as API calls; returns the final status."""
-        attempt = throttled = 0
-        while True:
-            ticket = await self.limiter.acquire()
-            self.stats["requests"] += 1
-            try:
-                response = await page.goto(url, wait_until="domcontentloaded",
-                                           timeout=self.timeout_ms)
-            except PlaywrightError as exc:
-                await self.limiter.release("error", ticket)
-                attempt += 1
-                self._transient("network_errors", attempt, url, case_id, exc)
-                await asyncio.sleep(self._backoff(attempt))
-                continue
-            except BaseException:
-                self.limiter.abandon(ticket)
-                raise
-            status = response.status if response else 200
-            await self.limiter.release("throttled" if status == 429 else "page", ticket)
-            if status == 429:
-                throttled += 1
-                self.stats["429"] += 1
-                self._transient(None, throttled, url, case_id, None, budget=self.max_throttled)
-                await asyncio.sleep(self._retry_delay(throttled, response.headers))
-                continue
-            await self._check_page(page, kind, case_id)
-            if status == 404:
-                raise CaseNotFound(f"case {case_id} not found", url=url, status=404,
-                                   case_id=case_id)
-            if status >= 500:
-                attempt += 1
-                self.stats["5xx"] += 1
-                self._transient(None, attempt, url, case_id, None, status=status)
-                await asyncio.sleep(self._retry_delay(attempt, response.headers))
-                continue
-            if status == 403:
-                raise Forbidden(f"403 for {url}", url=url, status=403, case_id=case_id)
-            return status
 
-    async def _check_page(self, page, kind: str, case_id: str | None) -> None:
-        if SIGNIN in page.url:
-            raise SessionExpired("the portal asks to sign in again; run caselog login",
-                                 url=page.url, case_id=case_id)
-        try:
-            title = await page.title()
-        except PlaywrightError:
-            return
-        if title.strip() == "Robot Check":
-            raise RobotCheck("the portal shows a robot check; a person must pass it in "
-                             "caselog login", url=page.url, case_id=case_id)
+        async def send() -> transport.Answer:
+            response = await page.goto(url, wait_until="domcontentloaded",
+                                       timeout=self.timeout_ms)
+            body = (await page.content()).encode()
+            return transport.Answer(response.status if response else 200, page.url,
+                                    dict(response.headers) if response else {}, body)
 
-    async def _send(self, method: str, url: str, json_body, stream_cap) -> _Answer:
-        if stream_cap is not None:
-            r = await self._page.evaluate(_STREAM_JS, [url, stream_cap])
-            if r.get("tooLarge") is not None:
-                raise AttachmentTooLarge(
-                    f"attachment is over the {stream_cap}-byte cap (at least {r['tooLarge']} "
-                    "bytes); raise the cap to download it", url=url, status=r["status"])
-            if r.get("location"):  # a page route redirects to sign-in without a session
-                return _Answer(401, self.origin + SIGNIN, r["headers"], b"")
-            return _Answer(r["status"], r["url"], r["headers"], base64.b64decode(r["body64"]))
-        data = None if json_body is None else json.dumps(json_body)
-        headers = {"Content-Type": "application/json"} if data is not None else {}
-        headers["Accept"] = "application/json"
-        if self.transport == "fetch":
-            r = await self._page.evaluate(_FETCH_JS, [url, method, data, headers])
-            return _Answer(r["status"], r["url"], r["headers"], base64.b64decode(r["body64"]))
-        resp = await self._context.request.fetch(url, method=method, data=data, headers=headers,
-                                                 fail_on_status_code=False,
-                                                 timeout=self.timeout_ms)
-        try:
-            return _Answer(resp.status, resp.url, resp.headers, await resp.body())
-        finally:
-            await resp.dispose()
+        answer = await self._with_retries(url, case_id, send, page_load=True)
+        return answer.status
 
     async def _call(self, kind: str, url: str, *, method: str = "GET", json_body=None,
                     case_id: str | None = None, params: dict | None = None,
                     stream_cap: int | None = None) -> Capture:
-        if stream_cap is not None or self.transport == "fetch":
+        via = "stream" if stream_cap is not None else \
+            ("page" if self.transport == "fetch" else "api")
+        if via != "api":
             await self._origin_page()  # before taking a slot: opening it needs one
-        attempt = throttled = 0
+        try:
+            ans = await self._with_retries(
+                url, case_id, lambda: self._send(via, method, url, json_body, stream_cap))
+        except Forbidden:
+            if self.transport != "auto" or via != "api":
+                raise
+            # Maybe the portal answers only its own pages' calls: ask from the page.
+            await self._origin_page()
+            ans = await self._with_retries(
+                url, case_id, lambda: self._send("page", method, url, json_body, None))
+            self.transport, self.switched_to_page = "fetch", True
+        self._count_success(kind)
+        return Capture(kind, ans.url, ans.status, ans.body, ans.headers.get("content-type", ""),
+                       _now_iso(), case_id, dict(params or {}))
+
+    async def _send(self, via: str, method: str, url: str, json_body, stream_cap):
+        if via == "stream":
+            return await transport.stream_from_page(self._page, url, stream_cap,
+                                                    self.origin + markers.SIGNIN_PATH)
+        if via == "page":
+            return await transport.via_page(self._page, method, url, json_body)
+        return await transport.via_api_client(self._context, method, url, json_body,
+                                              self.timeout_ms)
+
+    async def _with_retries(self, url: str, case_id: str | None, send, *,
+                            page_load: bool = False) -> transport.Answer:
+        """The one retry loop: every request takes a slot from the limiter, and its answer
+        decides: retried (429, 5xx, network error, a passing "unavailable"), raised (a
+        situation, 4xx, or a budget used up) or returned."""
+        attempt = throttled = outage = 0
+        answered = False
         while True:
             ticket = await self.limiter.acquire()
             self.stats["requests"] += 1
             try:
-                ans = await self._send(method, url, json_body, stream_cap)
+                ans = await send()
             except AttachmentTooLarge as exc:
                 await self.limiter.release("ok", ticket)
                 exc.case_id = case_id
@@ -472,66 +367,82 @@ class PortalClient:
             except PlaywrightError as exc:
                 await self.limiter.release("error", ticket)
                 attempt += 1
-                self._transient("network_errors", attempt, url, case_id, exc)
+                self.stats["network_errors"] += 1
+                if attempt >= self.max_attempts:
+                    cls = TransientExhausted if answered else Unreachable
+                    raise cls(f"no answer after {attempt} attempts: {exc}", url=url,
+                              case_id=case_id) from exc
+                self.stats["retries"] += 1
                 await asyncio.sleep(self._backoff(attempt))
                 continue
             except BaseException:  # cancelled (Ctrl-C, SIGTERM, a sibling's failure)
                 self.limiter.abandon(ticket)
                 raise
+            answered = True
             status = ans.status
-            await self.limiter.release("throttled" if status == 429 else "ok", ticket)
+            await self.limiter.release(
+                "throttled" if status == 429 else ("page" if page_load else "ok"), ticket)
             if status == 429:
                 throttled += 1
                 self.stats["429"] += 1
-                self._transient(None, throttled, url, case_id, None, budget=self.max_throttled,
-                                status=429, body=ans.body)
+                self._budget(throttled, self.max_throttled, url, case_id, ans)
                 await asyncio.sleep(self._retry_delay(throttled, ans.headers))
                 continue
-            self._raise_for(ans, url, case_id)
+            try:
+                self._raise_situation(ans.body, ans.url, case_id, status,
+                                      ans.headers.get("content-type", ""),
+                                      is_download=ATTACHMENT in url and not page_load)
+            except Outage:
+                outage += 1
+                if outage >= OUTAGE_ATTEMPTS:
+                    raise
+                await asyncio.sleep(self._backoff(outage))
+                continue
+            self._raise_for_status(ans, url, case_id)
             if status >= 500:
                 attempt += 1
                 self.stats["5xx"] += 1
-                self._transient(None, attempt, url, case_id, None, status=status, body=ans.body)
+                self._budget(attempt, self.max_attempts, url, case_id, ans)
                 await asyncio.sleep(self._retry_delay(attempt, ans.headers))
                 continue
-            self.stats[kind] = self.stats.get(kind, 0) + 1
-            if self.on_request:
-                self.on_request(kind)
-            return Capture(kind, ans.url, status, ans.body, ans.headers.get("content-type", ""),
-                           _now_iso(), case_id, dict(params or {}))
+            return ans
 
-    def _raise_for(self, ans: _Answer, url: str, case_id: str | None) -> None:
+    def _raise_situation(self, body: bytes, url: str, case_id: str | None, status: int = 200,
+                         content_type: str = "text/html", is_download: bool = False) -> None:
+        situation = markers.answer_situation(status, body, content_type, url, is_download)
+        if situation is None:
+            return
+        what = {"SessionExpired": "the portal asks to sign in again",
+                "RobotCheck": "the portal shows a robot check (captcha)",
+                "Outage": "the portal says its case log is unavailable"}[situation.__name__]
+        raise situation(f"{what} ({url})", url=url, status=status, case_id=case_id, body=body)
+
+    @staticmethod
+    def _raise_for_status(ans: transport.Answer, url: str, case_id: str | None) -> None:
         """Turn answers that must not be retried into exceptions."""
-        status, ctype = ans.status, ans.headers.get("content-type", "")
+        status = ans.status
         info = {"url": url, "status": status, "case_id": case_id, "body": ans.body}
-        if status == 401 or SIGNIN in ans.url:
-            raise SessionExpired("the portal session has expired; run caselog login", **info)
-        if status == 503 and b"captcha" in ans.body[:200]:
-            raise RobotCheck("the portal answered with a robot check (captcha); a person must "
-                             "pass it in caselog login", **info)
-        if ("html" in ctype and b"Robot Check" in ans.body[:4000]
-                and "attachment" not in ans.headers.get("content-disposition", "")):
-            raise RobotCheck("the portal shows a robot check; a person must pass it in "
-                             "caselog login", **info)
         if status == 404:
             raise CaseNotFound(f"case {case_id} not found (404)", **info)
         if status == 403:
             raise Forbidden(f"403 forbidden: {url}", **info)
         if 400 <= status < 500:
-            text = ans.body[:500].decode(errors="replace")
-            raise BadRequest(f"{status} for {url}: {text}", **info)
+            raise BadRequest(f"{status} for {url}", **info)
 
-    def _transient(self, counter, attempt, url, case_id, exc, *, budget=None, status=None,
-                   body: bytes = b""):
-        """Count a retryable failure; raise TransientExhausted once over budget, carrying
-        the portal's last answer (``body``) so the failure keeps what the portal said."""
-        if counter:
-            self.stats[counter] += 1
-        if attempt >= (budget or self.max_attempts):
-            what = f"status {status}" if status else f"{exc}"
-            raise TransientExhausted(f"gave up after {attempt} attempts ({what}): {url}",
-                                     url=url, status=status, case_id=case_id, body=body)
+    def _budget(self, attempt: int, budget: int, url: str, case_id: str | None,
+                ans: transport.Answer) -> None:
+        """Raise TransientExhausted once over budget, carrying the portal's last answer
+        so the failure keeps what the portal said; else count a retry."""
+        if attempt >= budget:
+            raise TransientExhausted(
+                f"gave up after {attempt} attempts (status {ans.status}): {url}", url=url,
+                status=ans.status, case_id=case_id, body=ans.body)
         self.stats["retries"] += 1
+
+    def _count_success(self, kind: str) -> None:
+        self.stats[kind] = self.stats.get(kind, 0) + 1
+        if self.on_request:
+            self.on_request(kind)
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter (AWS architecture blog's recipe)."""
@@ -544,3 +455,6 @@ class PortalClient:
             return self._backoff(attempt)
         # Never earlier than told; a little later so that retries spread out.
         return min(self.max_retry_after, told) + random.uniform(0, 0.1 + told * 0.1)
+
+
+__all__ = ["PortalClient", "Capture", "PortalError", "retry_after_seconds", "TRANSPORTS"]

@@ -15,6 +15,7 @@ import binascii
 import hashlib
 import hmac
 import os
+import random
 import struct
 import sys
 import time
@@ -24,12 +25,12 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 
+from scrapers import markers
 from scrapers.browser.launch import launch_options
 from scrapers.browser.session import only_portal, portal_origin
 
 LOBBY_PATH = "/cu/case-lobby"
-SIGNIN_PATH = "/ap/signin?openid.return_to=" + LOBBY_PATH
-ROBOT_TEXT = "Enter the characters you see below"
+SIGNIN_PATH = markers.SIGNIN_PATH + "?openid.return_to=" + LOBBY_PATH
 
 
 class LoginError(RuntimeError):
@@ -112,36 +113,108 @@ async def login_interactive(portal_url: str, *, timeout: float = 900.0,
             await browser.close()
 
 
+class TransientSignin(LoginError):
+    """The portal answered a sign-in step with a throttle (429) or a server error (5xx):
+    worth another try after a pause, like any sync request."""
+
+    def __init__(self, status: int, url: str, retry_after: float | None = None):
+        super().__init__(f"HTTP {status} at {urlsplit(url).path}")
+        self.status, self.retry_after = status, retry_after
+
+
+SIGNIN_ATTEMPTS = 8
+
+
 async def login_with_password(portal_url: str, email: str, password: str, *,
                               totp_secret: str | None = None, headless: bool = True,
-                              timeout: float = 30.0) -> dict:
-    """Fill the portal's two-step form (and MFA) without a person."""
+                              timeout: float = 30.0, attempts: int = SIGNIN_ATTEMPTS,
+                              backoff_base: float = 0.5) -> dict:
+    """Fill the portal's two-step form (and MFA) without a person. A step the portal
+    answers with 429 or 5xx starts the sign-in over after a pause (honouring Retry-After),
+    up to ``attempts`` times; the error then says what the portal kept answering."""
     origin = _origin(portal_url)
-    ms = timeout * 1000
+    seen: list[str] = []
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(**launch_options(headless))
         try:
-            context = await browser.new_context()
-            page = await context.new_page()
-            await page.goto(origin + SIGNIN_PATH, timeout=ms)
-            await _expect(page, ("email",), ms)
-            await page.locator("#ap_email").fill(email)
-            await page.locator("#continue").click()
-            await _expect(page, ("password",), ms)
-            await page.locator("#ap_password").fill(password)
-            await page.locator("#signInSubmit").click()
-            if await _expect(page, ("lobby", "mfa"), ms) == "mfa":
-                if not totp_secret:
-                    raise MfaSecretMissing(
-                        "the portal asks for a one-time code (MFA); set CASELOG_TOTP_SECRET to "
-                        "the authenticator's base32 secret, or run caselog login without "
-                        "--email and type the code yourself")
-                await page.locator("#auth-mfa-otpcode").fill(totp_code(totp_secret))
-                await page.locator("#auth-signin-button").click()
-                await _expect(page, ("lobby",), ms)
-            return only_portal(await context.storage_state(), portal_url)
+            for attempt in range(1, attempts + 1):
+                context = await browser.new_context()
+                try:
+                    await _signin_once(context, origin, email, password, totp_secret,
+                                       timeout * 1000)
+                    return only_portal(await context.storage_state(), portal_url)
+                except TransientSignin as exc:
+                    seen.append(str(exc))
+                    if attempt == attempts:
+                        break
+                    pause = exc.retry_after if exc.retry_after is not None else \
+                        min(10.0, backoff_base * 2 ** (attempt - 1)) * random.uniform(0.5, 1)
+                    await asyncio.sleep(min(pause, 60.0))  # backing off, as told
+                finally:
+                    await context.close()
         finally:
             await browser.close()
+    kinds = sorted(set(seen))
+    raise LoginError(f"the portal kept answering sign-in with errors ({', '.join(kinds)}) "
+                     f"after {attempts} tries; it may be busy or throttling: try again in "
+                     "a few minutes")
+
+
+async def _signin_once(context, origin: str, email: str, password: str,
+                       totp_secret: str | None, ms: float) -> None:
+    page = await context.new_page()
+    _check(await page.goto(origin + SIGNIN_PATH, timeout=ms), page)
+    await _expect(page, ("email",), ms)
+    await page.locator("#ap_email").fill(email)
+    await _submit(page, "#continue", ms)
+    await _expect(page, ("password",), ms)
+    await page.locator("#ap_password").fill(password)
+    await _submit(page, "#signInSubmit", ms)
+    if _at_lobby(page.url):
+        return  # signed in: the session cookie is set, whatever the lobby answered
+    if await _expect(page, ("lobby", "mfa"), ms) == "mfa":
+        if not totp_secret:
+            raise MfaSecretMissing(
+                "the portal asks for a one-time code (MFA); set CASELOG_TOTP_SECRET to "
+                "the authenticator's base32 secret, or run caselog login without "
+                "--email and type the code yourself")
+        await page.locator("#auth-mfa-otpcode").fill(totp_code(totp_secret))
+        await _submit(page, "#auth-signin-button", ms)
+        if not _at_lobby(page.url):
+            await _expect(page, ("lobby",), ms)
+
+
+async def _submit(page, button: str, ms: float) -> None:
+    """Click a form's button and judge the page it leads to (after redirects), if it
+    leads to one: a portal may also show the next step without a navigation."""
+    answers = []
+
+    def navigation(response) -> None:
+        if response.request.is_navigation_request() and response.frame == page.main_frame:
+            answers.append(response)
+
+    page.on("response", navigation)
+    try:
+        await page.locator(button).click(timeout=ms)  # waits for a navigation it starts
+        await page.wait_for_load_state("domcontentloaded", timeout=ms)
+    finally:
+        page.remove_listener("response", navigation)
+    if answers:
+        _check(answers[-1], page)
+
+
+def _check(response, page) -> None:
+    """A throttled or failing step (and not a page that merely shows the lobby)."""
+    if response is None or _at_lobby(page.url):
+        return
+    status = response.status
+    if status == 429 or status >= 500:
+        told = response.headers.get("retry-after")
+        try:
+            after = float(told) if told is not None else None
+        except ValueError:
+            after = None
+        raise TransientSignin(status, page.url, after)
 
 
 async def _expect(page, wanted: tuple[str, ...], ms: float) -> str:
@@ -154,7 +227,7 @@ async def _expect(page, wanted: tuple[str, ...], ms: float) -> str:
         "mfa": page.locator("#auth-mfa-otpcode"),
         "lobby": page.locator('kat-dropdown[data-testid="date-window"]'),
         "error": page.locator("#auth-error-message-box"),
-        "robot": page.get_by_text(ROBOT_TEXT),
+        "robot": page.get_by_text(markers.ROBOT_TEXT),
     }
     watched = [*wanted, "error", "robot"]
     any_of = steps[watched[0]]

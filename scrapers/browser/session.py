@@ -1,12 +1,9 @@
 """Saved browser sessions, one file per portal, readable by the owner only.
 
 A session is Playwright's ``storage_state`` (cookies and local storage) for one portal
-origin, kept as ``CASELOG_HOME/sessions/<host>_<port>.json``. Passwords never pass
-through here: the portal's session cookie is all a later sync needs.
-
-scrapers must not import companion, so the CASELOG_HOME rule is repeated here; it is the
-same rule as ``companion.home.sessions_dir()`` (CASELOG_HOME, else the platform's user
-data folder), and callers may pass ``directory`` to override it.
+origin, kept as ``<directory>/<host>_<port>.json``; the caller says which folder
+(``companion.home`` knows where caselog keeps things: scrapers never decide that).
+Passwords never pass through here: the portal's session cookie is all a later sync needs.
 """
 
 from __future__ import annotations
@@ -16,17 +13,6 @@ import os
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
-
-import platformdirs
-
-
-def sessions_dir() -> Path:
-    root = os.environ.get("CASELOG_HOME")
-    base = Path(root).expanduser() if root else Path(platformdirs.user_data_dir("caselog"))
-    base.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = base / "sessions"
-    path.mkdir(exist_ok=True, mode=0o700)
-    return path
 
 
 def portal_origin(portal_url: str) -> tuple[str, str, int]:
@@ -38,13 +24,13 @@ def portal_origin(portal_url: str) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname.lower(), port
 
 
-def session_path(portal_url: str, directory: Path | None = None) -> Path:
+def session_path(portal_url: str, directory: Path) -> Path:
     _, host, port = portal_origin(portal_url)
     safe = re.sub(r"[^a-z0-9.\-]", "_", host)
-    return (directory or sessions_dir()) / f"{safe}_{port}.json"
+    return Path(directory) / f"{safe}_{port}.json"
 
 
-def load_state(portal_url: str, directory: Path | None = None) -> dict | None:
+def load_state(portal_url: str, directory: Path) -> dict | None:
     """The saved storage state for this portal, or None when there is none (or it is
     unreadable, which is the same thing to a caller: sign in again)."""
     path = session_path(portal_url, directory)
@@ -54,7 +40,7 @@ def load_state(portal_url: str, directory: Path | None = None) -> dict | None:
         return None
 
 
-def save_state(portal_url: str, state: dict, directory: Path | None = None) -> Path:
+def save_state(portal_url: str, state: dict, directory: Path) -> Path:
     """Write the state owner-only (0600), atomically: the file is created with that mode
     rather than chmod-ed afterwards, so it is never readable by others, even briefly."""
     path = session_path(portal_url, directory)

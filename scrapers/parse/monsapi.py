@@ -18,8 +18,8 @@ from scrapers.parse.records import (
 from scrapers.parse.records import message as make_message
 from scrapers.parse.text import html_to_text
 
-__all__ = ["parse_search", "parse_view_case", "parse_contact_message", "api_error",
-           "merge_pages", "apply_full_messages", "load"]
+__all__ = ["parse_search", "parse_view_case", "parse_contact_message", "merge_pages",
+           "apply_full_messages", "load"]
 
 
 def load(body: bytes | str, *, case_id: str | None = None, what: str = "JSON body"):
@@ -127,50 +127,3 @@ def parse_contact_message(body: bytes | str) -> dict:
     contact_id = _need(data, "contactId", case_id=None, where="GetContactMessage")
     html = _need(data, "message", case_id=None, where="GetContactMessage") or ""
     return {"contact_id": str(contact_id), "html": html, "text": html_to_text(html)}
-
-
-# Kinds `api_error` returns, so callers can branch without knowing HTTP details.
-CAPTCHA, SIGNIN, FORBIDDEN, NOT_FOUND, THROTTLED, SERVER_ERROR, BAD_BODY = (
-    "captcha", "signin", "forbidden", "not_found", "throttled", "server_error", "bad_body")
-
-
-def api_error(body: bytes | str | None, status: int) -> str | None:
-    """What went wrong with an API answer, or None when it can be parsed.
-
-    `captcha` (robot check: a person must pass it; also an HTML Robot Check page),
-    `signin` (401, or a sign-in page where JSON was expected), `forbidden` (403),
-    `not_found` (404), `throttled` (429), `server_error` (5xx), `bad_body` (2xx but not
-    JSON), or the portal's own `{"error": "..."}` string for anything else.
-    """
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", errors="replace")
-    body = body or ""
-    data = None
-    try:
-        data = json.loads(body) if body.strip() else None
-    except ValueError:
-        data = None
-    err = data.get("error") if isinstance(data, dict) else None
-    if isinstance(err, str) and err.casefold() == "captcha":
-        return CAPTCHA
-    if data is None and ("Robot Check" in body or "Enter the characters you see below" in body):
-        return CAPTCHA
-    if status == 401:
-        return SIGNIN
-    if data is None and ('id="ap_email"' in body or "id='ap_email'" in body):
-        return SIGNIN
-    if status == 403:
-        return FORBIDDEN
-    if status == 404:
-        return NOT_FOUND
-    if status == 429:
-        return THROTTLED
-    if status >= 500:
-        return SERVER_ERROR
-    if status >= 400:
-        return str(err) if err else f"http_{status}"
-    if err:
-        return str(err)
-    if data is None:
-        return BAD_BODY
-    return None

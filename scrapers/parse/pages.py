@@ -25,16 +25,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from scrapers.errors import (
-    CaseNotFoundPage,
-    LayoutError,
-    RobotCheckPage,
-    SignInPage,
-    TimeZoneError,
-)
+from scrapers import markers
+from scrapers.errors import LayoutError, SessionExpired, TimeZoneError
 from scrapers.parse import locales
 from scrapers.parse.records import message as make_message
-from scrapers.parse.text import html_to_text
+from scrapers.parse.text import decode_html, html_to_text
 
 __all__ = ["parse_case_page", "parse_lobby", "check_special_page", "detect_locale"]
 
@@ -46,17 +41,12 @@ VIEW_CASE = '<div class="view-case">'
 
 _RE_CASE_ID_IN_URL = re.compile(r"caseI[Dd]=(\d{6,})")
 _RE_SIZE_SUFFIX = re.compile(r"\s*\(\s*\d[\d.,\s]*(?:bytes|Bytes|B|KB|kB|MB|GB)\s*\)\s*$")
-# The contract's English wording, and guesses at a German one (the contract names none).
-_RE_NOT_FOUND = re.compile(
-    r"We couldn.t find that case|Fall (?:wurde )?nicht gefunden|konnten (?:diesen|den) Fall "
-    r"nicht finden")
 _RE_TOTAL = re.compile(
     r"(?:Cases|Fälle)\s+[\d.,\u00a0]+\s+(?:to|bis)\s+[\d.,\u00a0]+\s+(?:of|von)\s+([\d.,\u00a0]+)")
 
 
 def _tree(html: str | bytes) -> LexborHTMLParser:
-    if isinstance(html, bytes):
-        html = html.decode("utf-8", errors="replace")
+    html = decode_html(html)
     tree = LexborHTMLParser(html)
     _show_labels(tree)
     return tree
@@ -91,16 +81,13 @@ def _has_view_case_token(node: LexborNode) -> bool:
 
 
 def check_special_page(html: str | bytes, tree: LexborHTMLParser | None = None) -> None:
-    """Raise RobotCheckPage, SignInPage or CaseNotFoundPage if the page is one of those."""
-    tree = tree or _tree(html)
-    title = _text(tree.css_first("title"))
-    body_text = tree.body.text(deep=True) if tree.body is not None else ""
-    if title.strip() == "Robot Check" or "Enter the characters you see below" in body_text:
-        raise RobotCheckPage("robot check: a person must solve it (run `caselog login`)")
-    if tree.css_first("#ap_email, #ap_password, #auth-mfa-otpcode") is not None:
-        raise SignInPage("the portal asks to sign in again (run `caselog login`)")
-    if _RE_NOT_FOUND.search(body_text):
-        raise CaseNotFoundPage("the portal has no such case (404 page)")
+    """Raise the situation (SessionExpired, RobotCheck, Outage, CaseNotFound) when the page
+    is the portal's page for one (``scrapers.markers`` knows them)."""
+    situation = markers.page_situation(html)
+    if situation is None and tree is not None and tree.css_first(markers.SIGNIN_SELECTOR):
+        situation = SessionExpired
+    if situation is not None:
+        raise situation(f"the page is the portal's {situation.__name__} page")
 
 
 def _case_id_hint(html: str, tree: LexborHTMLParser) -> str | None:
@@ -265,8 +252,7 @@ def parse_case_page(html: str | bytes, *, timezone: str | None = None,
     abbreviations; `locale` only settles slashed dates; `case_id` names the case in
     errors when the page does not.
     """
-    if isinstance(html, bytes):
-        html = html.decode("utf-8", errors="replace")
+    html = decode_html(html)
     tree = _tree(html)
     view = next((n for n in tree.css("div[class]") if _has_view_case_token(n)), None)
     if view is None:
@@ -355,8 +341,7 @@ def parse_lobby(html: str | bytes, *, locale: str | None = None
     Dates are the calendar dates shown, in the portal's zone, as `YYYY-MM-DDT00:00:00Z`
     (the lobby shows no time); `No reply` / `Keine Antwort` -> None.
     """
-    if isinstance(html, bytes):
-        html = html.decode("utf-8", errors="replace")
+    html = decode_html(html)
     tree = _tree(html)
     body_text = _text(tree.body)
     m = _RE_TOTAL.search(body_text)

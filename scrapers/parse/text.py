@@ -14,6 +14,8 @@ about half a millisecond.
 
 from __future__ import annotations
 
+import re
+
 from selectolax.lexbor import LexborHTMLParser
 
 # Elements whose end starts a new line. Void `<hr>` counts as a block too.
@@ -26,6 +28,32 @@ BLOCK_TAGS = (
 _BLOCK_SELECTOR = ",".join(BLOCK_TAGS)
 # Never visible as text in a browser; a real (unescaped) script in a body stays inert.
 _INVISIBLE_SELECTOR = "script,style,template,noscript,head,title"
+
+
+_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([\w-]+)""", re.I)
+
+
+def decode_html(data: bytes | str) -> str:
+    """Bytes of a page as text, the way a browser picks the encoding: a byte-order mark
+    (UTF-8, UTF-16 LE/BE: some browsers save pages as UTF-16), else a ``<meta charset>``
+    near the top, else UTF-8; bytes that do not decode become U+FFFD, never an error."""
+    if isinstance(data, str):
+        return data
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"),
+                       (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace")
+    if len(data) > 3 and data[0] == 0 and data[1] != 0:  # UTF-16 BE without a mark
+        return data.decode("utf-16-be", errors="replace")
+    if len(data) > 3 and data[1] == 0 and data[0] != 0:  # UTF-16 LE without a mark
+        return data.decode("utf-16-le", errors="replace")
+    m = _CHARSET.search(data[:2048])
+    if m:
+        try:
+            return data.decode(m[1].decode("ascii"), errors="replace")
+        except LookupError:
+            pass
+    return data.decode("utf-8", errors="replace")
 
 
 def html_to_text(html: str | bytes | None) -> str:

@@ -1,0 +1,117 @@
+"""From captures to records: the pure middle of capture -> parse -> save.
+
+A source yields captures (archived before anyone reads them); :func:`case_unit` turns one
+case's captures, plus what is already stored of it, into a :class:`CaseUnit`, and
+:func:`listing` turns one sync's listing pages into a :class:`Listing`.
+``companion.capture.store`` then records a unit, its captures and their parse outcomes
+in one transaction. The sync, ``caselog reparse`` and ``caselog import`` all go through
+these two functions, so the rule for "is this thread whole" exists once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from companion.capture.archive import Archived
+from companion.capture.parsing import parse, whole_thread
+from scrapers.errors import ParseError
+
+
+@dataclass
+class StoredCase:
+    """What the store knows of a case that capture decisions depend on."""
+
+    fully_captured: bool = False
+    message_keys: dict[str, int] = field(default_factory=dict)  # key -> truncated flag
+
+
+@dataclass
+class CaseUnit:
+    """Everything one case's capture produced: what ``store.record`` stores."""
+
+    case_id: str
+    parsed: dict                       # ParsedCase, full texts of truncated messages in
+    captures: list[Archived]
+    complete: bool = True              # the thread was read to its end (or known ground)
+    source: str = "json"               # json | html | import
+    listed: dict | None = None         # ListedCase from this sync's listing
+    observed_at: str | None = None     # when the portal showed this (first capture)
+    sync_id: int | None = None
+    portal: str | None = None
+
+
+@dataclass
+class Listing:
+    """One sync's list of cases: rows by case id, and whether it names every case (only
+    then may cases missing from it be marked as having left the lobby)."""
+
+    rows: dict[str, dict]
+    captures: list[Archived]
+    complete: bool
+    day_dates: bool = False            # listed from the rendered lobby (days, no times)
+
+
+THREAD_KINDS = ("viewcase", "message", "html", "import")
+
+
+def case_unit(case_id: str | None, captures: list[Archived], stored: StoredCase | None,
+              listed: dict | None = None, timezone: str | None = None) -> CaseUnit:
+    """The case these captures show. Raises a ``CaptureError`` when one cannot be read.
+
+    A rendered or saved page (the last one) stands for the whole capture; otherwise the
+    ViewCase pages, newest first, joined, with the full text of each truncated message
+    that GetContactMessage returned. The thread is whole when the last page has no next
+    page, or when the case was already fully captured and the last page reached a message
+    already stored (an incremental sync stops there)."""
+    useful = [c for c in captures if c.kind in THREAD_KINDS]
+    pages = [c for c in useful if c.kind in ("html", "import")]
+    observed = captures[0].fetched_at if captures else None
+    if pages:
+        parsed = parse(pages[-1], timezone)
+        return CaseUnit(
+            case_id=case_id or parsed.get("case_id"), parsed=parsed, captures=captures,
+            complete=whole_thread(parsed), listed=listed, observed_at=observed,
+            source="import" if pages[-1].kind == "import" else "html")
+    from scrapers.parse.records import apply_full_messages, merge_pages
+
+    views = [parse(c, timezone) for c in useful if c.kind == "viewcase"]
+    if not views:
+        raise ParseError(f"case {case_id}: no ViewCase answer among its captures")
+    full = {m["contact_id"]: m["html"]
+            for m in (parse(c, timezone) for c in useful if c.kind == "message")}
+    parsed = apply_full_messages(merge_pages(views), full)
+    last = views[-1]
+    complete = not last.get("next_token") or bool(
+        stored and stored.fully_captured
+        and any(m["message_key"] in stored.message_keys for m in last["messages"]))
+    return CaseUnit(case_id=case_id or parsed.get("case_id"), parsed=parsed,
+                    captures=captures, complete=complete, listed=listed,
+                    observed_at=observed, source="json")
+
+
+def listing(captures: list[Archived], timezone: str | None = None) -> Listing:
+    """The cases one sync's listing pages name. Pages of the rendered lobby stand for the
+    listing when there are any (the sync fell back to them because SearchForCases could
+    not be read). Complete when every query's pages agree on its total and together hold
+    that many cases; each query (one date window) is judged on its own."""
+    lobby = [c for c in captures if c.kind == "lobby"]
+    pages = lobby or [c for c in captures if c.kind == "search"]
+    rows: dict[str, dict] = {}
+    queries: dict[tuple, tuple[set, set]] = {}
+    for cap in pages:
+        found, total = parse(cap, timezone)
+        ids, totals = queries.setdefault(_query_of(cap), (set(), set()))
+        totals.add(total)
+        for r in found:
+            ids.add(r["case_id"])
+            rows.setdefault(r["case_id"], r)
+    complete = bool(queries) and all(
+        len(totals) == 1 and len(ids) >= next(iter(totals)) for ids, totals in queries.values())
+    return Listing(rows=rows, captures=captures, complete=complete, day_dates=bool(lobby))
+
+
+def _query_of(cap: Archived) -> tuple:
+    """Which query a listing page answered: its date window (a page of the lobby, or one
+    from before captures kept their parameters, belongs to the one unfiltered query)."""
+    filters = (cap.params or {}).get("caseFilters") or {}
+    return (filters.get("creationDateFrom"), filters.get("creationDateTo"))
