@@ -132,7 +132,7 @@ def test_api_calls_return_the_documented_json(portal, client, loop, truth):
         [r["caseId"] for r in rows[10:20]]
     assert first.kind == "search" and first.status == 200 and first.params["page"] == 0
     assert first.params["caseFilters"] == {"caseOwner": "MerchantCases", "searchText": "",
-                                           "creationDateFrom": None}
+                                           "creationDateFrom": None, "creationDateTo": None}
     assert "json" in first.content_type
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", first.fetched_at)
 
