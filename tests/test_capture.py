@@ -14,9 +14,10 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from fixtures.harness import ThreadLoop, run_async, start_portal
-from scrapers.browser.client import PortalClient, retry_after_seconds
+from scrapers.browser.client import PortalClient
 from scrapers.browser.login import login_with_password
 from scrapers.browser.pacing import AdaptiveLimiter
+from scrapers.browser.retry import Retrying, retry_after_seconds
 from scrapers.errors import (
     AttachmentTooLarge,
     CaseNotFound,
@@ -76,12 +77,14 @@ def shared_client(loop, portal, state):
 @pytest.fixture
 def client(shared_client):
     """The shared client with fresh counters, limiter and retry settings."""
-    shared_client.limiter = AdaptiveLimiter(8)
-    shared_client.stats = {k: 0 for k in ("requests", "429", "5xx", "network_errors",
-                                          "retries")}
+    shared_client.retrying = policy()
     shared_client.on_request = None
-    shared_client.max_attempts, shared_client.backoff_base = 6, 0.25
     return shared_client
+
+
+def policy(max_attempts: int = 6, backoff_base: float = 0.25) -> Retrying:
+    return Retrying(8, max_attempts=max_attempts, max_throttled=12, backoff_base=backoff_base,
+                    backoff_cap=10.0, max_retry_after=300.0)
 
 
 @pytest.fixture(autouse=True)
@@ -224,7 +227,7 @@ def test_many_calls_under_a_rate_limit_lose_nothing(portal, client, loop, truth)
 
 def test_transient_5xx_are_retried(portal, client, loop, truth):
     ids = list(truth)[:20]
-    client.max_attempts, client.backoff_base = 12, 0.01
+    client.retrying = policy(12, 0.01)
 
     async def go():
         portal.sim("faults", {"error_rate": 0.3})
@@ -238,7 +241,7 @@ def test_transient_5xx_are_retried(portal, client, loop, truth):
 
 def test_a_case_failing_every_time_gives_up_after_the_budget(portal, client, loop, truth):
     failing = list(truth)[0]
-    client.max_attempts, client.backoff_base = 3, 0.01
+    client.retrying = policy(3, 0.01)
     portal.sim("faults", {"failing_cases": [failing]})  # first in the list: 500
 
     with pytest.raises(TransientExhausted) as info:
@@ -294,7 +297,7 @@ def test_expired_session_raises_and_is_not_retried(portal_factory, tmp_path, mon
         with pytest.raises(SessionExpired):  # ... and at the lobby a download opens
             async with PortalClient(small.url, storage_state=state) as stale:
                 await stale.download_attachment(case_id, "any", 1000)
-        with pytest.raises(SessionExpired, match="caselog login"):  # nothing saved at all
+        with pytest.raises(SessionExpired, match="no session"):  # none given at all
             async with PortalClient(small.url):
                 pass
 
@@ -375,7 +378,7 @@ def test_case_page_html_recovers_from_the_pages_own_failed_calls(portal, client,
     """With 5xx on a third of requests, the page load, the shell's ViewCase, "Show older
     messages" and "See more" all fail now and then; the capture still holds everything."""
     case_id = longest(truth)
-    client.max_attempts, client.backoff_base = 10, 0.01
+    client.retrying = policy(10, 0.01)
     portal.sim("faults", {"error_rate": 0.3})
     cap = loop.run_until_complete(client.case_page_html(case_id))
     tree = HTMLParser(cap.body.decode())

@@ -282,7 +282,8 @@ def test_unknown_layout_falls_back_to_html_or_fails_with_what_was_expected(
         server.shutdown()
     assert [f["case_id"] for f in summary["failures"]] == [both]
     error = summary["failures"][0]["error"]
-    assert error.startswith(f"case {both}: expected") and "contactList" in error
+    assert error.startswith(f"case {both}: ") and 'expected "contactList"' in error
+    assert "caselog reparse" in error  # what to do next
     exported = export(tmp_path)
     assert_same({"cases": [c for c in truth["cases"] if c["case_id"] not in (json_only, both)]},
                 {"cases": [c for c in exported["cases"] if c["case_id"] != json_only]})

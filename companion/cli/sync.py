@@ -85,7 +85,7 @@ async def _run(database, opts, progress):
     return await run_sync(database, opts, progress=progress)
 
 
-@click.command(epilog=errors.EXIT_HELP.replace("\n", "\n\n\b\n", 1))
+@click.command(epilog="\b\n" + errors.EXIT_HELP)
 @portal_option
 @click.option("--full", is_flag=True, help="Open and re-read every case, not only changed ones.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")

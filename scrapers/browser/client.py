@@ -25,9 +25,7 @@ never retried (a person must act). The errors are in ``scrapers.errors``.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
-import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -40,25 +38,14 @@ from scrapers import markers
 from scrapers.browser import transport
 from scrapers.browser.casepage import PageFault, render_lobby, render_thread
 from scrapers.browser.launch import launch_options
-from scrapers.browser.pacing import AdaptiveLimiter
+from scrapers.browser.retry import Retrying, raise_situation, retry_after_seconds
 from scrapers.browser.session import portal_origin
-from scrapers.errors import (
-    AttachmentTooLarge,
-    BadRequest,
-    CaseNotFound,
-    Forbidden,
-    Outage,
-    PortalError,
-    SessionExpired,
-    TransientExhausted,
-    Unreachable,
-)
+from scrapers.errors import Forbidden, PortalError, SessionExpired, TransientExhausted
 
 API = "/hill/hillservice/mons-api/"
 LOBBY = "/cu/case-lobby"
 CASE_PAGE = "/cu/case-dashboard/view-case"
 ATTACHMENT = "/cu/case-dashboard/attachment"
-OUTAGE_ATTEMPTS = 3  # an "unavailable" answer this many times running is an outage
 TRANSPORTS = ("auto", "request", "fetch")
 
 
@@ -92,24 +79,6 @@ async def _page_html(tab) -> bytes:
         return b""
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After as seconds from now: delta-seconds or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 class PortalClient:
     """Async context manager; see the module docstring. ``storage_state`` is the
     Playwright storage state of the seller's session (``caselog login`` saved it);
@@ -133,15 +102,22 @@ class PortalClient:
             raise ValueError(f"transport must be one of {TRANSPORTS}")
         self.transport = transport
         self.switched_to_page = False
-        self.max_attempts, self.max_throttled = max_attempts, max_throttled
-        self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
-        self.max_retry_after = max_retry_after
         self.timeout_ms = request_timeout * 1000
-        self.limiter = AdaptiveLimiter(concurrency)
-        self.stats: dict[str, int] = {"requests": 0, "429": 0, "5xx": 0, "network_errors": 0,
-                                      "retries": 0}
+        self.retrying = Retrying(concurrency, max_attempts=max_attempts,
+                                 max_throttled=max_throttled, backoff_base=backoff_base,
+                                 backoff_cap=backoff_cap, max_retry_after=max_retry_after)
         self._pw = self._browser = self._context = self._page = None
         self._origin_lock: asyncio.Lock | None = None
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Requests sent (retries included), 429s, 5xx, network errors, retries, and one
+        count per kind of successful capture."""
+        return self.retrying.stats
+
+    @property
+    def limiter(self):
+        return self.retrying.limiter
 
     # ---- life cycle ---------------------------------------------------------------
 
@@ -252,8 +228,9 @@ class PortalClient:
         url = self.origin + CASE_PAGE + "?" + urlencode({"caseID": case_id})
 
         async def render(tab):
+            policy = self.retrying
             return await render_thread(tab, timeout_ms=self.timeout_ms,
-                                       retries=self.max_attempts, backoff=self._backoff)
+                                       retries=policy.max_attempts, backoff=policy.backoff)
 
         return await self._rendered("html", url, render, case_id=case_id,
                                     params={"caseID": case_id}, what=f"case page {case_id}")
@@ -286,19 +263,19 @@ class PortalClient:
                 status = await self._goto(tab, url, kind, case_id=case_id)
                 outcome = await render(tab)
                 html = await tab.content()
-                self._raise_situation(html.encode(), tab.url, case_id)
+                raise_situation(html.encode(), tab.url, case_id)
                 if outcome != "ready":
                     raise PageFault(f"{what} went to {tab.url}")
                 self._count_success(kind)
                 return Capture(kind, tab.url, status, html.encode(),
                                "text/html; charset=utf-8", _now_iso(), case_id, params)
             except (PlaywrightTimeout, PageFault) as exc:
-                self._raise_situation(await _page_html(tab), tab.url, case_id)
-                if attempt >= self.max_attempts:
+                raise_situation(await _page_html(tab), tab.url, case_id)
+                if attempt >= self.retrying.max_attempts:
                     raise TransientExhausted(f"{what} did not finish rendering: {exc}",
                                              url=url, case_id=case_id) from exc
                 self.stats["retries"] += 1
-                await asyncio.sleep(self._backoff(attempt))
+                await asyncio.sleep(self.retrying.backoff(attempt))
             finally:
                 await tab.close()
 
@@ -314,7 +291,7 @@ class PortalClient:
             return transport.Answer(response.status if response else 200, page.url,
                                     dict(response.headers) if response else {}, body)
 
-        answer = await self._with_retries(url, case_id, send, page_load=True)
+        answer = await self.retrying.send(url, case_id, send, page_load=True)
         return answer.status
 
     async def _call(self, kind: str, url: str, *, method: str = "GET", json_body=None,
@@ -325,14 +302,14 @@ class PortalClient:
         if via != "api":
             await self._origin_page()  # before taking a slot: opening it needs one
         try:
-            ans = await self._with_retries(
+            ans = await self.retrying.send(
                 url, case_id, lambda: self._send(via, method, url, json_body, stream_cap))
         except Forbidden:
             if self.transport != "auto" or via != "api":
                 raise
             # Maybe the portal answers only its own pages' calls: ask from the page.
             await self._origin_page()
-            ans = await self._with_retries(
+            ans = await self.retrying.send(
                 url, case_id, lambda: self._send("page", method, url, json_body, None))
             self.transport, self.switched_to_page = "fetch", True
         self._count_success(kind)
@@ -348,113 +325,11 @@ class PortalClient:
         return await transport.via_api_client(self._context, method, url, json_body,
                                               self.timeout_ms)
 
-    async def _with_retries(self, url: str, case_id: str | None, send, *,
-                            page_load: bool = False) -> transport.Answer:
-        """The one retry loop: every request takes a slot from the limiter, and its answer
-        decides: retried (429, 5xx, network error, a passing "unavailable"), raised (a
-        situation, 4xx, or a budget used up) or returned."""
-        attempt = throttled = outage = 0
-        answered = False
-        while True:
-            ticket = await self.limiter.acquire()
-            self.stats["requests"] += 1
-            try:
-                ans = await send()
-            except AttachmentTooLarge as exc:
-                await self.limiter.release("ok", ticket)
-                exc.case_id = case_id
-                raise
-            except PlaywrightError as exc:
-                await self.limiter.release("error", ticket)
-                attempt += 1
-                self.stats["network_errors"] += 1
-                if attempt >= self.max_attempts:
-                    cls = TransientExhausted if answered else Unreachable
-                    raise cls(f"no answer after {attempt} attempts: {exc}", url=url,
-                              case_id=case_id) from exc
-                self.stats["retries"] += 1
-                await asyncio.sleep(self._backoff(attempt))
-                continue
-            except BaseException:  # cancelled (Ctrl-C, SIGTERM, a sibling's failure)
-                self.limiter.abandon(ticket)
-                raise
-            answered = True
-            status = ans.status
-            await self.limiter.release(
-                "throttled" if status == 429 else ("page" if page_load else "ok"), ticket)
-            if status == 429:
-                throttled += 1
-                self.stats["429"] += 1
-                self._budget(throttled, self.max_throttled, url, case_id, ans)
-                await asyncio.sleep(self._retry_delay(throttled, ans.headers))
-                continue
-            try:
-                self._raise_situation(ans.body, ans.url, case_id, status,
-                                      ans.headers.get("content-type", ""),
-                                      is_download=ATTACHMENT in url and not page_load)
-            except Outage:
-                outage += 1
-                if outage >= OUTAGE_ATTEMPTS:
-                    raise
-                await asyncio.sleep(self._backoff(outage))
-                continue
-            self._raise_for_status(ans, url, case_id)
-            if status >= 500:
-                attempt += 1
-                self.stats["5xx"] += 1
-                self._budget(attempt, self.max_attempts, url, case_id, ans)
-                await asyncio.sleep(self._retry_delay(attempt, ans.headers))
-                continue
-            return ans
-
-    def _raise_situation(self, body: bytes, url: str, case_id: str | None, status: int = 200,
-                         content_type: str = "text/html", is_download: bool = False) -> None:
-        situation = markers.answer_situation(status, body, content_type, url, is_download)
-        if situation is None:
-            return
-        what = {"SessionExpired": "the portal asks to sign in again",
-                "RobotCheck": "the portal shows a robot check (captcha)",
-                "Outage": "the portal says its case log is unavailable"}[situation.__name__]
-        raise situation(f"{what} ({url})", url=url, status=status, case_id=case_id, body=body)
-
-    @staticmethod
-    def _raise_for_status(ans: transport.Answer, url: str, case_id: str | None) -> None:
-        """Turn answers that must not be retried into exceptions."""
-        status = ans.status
-        info = {"url": url, "status": status, "case_id": case_id, "body": ans.body}
-        if status == 404:
-            raise CaseNotFound(f"case {case_id} not found (404)", **info)
-        if status == 403:
-            raise Forbidden(f"403 forbidden: {url}", **info)
-        if 400 <= status < 500:
-            raise BadRequest(f"{status} for {url}", **info)
-
-    def _budget(self, attempt: int, budget: int, url: str, case_id: str | None,
-                ans: transport.Answer) -> None:
-        """Raise TransientExhausted once over budget, carrying the portal's last answer
-        so the failure keeps what the portal said; else count a retry."""
-        if attempt >= budget:
-            raise TransientExhausted(
-                f"gave up after {attempt} attempts (status {ans.status}): {url}", url=url,
-                status=ans.status, case_id=case_id, body=ans.body)
-        self.stats["retries"] += 1
-
     def _count_success(self, kind: str) -> None:
         self.stats[kind] = self.stats.get(kind, 0) + 1
         if self.on_request:
             self.on_request(kind)
 
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with full jitter (AWS architecture blog's recipe)."""
-        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-    def _retry_delay(self, attempt: int, headers: dict) -> float:
-        told = retry_after_seconds(headers.get("retry-after"))
-        if told is None:
-            return self._backoff(attempt)
-        # Never earlier than told; a little later so that retries spread out.
-        return min(self.max_retry_after, told) + random.uniform(0, 0.1 + told * 0.1)
 
 
 __all__ = ["PortalClient", "Capture", "PortalError", "retry_after_seconds", "TRANSPORTS"]

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator
 from companion.capture.archive import Archive, Archived
 from companion.capture.parsing import parse
 from companion.capture.pipeline import Listing, StoredCase, listing
+from companion.errors import strip_case
 from companion.home import load_session
 from scrapers.errors import CaptureError, NoSavedSession, ParseError
 
@@ -77,9 +78,13 @@ class PortalSource:
             async for rows in self._list_json(max(1, math.ceil((expected + 1) / PAGE_SIZE))):
                 yield rows
         except ParseError as exc:
-            self.note = (f"SearchForCases could not be read ({exc}); the answer is kept for "
-                         "caselog reparse, and the cases were listed from the rendered "
-                         "lobby instead, every listed case read whole")
+            page, cap = next(((n, c) for (lobby, n), c in sorted(self._listing_caps.items())
+                              if not lobby and c.failure is not None), (0, None))
+            kept = f" (the answer is kept as captures/{cap.path} for caselog reparse)" \
+                if cap else ""
+            self.note = (f"SearchForCases page {page}: {strip_case(exc)}{kept}; the cases "
+                         "were listed from the rendered lobby instead and every listed case "
+                         "was read whole")
             async for rows in self._list_lobby():
                 yield rows
         self.listing = listing([self._listing_caps[k] for k in sorted(self._listing_caps)],
