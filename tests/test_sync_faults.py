@@ -11,17 +11,17 @@ import json
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sync_helpers import assert_same, db, env, export, login, stats, sync
 
-from fixtures.harness import ROOT, run_caselog, start_portal
+from fixtures.harness import ROOT, run_caselog, start_portal, wait_until
 
 CLEAN = {"latency_ms": 0, "jitter_ms": 0, "rate_limit": 0, "retry_after": 1, "error_rate": 0,
          "session_expiry_after": 0, "robot_after": 0, "failing_cases": [],
@@ -114,6 +114,9 @@ def test_robot_check_stops_until_a_person_passes_it(fresh):
     r, summary = sync(p, tmp_path, expect=4)
     assert summary["state"] == "robot" and "robot check" in r.stderr
     assert "caselog login" in r.stderr and "Traceback" not in r.stderr
+    with db(tmp_path) as conn:  # "opened" says how many were read, not queued
+        saved = conn.execute("select count(*) from cases").fetchone()[0]
+    assert summary["opened"] == saved < len(truth["cases"])
     p.sim("faults", {"robot_after": 0})
     p.sim("captcha-clear", {})
     sync(p, tmp_path)
@@ -170,20 +173,20 @@ def test_killed_at_a_random_point_then_resync_finishes(fresh, seed, sig):
         [sys.executable, "-m", "companion", "sync", "--portal", p.url, "--json",
          "--concurrency", "3"], cwd=ROOT, env={**__import__("os").environ, **env(tmp_path)},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    dbfile = tmp_path / "caselog.db"
+
+    def reached_k() -> bool:
+        if proc.poll() is not None or not dbfile.exists():
+            return proc.poll() is not None  # finished before k: kill it anyway (no-op)
+        try:
+            with db(tmp_path) as conn:
+                row = conn.execute("select done from syncs order by id desc").fetchone()
+        except sqlite3.Error:  # schema still being created
+            return False
+        return bool(row and row["done"] >= k)
+
     try:
-        deadline = time.monotonic() + 60
-        dbfile = tmp_path / "caselog.db"
-        while time.monotonic() < deadline and proc.poll() is None:
-            if dbfile.exists():
-                try:
-                    with db(tmp_path) as conn:
-                        row = conn.execute("select done, state from syncs order by id desc"
-                                           ).fetchone()
-                except Exception:  # schema still being created
-                    row = None
-                if row and row["done"] >= k:
-                    break
-            time.sleep(0.005)  # polling interval while waiting on a DB condition
+        wait_until(reached_k, timeout=60, interval=0.005, what=f"{k} cases saved")
         proc.send_signal(sig)
     finally:
         proc.wait(10)
