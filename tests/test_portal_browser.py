@@ -261,7 +261,7 @@ def test_lobby_paging_window_and_page_size_keep_the_url(page: Page, live: Live):
     prev = page.locator('kat-pagination button[aria-label="Previous page"]')
     expect(prev).to_be_disabled()
     nxt.click()
-    expect(page).to_have_url(re.compile(r"window=all&page=2&pageSize=10"))
+    expect(page).to_have_url(re.compile(r"window=all&page=2&size=10"))
     expect(summary).to_have_text(f"Cases 11 to 20 of {total}")
     expect(rows(page).first.locator("td a")).to_have_text(live.cases[10]["case_id"])
     assert bodies[-1]["page"] == 1 and bodies[-1]["caseFilters"]["creationDateFrom"] is None
@@ -274,14 +274,14 @@ def test_lobby_paging_window_and_page_size_keep_the_url(page: Page, live: Live):
     size = page.locator('kat-dropdown[data-testid="page-size"]')
     size.locator("button").click()
     size.get_by_role("option", name="50", exact=True).click()
-    expect(page).to_have_url(re.compile(r"window=all&page=1&pageSize=50"))
+    expect(page).to_have_url(re.compile(r"window=all&page=1&size=50"))
     expect(summary).to_have_text(f"Cases 1 to {total} of {total}")
     expect(rows(page)).to_have_count(total)
     expect(nxt).to_be_disabled()
 
     # Back steps through the history the clicks made.
     page.go_back()
-    expect(page).to_have_url(re.compile(r"page=2&pageSize=10"))
+    expect(page).to_have_url(re.compile(r"page=2&size=10"))
     expect(summary).to_have_text(f"Cases 11 to 20 of {total}")
 
     # The query string alone selects the same state.
@@ -314,7 +314,7 @@ def test_lobby_search_tabs_and_windows(page: Page, live: Live):
     expect(summary).to_have_text(f"Cases 1 to {len(expected)} of {len(expected)}")
     expect(page.locator("table tbody tr td:first-child a")).to_have_text(
         [c["case_id"] for c in expected])
-    assert "q=" in page.url
+    assert "searchText=" + quote(term, safe="") in page.url.replace("+", "%20")
 
     # "Needs your attention" lists only the cases waiting on the seller.
     search.fill("")
@@ -631,19 +631,19 @@ def test_lobby_controls_are_in_open_shadow_roots_with_the_contract_options(page:
     in90 = [c for c in live.cases if when(c["created_at"], "UTC").timestamp() >= now - 90 * 86400]
     window.locator("button").click()
     window.get_by_role("option", name="Last 90 days").click()
-    expect(page).to_have_url(re.compile(r"window=90&page=1&pageSize=10"))
+    expect(page).to_have_url(re.compile(r"window=90&page=1&size=10"))
     expect(summary).to_have_text(f"Cases 1 to {min(10, len(in90))} of {len(in90)}")
     size.locator("button").click()
     size.get_by_role("option", name="25").click()
-    expect(page).to_have_url(re.compile(r"window=90&page=1&pageSize=25"))
+    expect(page).to_have_url(re.compile(r"window=90&page=1&size=25"))
     expect(rows(page)).to_have_count(min(25, len(in90)))
 
     # The status tabs go both ways.
     page.get_by_role("tab", name="Needs your attention").click()
-    expect(page).to_have_url(re.compile(r"tab=attention"))
+    expect(page).to_have_url(re.compile(r"tab=needs_attention"))
     page.get_by_role("tab", name="All cases").click()
     expect(summary).to_have_text(f"Cases 1 to {min(25, len(in90))} of {len(in90)}")
-    assert "tab=" not in page.url
+    assert "tab=all_cases" in page.url
     assert problems == []  # no failed resource (favicon included) and no script error
 
 
