@@ -14,7 +14,7 @@ import urllib.parse
 
 import pyotp
 import pytest
-from portal_http import API, EMAIL, Client
+from portal_http import API, EMAIL, Client, iso, to_text
 
 from fixtures.server import Settings, create_app
 
@@ -22,18 +22,6 @@ ROOT_CASE_FIELDS = {"caseId": str, "status": str, "shortDescription": str,
                     "creationDate": float}
 STATUSES = {"PendingAmazonAction", "PendingMerchantAction", "Answered", "Reopened",
             "Resolved", "Closed"}
-
-
-def to_text(markup: str) -> str:
-    """The export text rule, written again here with regexes (independent of fixtures')."""
-    s = re.sub(r"<br\s*/?>", "\n", markup, flags=re.I)
-    s = re.sub(r"</(p|div|li|ul|ol|tr|table|h[1-6])\s*>", "\n", s, flags=re.I)
-    s = re.sub(r"<[^>]+>", "", s)
-    return html.unescape(s).strip()
-
-
-def iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 @pytest.fixture(scope="module")
