@@ -263,3 +263,12 @@ def test_config_and_help_name_the_v2_flags(v2):
                  "--page-only-api", "--hostile-json-cases"):
         assert flag in out, flag
     assert "caselog portal --layout b --v2-data" in out
+
+
+def test_v2_world_still_starts_fast():
+    from fixtures.data import World
+
+    start = time.process_time()  # CPU time: other work on the machine does not count
+    world = World(7, 5000, EMAIL, v2_data=True, mixed_id_lengths=True)
+    assert time.process_time() - start < 0.8  # threads stay lazy; a few are built
+    assert sum(c.status == "Transferred" for c in world.cases.values()) == 5000 // 40
