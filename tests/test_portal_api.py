@@ -14,7 +14,7 @@ import urllib.parse
 
 import pyotp
 import pytest
-from portal_http import API, EMAIL, Client
+from portal_http import API, EMAIL, Client, iso, to_text
 
 from fixtures.server import Settings, create_app
 
@@ -22,18 +22,6 @@ ROOT_CASE_FIELDS = {"caseId": str, "status": str, "shortDescription": str,
                     "creationDate": float}
 STATUSES = {"PendingAmazonAction", "PendingMerchantAction", "Answered", "Reopened",
             "Resolved", "Closed"}
-
-
-def to_text(markup: str) -> str:
-    """The export text rule, written again here with regexes (independent of fixtures')."""
-    s = re.sub(r"<br\s*/?>", "\n", markup, flags=re.I)
-    s = re.sub(r"</(p|div|li|ul|ol|tr|table|h[1-6])\s*>", "\n", s, flags=re.I)
-    s = re.sub(r"<[^>]+>", "", s)
-    return html.unescape(s).strip()
-
-
-def iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 @pytest.fixture(scope="module")
@@ -472,7 +460,8 @@ def test_cli_identity_locale_zone_and_host_flags():
         config = json.loads(c.get("/__sim/config").body)
         assert config == {"email": "shop@beispiel.de", "password": "geheim-1",
                           "mfa_secret": None, "locale": "de_DE", "timezone": "Asia/Tokyo",
-                          "cases": 4, "seed": 2}
+                          "cases": 4, "seed": 2, "layout": "a", "v2_data": False,
+                          "mixed_id_lengths": False}
         assert c.sign_in().status == 200  # the default credentials no longer work
         assert c.sign_in("shop@beispiel.de", "geheim-1").status == 302
         assert len(c.all_cases()) == 4

@@ -195,7 +195,8 @@ def test_cli_fault_flags_reach_the_portal(portal_factory):
     faults = p.sim("faults")
     assert {k: faults[k] for k in DEFAULTS if not k.endswith("_cases")} == {
         "latency_ms": 5, "jitter_ms": 3, "rate_limit": 50.0, "retry_after": None,
-        "error_rate": 0.01, "session_expiry_after": 500, "robot_after": 900}
+        "error_rate": 0.01, "session_expiry_after": 500, "robot_after": 900,
+        "outage": False, "page_only_api": False}
     assert len(faults["failing_cases"]) == 2 and len(faults["forbidden_cases"]) == 1
     assert p.sim("config")["cases"] == 8
 
