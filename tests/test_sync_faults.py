@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sync_helpers import assert_same, db, env, export, login, stats, sync
+from sync_helpers import assert_same, canon, db, env, export, login, stats, sync
 
 from fixtures.harness import ROOT, run_caselog, start_portal, wait_until
 
@@ -352,3 +352,28 @@ def test_unknown_case_list_layout_says_what_and_lists_from_the_rendered_lobby(
     r = run_caselog("reparse", env=env(tmp_path))
     assert r.returncode == 0 and "0 groups skipped" in r.stdout, r.stdout + r.stderr
     assert export(tmp_path) == before
+
+
+def test_hostile_json_fails_only_its_own_cases_sync_after_sync(portal_factory, tmp_path):
+    """Four cases whose ViewCase answers are valid JSON of shapes no parser expects: each
+    is named as failed (or saved right), every other case is saved equal to the truth,
+    and a second sync does the same instead of stopping where the first one did."""
+    p = portal_factory("--cases", "30", "--seed", "13")
+    hostile = p.sim("faults", {"hostile_json_cases": 4})["hostile_json_cases"]
+    assert len(hostile) == 4
+    login(p, tmp_path)
+    truth = p.sim("truth")
+    others = {"cases": [c for c in truth["cases"] if c["case_id"] not in hostile]}
+    for _ in range(2):
+        r, summary = sync(p, tmp_path, expect=1)
+        assert summary["state"] == "partial" and "Traceback" not in r.stderr
+        failed = {f["case_id"]: f["error"] for f in summary["failures"]}
+        assert set(failed) <= set(hostile)
+        for cid, error in failed.items():
+            assert error.startswith(f"case {cid}: ") and "caselog reparse" in error
+        saved = {c["case_id"]: c for c in export(tmp_path)["cases"]}
+        assert_same(others, {"cases": [c for c in export(tmp_path)["cases"]
+                                       if c["case_id"] not in hostile]})
+        right = {c["case_id"]: c for c in truth["cases"]}
+        for cid in set(hostile) - set(failed):  # saved despite the odd shape: saved right
+            assert canon(saved[cid]) == canon(right[cid])

@@ -70,8 +70,8 @@ def parse(cap: Archived, timezone: str | None = None):
         result = parser(cap, timezone)
     except CaptureError as exc:
         failure = exc
-    except (RecursionError, MemoryError, OverflowError, ValueError, TypeError, KeyError,
-            IndexError, AttributeError, UnicodeError) as exc:
+    except (RecursionError, MemoryError, OverflowError, OSError, ValueError, TypeError,
+            KeyError, IndexError, AttributeError, UnicodeError) as exc:
         # A parser bug met an odd answer: still the capture's failure, named, not a crash.
         failure = ParseError(f"unreadable {cap.kind} answer ({type(exc).__name__})")
         failure.__cause__ = exc

@@ -24,7 +24,7 @@ from companion.capture.parsing import parse
 from companion.capture.pipeline import Listing, StoredCase, listing
 from companion.errors import strip_case
 from companion.home import load_session
-from scrapers.errors import CaptureError, NoSavedSession, ParseError
+from scrapers.errors import STOPS, CaptureError, NoSavedSession, ParseError, PortalError
 
 PAGE_SIZE = 50
 MAX_THREAD_PAGES = 10_000
@@ -180,7 +180,12 @@ class PortalSource:
         """The rendered page, through the HTML parser: asked for (--html) or because the
         JSON could not be parsed (whose error is then the one reported, if this fails
         too: it says what changed first)."""
-        cap = self._put(await self.client.case_page_html(cid))
+        try:
+            cap = self._put(await self.client.case_page_html(cid))
+        except PortalError as exc:  # the page could not show it either
+            if json_error is None or isinstance(exc, STOPS):
+                raise
+            raise json_error from exc
         captures.append(cap)
         try:
             parse(cap, self.opts.timezone)
