@@ -59,8 +59,6 @@ def _contact(raw, *, case_id, index: int) -> dict:
     outbound = contact.flag("outbound", required=True)
     address = contact.text("sender", empty=None, max_chars=1000)
     sent_at = contact.time("timestamp", required=True)
-    if sent_at is None:
-        contact.fail("timestamp", "epoch seconds", found="an empty string")
     return make_message(
         contact_id=contact_id,
         sender="amazon" if outbound else "seller",
@@ -106,8 +104,6 @@ def parse_view_case(body: bytes | str, case_id: str | None = None) -> dict:
     contacts = top.items("contactList", required=True)
     tags = _tags(meta)
     created_at = meta.time("creationDate", required=True)
-    if created_at is None:
-        meta.fail("creationDate", "epoch seconds", found="an empty string")
     status = meta.text("caseStatus", required=True, empty=None, max_chars=100)
     if not status:
         meta.fail("caseStatus", "a status", found=describe(status))

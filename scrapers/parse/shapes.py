@@ -160,9 +160,12 @@ class Reader:
         if value is None and not required:
             return None
         try:
-            return epoch_iso(value)
+            iso = epoch_iso(value)
         except LayoutError as exc:
             return self.fail(key, "epoch seconds", value, found=exc.found)
+        if iso is None and required:
+            self.fail(key, "epoch seconds", value)
+        return iso
 
     def items(self, key: str, *, required: bool = False) -> list:
         """A list (null gives an empty one)."""
