@@ -15,9 +15,13 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from scrapers.errors import AmbiguousTimeZone, TimeZoneError, UnknownTimeZone
+from scrapers.errors import AmbiguousTimeZone, LayoutError, TimeZoneError, UnknownTimeZone
+from scrapers.parse import limits
 
 LOCALES = ("en_US", "en_GB", "de_DE")
+# A shown date, time or label is a few words; longer text is not one (and is not fed
+# to the regexes below, whose backtracking would grow with it).
+MAX_SHOWN_CHARS = 200
 
 # Shown label (any locale, lower-cased) -> API status value.
 STATUS_LABELS = {
@@ -76,13 +80,22 @@ def ui_meaning(label: str | None) -> str | None:
     return None
 
 
+def _shown(text, what: str) -> str:
+    """`text` if it can be a shown date, time or label: a short string."""
+    if not isinstance(text, str):
+        raise LayoutError(what, found=type(text).__name__)
+    if len(text) > MAX_SHOWN_CHARS:
+        raise LayoutError(what, found=f"{len(text):,} characters")
+    return text
+
+
 def status_value(label: str) -> str:
     """API status for a shown label in any locale (or the API value itself)."""
-    key = " ".join(label.split()).casefold()
+    key = " ".join(_shown(label, "a status label").split()).casefold()
     try:
         return _STATUS_BY_LABEL[key]
     except KeyError:
-        raise ValueError(f"unknown status label {label!r}") from None
+        raise LayoutError("a known status label", found=repr(label)) from None
 
 
 # ---------------------------------------------------------------- dates
@@ -110,13 +123,24 @@ def _month(name: str) -> int:
     try:
         return _MONTHS[name.casefold()]
     except KeyError:
-        raise ValueError(f"unknown month name {name!r}") from None
+        raise LayoutError("a month name", found=repr(name)) from None
 
 
 def parse_date(text: str, locale: str | None = None) -> date:
     """`Mar 06, 2026` (en_US), `6 Mar 2026` (en_GB), `06.03.2026` / `6. März 2026`
     (de_DE), ISO `2026-03-06`. Slashed dates need the locale to know the order."""
+    text = _shown(text, "a date")
     s = " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
+    day = _match_date(s, locale)
+    if day is None:
+        raise LayoutError("a date", found=repr(text))
+    if not limits.YEAR_MIN <= day.year < limits.YEAR_MAX:
+        raise LayoutError("a date from 1990 to 2100", found=repr(text))
+    return day
+
+
+def _match_date(s: str, locale: str | None) -> date | None:
+    """The date `s` is written as, or None; an impossible date is a LayoutError."""
     try:
         if m := _RE_ISO.fullmatch(s):
             return date(int(m[1]), int(m[2]), int(m[3]))
@@ -129,14 +153,16 @@ def parse_date(text: str, locale: str | None = None) -> date:
         if (m := _RE_SLASHED.fullmatch(s)) and locale:
             a, b, y = int(m[1]), int(m[2]), int(m[3])
             return date(y, a, b) if locale == "en_US" else date(y, b, a)
-    except ValueError as exc:
-        raise ValueError(f"bad date {text!r}: {exc}") from None
-    raise ValueError(f"unrecognised date {text!r}")
+    except ValueError as exc:  # month 13, 31 February (a LayoutError passes as is)
+        if isinstance(exc, LayoutError):
+            raise
+        raise LayoutError("a real date", found=f"{s!r} ({exc})") from None
+    return None
 
 
 def date_locale(text: str) -> str | None:
     """Which locale's date format `text` is in (None when it is none of the three)."""
-    s = " ".join(text.split())
+    s = " ".join(_shown(text, "a date").split())
     if _RE_DOTTED.fullmatch(s):
         return "de_DE"
     if _RE_MONTH_FIRST.fullmatch(s):
@@ -196,9 +222,11 @@ def _fixed_offset(zone: str) -> int | None:
 
 
 def _zone(name: str) -> ZoneInfo:
+    if not isinstance(name, str) or not 0 < len(name) <= 100:
+        raise TimeZoneError(f"not an IANA time zone name: {str(name)[:100]!r}")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError, TypeError):
         raise TimeZoneError(f"unknown IANA time zone {name!r}") from None
 
 
@@ -253,17 +281,18 @@ def _fmt_offset(seconds: int) -> str:
 
 def parse_time(text: str) -> tuple[int, int, int, str]:
     """`4:35 PM PST` / `16:35 GMT` / `16:35 MEZ` -> (hour, minute, second, zone text)."""
+    text = _shown(text, "a time")
     s = " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
     m = _RE_TIME.fullmatch(s)
     if not m:
-        raise ValueError(f"unrecognised time {text!r}")
+        raise LayoutError("a time", found=repr(text))
     hour, minute, second = int(m[1]), int(m[2]), int(m[3] or 0)
     if m[4]:
         if not 1 <= hour <= 12:
-            raise ValueError(f"bad 12-hour time {text!r}")
+            raise LayoutError("a 12-hour time", found=repr(text))
         hour = hour % 12 + (12 if m[4] in "Pp" else 0)
     if hour > 23 or minute > 59 or second > 59:
-        raise ValueError(f"bad time {text!r}")
+        raise LayoutError("a time of day", found=repr(text))
     return hour, minute, second, m[5].strip()
 
 

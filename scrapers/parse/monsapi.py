@@ -7,8 +7,6 @@ and the field, so the sync can keep the capture and say what changed.
 
 from __future__ import annotations
 
-import json
-
 from scrapers.errors import LayoutError
 from scrapers.parse.records import (
     apply_full_messages,
@@ -16,72 +14,74 @@ from scrapers.parse.records import (
     merge_pages,
 )
 from scrapers.parse.records import message as make_message
+from scrapers.parse.shapes import Reader, describe, load
 from scrapers.parse.text import html_to_text
 
 __all__ = ["parse_search", "parse_view_case", "parse_contact_message", "merge_pages",
-           "apply_full_messages", "load"]
-
-
-def load(body: bytes | str, *, case_id: str | None = None, what: str = "JSON body"):
-    """Decode a captured body; a non-JSON body (an HTML error page) is a LayoutError."""
-    try:
-        return json.loads(body)
-    except (ValueError, TypeError) as exc:
-        raise LayoutError(what, case_id=case_id, found=f"unparseable body ({exc})") from None
-
-
-def _need(obj: dict, key: str, *, case_id, where: str):
-    if not isinstance(obj, dict) or key not in obj:
-        raise LayoutError(f'"{key}"', case_id=case_id, where=where)
-    return obj[key]
+           "apply_full_messages", "epoch_to_iso", "load"]
 
 
 def parse_search(body: bytes | str) -> tuple[list[dict], int]:
     """SearchForCases answer -> (ListedCase records in served order, totalNumberOfResults)."""
-    data = load(body, what="SearchForCases JSON")
-    rows = _need(data, "caseSearchResultList", case_id=None, where="SearchForCases")
-    total = _need(data, "totalNumberOfResults", case_id=None, where="SearchForCases")
+    top = Reader(load(body, what="SearchForCases JSON"), case_id=None,
+                 where="SearchForCases", what="a SearchForCases object")
+    rows = top.items("caseSearchResultList", required=True)
+    total = top.count("totalNumberOfResults", required=True)
     cases = []
-    for i, row in enumerate(rows or []):
+    for i, raw in enumerate(rows):
         where = f"caseSearchResultList[{i}]"
-        case_id = str(_need(row, "caseId", case_id=None, where=where))
+        row = Reader(raw, case_id=None, where=where, what="a case object")
+        row.case_id = case_id = row.case_ident("caseId")
         cases.append({
             "case_id": case_id,
-            "status": _need(row, "status", case_id=case_id, where=where),
-            "subject": row.get("shortDescription") or "",
-            "created_at": epoch_to_iso(_need(row, "creationDate", case_id=case_id,
-                                             where=where)),
-            "last_amazon_reply_at": epoch_to_iso(row.get("lastAmazonReplyDate")),
+            "status": row.text("status", required=True, max_chars=100),
+            "subject": row.text("shortDescription"),
+            "created_at": row.time("creationDate", required=True),
+            "last_amazon_reply_at": row.time("lastAmazonReplyDate"),
         })
-    return cases, int(total)
+    return cases, total
 
 
-def _attachment(raw: dict) -> dict:
-    size = raw.get("fileSize")
+def _attachment(raw, *, case_id, where: str) -> dict:
+    item = Reader(raw, case_id=case_id, where=where, what="an attachment object")
     return {
-        "attachment_id": None if raw.get("attachmentId") is None else str(raw["attachmentId"]),
-        "name": raw.get("fileName") or "",
-        "size": int(size) if size is not None else None,
-        "content_type": raw.get("contentType"),
+        "attachment_id": item.ident("attachmentId"),
+        "name": item.text("fileName", max_chars=1000),
+        "size": item.count("fileSize"),
+        "content_type": item.text("contentType", empty=None, max_chars=200),
     }
 
 
-def _contact(raw: dict, *, case_id, index: int) -> dict:
+def _contact(raw, *, case_id, index: int) -> dict:
     where = f"contactList[{index}]"
-    contact_id = _need(raw, "contactId", case_id=case_id, where=where)
-    outbound = bool(_need(raw, "outbound", case_id=case_id, where=where))
-    address = raw.get("sender")
-    html = raw.get("message") or ""
+    contact = Reader(raw, case_id=case_id, where=where, what="a contact object")
+    contact_id = contact.ident("contactId", required=True)
+    outbound = contact.flag("outbound", required=True)
+    address = contact.text("sender", empty=None, max_chars=1000)
+    sent_at = contact.time("timestamp", required=True)
     return make_message(
-        contact_id=str(contact_id),
+        contact_id=contact_id,
         sender="amazon" if outbound else "seller",
         # `sender` is the literal "Amazon" on Amazon's messages: an address only if it is one.
-        sender_address=address if isinstance(address, str) and "@" in address else None,
-        sent_at=epoch_to_iso(_need(raw, "timestamp", case_id=case_id, where=where)),
-        html=html,
-        truncated=bool(raw.get("messageTruncated")),
-        attachments=[_attachment(a) for a in raw.get("attachments") or []],
+        sender_address=address if address and "@" in address else None,
+        sent_at=sent_at,
+        html=contact.text("message"),
+        truncated=bool(contact.flag("messageTruncated")),
+        attachments=[_attachment(a, case_id=case_id, where=f"{where}.attachments[{n}]")
+                     for n, a in enumerate(contact.items("attachments"))],
     )
+
+
+def _tags(meta: Reader) -> list[str]:
+    """caseTags: a list of strings (a single string is taken as a list of one)."""
+    value = meta.raw("caseTags", required=False)
+    if isinstance(value, str):
+        value = [value]
+    tags = meta.items("caseTags") if not isinstance(value, list) else value
+    for n, tag in enumerate(tags):
+        if not isinstance(tag, str) or len(tag) > 1000:
+            meta.fail(f"caseTags[{n}]", "a string", tag)
+    return list(tags)
 
 
 def parse_view_case(body: bytes | str, case_id: str | None = None) -> dict:
@@ -90,40 +90,54 @@ def parse_view_case(body: bytes | str, case_id: str | None = None) -> dict:
     `next_token` is the page's `currentToken` (null on the last page); join pages
     with `merge_pages`. The JSON carries no case id, so pass the one you asked for.
     """
-    data = load(body, case_id=case_id, what="ViewCase JSON")
-    meta = _need(data, "viewCaseMetaData", case_id=case_id, where="ViewCase")
+    if case_id is not None and not isinstance(case_id, str):
+        raise LayoutError("a case id as a string", found=describe(case_id))
+    top = Reader(load(body, case_id=case_id, what="ViewCase JSON"), case_id=case_id,
+                 where="ViewCase", what="a ViewCase object")
+    meta = top.child("viewCaseMetaData")
     if case_id is None:
-        found = meta.get("caseId") or data.get("caseId")
-        case_id = str(found) if found is not None else None
-    contacts = _need(data, "contactList", case_id=case_id, where="ViewCase") or []
-    tags = [str(t) for t in meta.get("caseTags") or []]
-    total = data.get("totalNumberOfContacts")
-    token = data.get("currentToken")
+        for holder in (meta, top):
+            if "caseId" in holder.obj:
+                case_id = holder.case_ident("caseId")
+                break
+        top.case_id = meta.case_id = case_id
+    contacts = top.items("contactList", required=True)
+    tags = _tags(meta)
+    created_at = meta.time("creationDate", required=True)
+    status = meta.text("caseStatus", required=True, empty=None, max_chars=100)
+    if not status:
+        meta.fail("caseStatus", "a status", found=describe(status))
     return {
         "case_id": case_id,
-        "subject": _need(meta, "caseTitle", case_id=case_id, where="viewCaseMetaData") or "",
-        "status": _need(meta, "caseStatus", case_id=case_id, where="viewCaseMetaData"),
+        "subject": meta.text("caseTitle", required=True),
+        "status": status,
         "tags": tags,
         "category": tags[0] if tags else None,
-        "created_at": epoch_to_iso(_need(meta, "creationDate", case_id=case_id,
-                                         where="viewCaseMetaData")),
-        "primary_email": meta.get("primaryEmail"),
-        "can_edit": _opt_bool(meta.get("canEditCase")),
-        "can_reopen": _opt_bool(meta.get("canReopenCase")),
-        "escalated": _opt_bool(meta.get("escalated")),
-        "total_messages": int(total) if total is not None else None,
-        "next_token": str(token) if token not in (None, "") else None,
+        "created_at": created_at,
+        "primary_email": meta.text("primaryEmail", empty=None, max_chars=1000),
+        "can_edit": meta.flag("canEditCase"),
+        "can_reopen": meta.flag("canReopenCase"),
+        "escalated": meta.flag("escalated"),
+        "total_messages": top.count("totalNumberOfContacts"),
+        "next_token": _token(top),
         "messages": [_contact(c, case_id=case_id, index=i) for i, c in enumerate(contacts)],
     }
 
 
-def _opt_bool(value) -> bool | None:
-    return None if value is None else bool(value)
+def _token(top: Reader) -> str | None:
+    """currentToken: a string (or a number) when more pages follow, null/"" on the last."""
+    value = top.raw("currentToken", required=False)
+    if value in (None, ""):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return top.text("currentToken", max_chars=4096)
 
 
 def parse_contact_message(body: bytes | str) -> dict:
     """GetContactMessage answer -> {"contact_id", "html", "text"} (the full message)."""
-    data = load(body, what="GetContactMessage JSON")
-    contact_id = _need(data, "contactId", case_id=None, where="GetContactMessage")
-    html = _need(data, "message", case_id=None, where="GetContactMessage") or ""
-    return {"contact_id": str(contact_id), "html": html, "text": html_to_text(html)}
+    top = Reader(load(body, what="GetContactMessage JSON"), case_id=None,
+                 where="GetContactMessage", what="a GetContactMessage object")
+    contact_id = top.ident("contactId", required=True)
+    html = top.text("message", required=True)
+    return {"contact_id": contact_id, "html": html, "text": html_to_text(html)}

@@ -5,35 +5,17 @@ pages of one thread, and putting the full text into truncated messages."""
 from __future__ import annotations
 
 import hashlib
-import math
-from datetime import UTC, datetime
 
+from scrapers.errors import LayoutError
+from scrapers.parse.shapes import epoch_iso
 from scrapers.parse.text import html_to_text
 
 
 def epoch_to_iso(value) -> str | None:
-    """Epoch seconds (JSON number, decimals allowed) -> `YYYY-MM-DDTHH:MM:SSZ`.
-
-    Fractions are dropped (floor), as `strftime` would. Values too large to be seconds
-    are read as milliseconds; an ISO string is passed through normalised.
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"not an epoch time: {value!r}")
-    seconds = float(value)
-    if seconds > 1e11:  # milliseconds
-        seconds /= 1000.0
-    moment = datetime.fromtimestamp(math.floor(seconds), tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Epoch seconds (JSON number, decimals allowed) -> `YYYY-MM-DDTHH:MM:SSZ`; see
+    `scrapers.parse.shapes.epoch_iso` (milliseconds, ISO strings, the 1990-2100 range:
+    anything else is a LayoutError)."""
+    return epoch_iso(value)
 
 
 def html_message_key(sender: str, sent_at: str, text: str) -> str:
@@ -78,8 +60,11 @@ def merge_pages(pages: list[dict]) -> dict:
     message arrives between two page reads, is kept once (first seen wins). The
     result's `next_token` is the last page's, so a caller can resume.
     """
-    if not pages:
-        raise ValueError("merge_pages needs at least one page")
+    if not isinstance(pages, list | tuple) or not pages:
+        raise LayoutError("a list of parsed ViewCase pages", where="merge_pages",
+                          found="none" if isinstance(pages, list | tuple) else type(pages).__name__)
+    for n, page in enumerate(pages):
+        _check_case(page, f"merge_pages page {n}")
     merged = {key: value for key, value in pages[0].items() if key != "messages"}
     seen: set[str] = set()
     messages = []
@@ -103,6 +88,11 @@ def apply_full_messages(case: dict, full: dict[str, str]) -> dict:
     """A copy of `case` whose truncated messages carry the full HTML from
     GetContactMessage: `{contact_id (or message_key): full_html}`. The input is not
     changed; messages not in `full` stay as they were (still marked truncated)."""
+    _check_case(case, "apply_full_messages")
+    if not isinstance(full, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in full.items()):
+        raise LayoutError("{contact id or message key: full HTML} of strings",
+                          where="apply_full_messages", found=type(full).__name__)
     messages = []
     for msg in case["messages"]:
         html = full.get(msg["contact_id"]) if msg["contact_id"] else None
@@ -113,3 +103,16 @@ def apply_full_messages(case: dict, full: dict[str, str]) -> dict:
             continue
         messages.append({**msg, "html": html, "text": html_to_text(html), "truncated": False})
     return {**case, "messages": messages}
+
+
+def _check_case(case, where: str) -> None:
+    """A ParsedCase as the parsers make it: a dict whose "messages" are dicts with a
+    string "message_key" and a string-or-None "contact_id" (what the joins read)."""
+    if not isinstance(case, dict) or not isinstance(case.get("messages"), list):
+        raise LayoutError("a parsed case with a \"messages\" list", where=where,
+                          found=type(case).__name__)
+    for n, msg in enumerate(case["messages"]):
+        if not (isinstance(msg, dict) and isinstance(msg.get("message_key"), str)
+                and isinstance(msg.get("contact_id"), str | None)):
+            raise LayoutError("a parsed message with a string \"message_key\"",
+                              where=f"{where}, messages[{n}]", found=type(msg).__name__)

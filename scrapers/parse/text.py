@@ -9,7 +9,11 @@ portal's truth: the same text for every message of the cases compared (three loc
 
 Built on selectolax (lexbor), an HTML5 parser, so malformed markup and entities without
 `;` decode as a browser would, and the whole walk stays in C: a 50 KB message takes
-about half a millisecond.
+about half a millisecond. Two guards keep any input linear: more than
+`limits.MAX_CAPTURE_BYTES` raises `TooLarge` before parsing, and elements nested deeper
+than `limits.MAX_HTML_DEPTH` are flattened first (`scrapers.parse.nesting`: lexbor's tree
+builder is quadratic in the depth), which keeps the text of deep markup as this rule
+reads it (a flattened block's end is still a newline).
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ from __future__ import annotations
 import re
 
 from selectolax.lexbor import LexborHTMLParser
+
+from scrapers.errors import LayoutError, TooLarge
+from scrapers.parse import limits
+from scrapers.parse.nesting import flatten
 
 # Elements whose end starts a new line. Void `<hr>` counts as a block too.
 BLOCK_TAGS = (
@@ -51,25 +59,45 @@ def decode_html(data: bytes | str) -> str:
     if m:
         try:
             return data.decode(m[1].decode("ascii"), errors="replace")
-        except LookupError:
-            pass
+        except (LookupError, UnicodeError, ValueError, TypeError):
+            pass  # an unknown or non-text codec ("base64", "undefined"): read UTF-8
     return data.decode("utf-8", errors="replace")
+
+
+def check_size(data: str | bytes, what: str = "HTML",
+               limit: int = limits.MAX_CAPTURE_BYTES) -> None:
+    """Refuse an input past `limit` (bytes, or characters of a str) before any parsing:
+    a parse costs time and memory in proportion, and no capture of the portal is that big."""
+    if len(data) > limit:
+        unit = "bytes" if isinstance(data, bytes) else "characters"
+        raise TooLarge(f"{what} of {len(data):,} {unit} is over the {limit:,} "
+                       "the parsers accept")
+
+
+def parse_html(html: str) -> LexborHTMLParser:
+    """lexbor's tree of `html` (a str already size-checked), nesting flattened past
+    `limits.MAX_HTML_DEPTH` so the parse stays linear."""
+    return LexborHTMLParser(flatten(html))
 
 
 def html_to_text(html: str | bytes | None) -> str:
     """Plain text of an HTML fragment (or document); escaped markup stays text:
     `&lt;script&gt;` becomes the six characters `<script>`."""
-    if not html:
+    if html is None or html == "" or html == b"":
         return ""
+    if not isinstance(html, str | bytes):
+        raise LayoutError("HTML as a string", found=type(html).__name__)
+    check_size(html)
     if isinstance(html, bytes):
         html = html.decode("utf-8", errors="replace")
     if "<" not in html and "&" not in html and "\r" not in html:
         return html.strip()  # plain text already; skip the parser
-    tree = LexborHTMLParser(html)
-    body = tree.body
+    body = parse_html(html).body
     if body is None:
         return ""
-    for node in body.css(_INVISIBLE_SELECTOR):
+    # Innermost first: a <noscript> inside a <noscript> goes before its container, so no
+    # node is destroyed twice. Each pass is one walk of the tree, whatever the nesting.
+    for node in reversed(body.css(_INVISIBLE_SELECTOR)):
         node.decompose()
     for node in body.css("br"):
         node.replace_with("\n")
