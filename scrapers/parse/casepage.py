@@ -139,7 +139,8 @@ def _parse_box(box: LexborNode, index: int, *, case_id, timezone, locale):
     except TimeZoneError as exc:
         raise type(exc)(f"case {case_id}, {where}: {exc}") from None
 
-    attachments = [_attachment(a) for a in box.css(ATTACHMENT)]
+    # A link without a file name names no file (a page drawing an odd value): not one.
+    attachments = [a for a in map(_attachment, box.css(ATTACHMENT)) if a["name"]]
     for node in body.css(f"{ATTACHMENT}, kat-button"):
         node.decompose()
     html = body.inner_html or ""
