@@ -43,7 +43,7 @@ def main(src: str, repeat: int = 7) -> None:
     open_ids = [r["case_id"] for r in db.query(
         "select case_id from cases where status not in ('Closed', 'Resolved') limit 500")]
     t = time.perf_counter()
-    checklists.refresh_cases(db, open_ids)
+    checklists.refresh_after_sync(db, open_ids)
     build = (time.perf_counter() - t) * 1000 / max(len(open_ids), 1)
     waiting = [r["case_id"] for r in db.query(
         "select case_id from cases where status = 'PendingMerchantAction' "

@@ -11,7 +11,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from companion.replies import checklists, dossier, drafts, evidence, related, reminders
+from companion.replies import (
+    checklists,
+    dossier,
+    drafts,
+    evidence,
+    library,
+    progress,
+    related,
+    reminders,
+)
+from companion.replies.sandbox import DraftTemplateError
 from companion.schema import open_db
 from fixtures.harness import run_caselog
 
@@ -77,7 +87,7 @@ def test_checklist_from_asks_and_category(db):
 
 
 def test_library_covers_the_issue_topics():
-    lib = checklists.load_library(None)
+    lib = library.load_library(None)
     texts = {cid: " ".join(i["text"].lower() for i in cl["items"]) for cid, cl in lib.items()}
     assert all(w in texts["plan_of_action"] for w in ("root cause", "corrective", "preventive",
                                                       "asin"))
@@ -106,34 +116,69 @@ def test_ticks_and_notes_survive_refresh_and_new_asks(db):
     assert checklists.progress(db, ["10000000001"])["10000000001"]["done"] == 1
 
 
+def _stored(db) -> dict:
+    return {t: db[t].count for t in ("case_asks", "asks_scanned", "checklist_items",
+                                     "drafts", "draft_revisions")}
+
+
 def test_list_pages_count_cases_never_opened_and_new_asks_after_a_sync(caselog_home, db):
     """Home and the cases table show progress without anyone opening the case page, and
-    a message a later sync brings (with a new ask) changes the counts there too."""
-    checklists.ensure_built(db, ["10000000001", "10000000005"])
-    before = checklists.progress(db, ["10000000001", "10000000005"])
+    without writing (the counts are computed); a message a later sync brings (with a new
+    ask), a tick and a new checklist file change the counts there too, and what
+    ``refresh_after_sync`` stores is what the pages counted."""
+    nothing = _stored(db)
+    before = progress.for_cases(db, ["10000000001", "10000000005"])
     assert "10000000005" not in before  # resolved: nothing to prepare
-    kinds = {r["ask_kind"] for r in db.query(
-        "select ask_kind from checklist_items where case_id = '10000000001'")}
+    assert before["10000000001"]["done"] == 0 and before["10000000001"]["total"] >= 5
+    kinds = {i["ask_kind"] for i in checklists.view(db, "10000000001")}
     assert {"invoices", "plan_of_action"} <= kinds
     db["messages"].insert({"case_id": "10000000001", "message_key": "synced-later",
                            "sender": "amazon", "sent_at": _t(0.5),
                            "text": "Please provide the safety data sheet for the product."})
-    checklists.ensure_built(db, ["10000000001"])
-    after = checklists.progress(db, ["10000000001"])["10000000001"]
+    after = progress.for_cases(db, ["10000000001"])["10000000001"]
     assert after["total"] > before["10000000001"]["total"]
-    assert any(r["ask_kind"] == "safety_data_sheet" for r in db.query(
-        "select ask_kind from checklist_items where case_id = '10000000001'"))
+    assert any(i["ask_kind"] == "safety_data_sheet" for i in checklists.view(db, "10000000001"))
+    assert _stored(db) == nothing
     # a checklist file added for the case's category shows in the counts too
     user = caselog_home / "checklists"
     user.mkdir()
     (user / "gpsr.toml").write_text('id = "gpsr"\ncategories = ["listings"]\n'
                                     '[[items]]\nid = "eu"\ntext = "EU responsible person"\n')
-    checklists.ensure_built(db, ["10000000001"])
-    assert checklists.progress(db, ["10000000001"])["10000000001"]["total"] == after["total"] + 1
+    assert progress.for_cases(db, ["10000000001"])["10000000001"] == {
+        "done": 0, "total": after["total"] + 1}
+    assert _stored(db) == nothing
+    # storing them (after a sync, or on the person's first act) changes no count
+    assert checklists.refresh_after_sync(db) == 3  # the open cases
+    stored = checklists.progress(db, ["10000000001"])
+    assert stored == progress.for_cases(db, ["10000000001"])
+    first = checklists.items(db, "10000000001")[0]
+    checklists.set_done(db, "10000000001", first["id"], True)
+    assert progress.for_cases(db, ["10000000001"])["10000000001"]["done"] == 1
+
+
+def test_view_is_what_refresh_stores(db):
+    """The in-memory checklist (what pages show) and the stored one after ``refresh``
+    hold the same items in the same order, with a stale touched item kept in both."""
+    lib = library.load_library(None)
+    shown = checklists.view(db, "10000000001", lib)
+    assert shown and all(i["id"] is None for i in shown)
+    stored = checklists.refresh(db, "10000000001", lib)
+    keys = ("key", "text", "sentence", "position", "done", "note", "evidence")
+
+    def same(rows):
+        return [{k: i[k] for k in keys} for i in rows]
+
+    assert same(shown) == same(stored)
+    checklists.set_note(db, "10000000001", stored[0]["id"], "kept")
+    smaller = {k: v for k, v in lib.items() if k != stored[0]["checklist"]}
+    shown = checklists.view(db, "10000000001", smaller)
+    after = checklists.refresh(db, "10000000001", smaller)
+    assert same(after) == same(shown) and [i["id"] for i in after] == [i["id"] for i in shown]
+    assert shown[-1]["id"] == stored[0]["id"] and shown[-1]["note"] == "kept"
 
 
 def test_untouched_stale_items_go_touched_ones_stay(db):
-    lib = checklists.load_library(None)
+    lib = library.load_library(None)
     items = checklists.refresh(db, "10000000001", lib)
     inv = [i for i in items if i["checklist"] == "invoices"]
     checklists.set_done(db, "10000000001", inv[0]["id"], True)
@@ -155,16 +200,16 @@ def test_user_checklists_override_and_extend(caselog_home, db):
         '[[items]]\nid = "iban"\ntext = "IBAN letter from the bank"\n')
     (user / "inv.toml").write_text(
         'id = "invoices"\nextend = true\n[[items]]\nid = "stamp"\ntext = "Supplier stamp"\n')
-    lib = checklists.load_library(user)
+    lib = library.load_library(user)
     assert "Supplier stamp" in [i["text"] for i in lib["invoices"]["items"]]
     assert len(lib["invoices"]["items"]) == 7
     items = checklists.refresh(db, "10000000005")
     assert "IBAN letter from the bank" in [i["text"] for i in items]
     (user / "broken.toml").write_text("id = [unclosed")
     with pytest.raises(checklists.ChecklistError, match="broken.toml"):
-        checklists.load_library(user)
+        library.load_library(user)
     errors: list[str] = []
-    assert "invoices" in checklists.load_library(user, errors)
+    assert "invoices" in library.load_library(user, errors)
     assert errors and "broken.toml" in errors[0]
 
 
@@ -468,7 +513,7 @@ def test_seller_name_from_config_and_user_template_override(caselog_home, db):
 ])
 def test_hostile_template_text_gets_a_clear_error(db, source, message):
     started = time.monotonic()
-    with pytest.raises(drafts.DraftTemplateError, match=message):
+    with pytest.raises(DraftTemplateError, match=message):
         drafts.render_string(source, db, "10000000005")
     assert time.monotonic() - started < 10
 
@@ -476,12 +521,12 @@ def test_hostile_template_text_gets_a_clear_error(db, source, message):
 def test_broken_user_template_is_a_clear_error_and_nothing_saved(caselog_home, db):
     (caselog_home / "templates").mkdir()
     (caselog_home / "templates" / "reply.j2").write_text("{{ ''.__class__.__mro__ }}")
-    with pytest.raises(drafts.DraftTemplateError, match="reply.j2"):
+    with pytest.raises(DraftTemplateError, match="reply.j2"):
         drafts.ensure(db, "10000000005")
     assert db["drafts"].count == 0
     # a user's template file renders under the memory cap too; then a good one works
     (caselog_home / "templates" / "reply.j2").write_text("{{ 'x'.center(9999999999) }}")
-    with pytest.raises(drafts.DraftTemplateError, match="reply.j2: used too much memory"):
+    with pytest.raises(DraftTemplateError, match="reply.j2: used too much memory"):
         drafts.ensure(db, "10000000005")
     (caselog_home / "templates" / "reply.j2").write_text("Case {{ case.case_id }}, {{ ph('x') }}")
     assert drafts.ensure(db, "10000000005")["body"] == "Case 10000000005, [x]"
@@ -606,30 +651,48 @@ def _token(client, case_id="10000000001"):
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1), html
 
 
+def _draft_id(html: str) -> str:
+    """The draft id the page's editor posts ('' while the draft is only computed)."""
+    import re
+
+    return re.search(r'name="draft_id" value="(\d*)"', html).group(1)
+
+
 def test_plain_forms_work_without_htmx(client, db):
     import re
 
     token, html = _token(client)
-    item = re.search(r'id="item-(\d+)"', html).group(1)
-    r = client.post(f"/cases/10000000001/checklist/{item}/done",
-                    data={"csrf_token": token, "done": "1"})
+    # the page computed the checklist; nothing is stored until the person acts
+    assert db["checklist_items"].count == 0
+    item = re.search(r'data-key="([^"]+)"', html).group(1)
+    assert item == "invoices:recent"
+    r = client.post("/cases/10000000001/checklist/done",
+                    data={"csrf_token": token, "item": item, "done": "1"})
     assert r.status_code == 303 and r.headers["Location"].endswith("/cases/10000000001#replies")
     page = client.get("/cases/10000000001").get_data(as_text=True)
     assert "Done: Dated within the last 365 days" in page
+    stored = checklists.items(db, "10000000001")
+    assert [i["key"] for i in stored if i["done"]] == [item] and len(stored) > 1
     r = client.post("/cases/10000000001/evidence", content_type="multipart/form-data",
-                    data={"csrf_token": token, "item_id": item,
+                    data={"csrf_token": token, "item": item,
                           "file": (io.BytesIO(PDF), "inv.pdf")})
     assert r.status_code == 303
     ev = evidence.list_for_case(db, "10000000001")[0]
+    assert ev["item_id"] == next(i["id"] for i in stored if i["key"] == item)
     got = client.get(f"/cases/10000000001/evidence/{ev['id']}")
     assert got.data == PDF and 'filename=inv.pdf' in got.headers["Content-Disposition"]
     assert got.mimetype == "application/octet-stream"
     assert client.get(f"/cases/10000000002/evidence/{ev['id']}").status_code == 404
     assert client.get("/cases/10000000001/evidence/999").status_code == 404
     # no token, no change
-    r = client.post(f"/cases/10000000001/checklist/{item}/done", data={"done": "0"})
+    r = client.post("/cases/10000000001/checklist/done", data={"item": item, "done": "0"})
     assert r.status_code == 403
-    assert checklists.get_item(db, "10000000001", int(item))["done"] == 1
+    assert checklists.get_item(db, "10000000001", ev["item_id"])["done"] == 1
+    # a key the checklist does not hold is a message, not an error page
+    r = client.post("/cases/10000000001/checklist/done",
+                    data={"csrf_token": token, "item": "no:such", "done": "1"})
+    assert r.status_code == 303
+    assert "no longer on this case" in client.get("/cases/10000000001").get_data(as_text=True)
 
 
 def test_htmx_answers_the_panel_with_clear_errors(client, db):
@@ -641,15 +704,22 @@ def test_htmx_answers_the_panel_with_clear_errors(client, db):
     body = r.get_data(as_text=True)
     assert r.status_code == 200 and body.lstrip().startswith("<section id=\"replies\"")
     assert "type .exe is not allowed" in body
+    assert drafts.current(db, "10000000001") is None  # shown, not stored
+    # the page's draft is stored by the first POST on it, then the same id is posted
+    r = client.post("/cases/10000000001/draft/ready", headers=hx,
+                    data={"draft_id": _draft_id(html)})
+    body = r.get_data(as_text=True)
+    assert "fill in the placeholders first" in body
     d = drafts.current(db, "10000000001")
-    r = client.post("/cases/10000000001/draft/ready", headers=hx, data={"draft_id": d["id"]})
-    assert "fill in the placeholders first" in r.get_data(as_text=True)
+    assert _draft_id(body) == str(d["id"]) and drafts.history(db, d["id"])[0]["source"] == \
+        "generated"
     r = client.post("/cases/10000000001/draft", headers=hx,
                     data={"draft_id": d["id"], "body": "Hello <script>alert(1)</script>"})
     body = r.get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "<script>alert" not in body
     r = client.post("/cases/10000000001/draft/ready", headers=hx, data={"draft_id": d["id"]})
     assert "Ready to send" in r.get_data(as_text=True)
+    assert drafts.get(db, "10000000001", d["id"])["state"] == "ready"
     r = client.get("/cases/10000000001/dossier")
     assert r.headers["Content-Disposition"].startswith(
         'attachment; filename="caselog-dossier-10000000001-')
@@ -658,7 +728,7 @@ def test_htmx_answers_the_panel_with_clear_errors(client, db):
 
 def test_draft_events_page_through_the_timeline(client, db):
     from companion.read import timeline
-    from webui.views.replies import draft_event_source
+    from companion.replies.events import draft_event_source
 
     for cid in ("10000000001", "10000000002", "10000000004"):
         d = drafts.ensure(db, cid)
@@ -678,11 +748,12 @@ def test_draft_events_page_through_the_timeline(client, db):
 
 
 def test_edited_draft_warns_when_amazon_writes_again(client, db):
-    token, _ = _token(client)
-    d = drafts.current(db, "10000000001")
+    token, html = _token(client)
     hx = {"HX-Request": "true", "X-CSRF-Token": token}
-    client.post("/cases/10000000001/draft", headers=hx, data={"draft_id": d["id"],
+    client.post("/cases/10000000001/draft", headers=hx, data={"draft_id": _draft_id(html),
                                                                "body": "My own words."})
+    d = drafts.current(db, "10000000001")
+    assert [r["source"] for r in drafts.history(db, d["id"])] == ["edited", "generated"]
     later = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     db["messages"].insert({"case_id": "10000000001", "message_key": "new", "sender": "amazon",
                            "sent_at": later, "text": "Please send photos of the label."})
