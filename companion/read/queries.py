@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from datetime import UTC, datetime
 
 import sqlite_utils
@@ -21,13 +22,20 @@ from scrapers.parse.locales import STATUS_LABELS as _PORTAL_LABELS
 
 # The UI speaks the portal's en_US labels, so a seller sees the words Seller Central uses.
 STATUS_LABELS = _PORTAL_LABELS["en_US"]
-WAITING_ON_AMAZON = ("PendingAmazonAction", "Reopened")
-DONE_STATUSES = ("Resolved", "Closed")
 SENDERS = ("amazon", "seller")
 
 # Private-use characters mark FTS matches so that the text can be HTML-escaped first and
 # the markers turned into <mark> afterwards: the message text itself is never trusted.
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
+
+
+def connect(path: str) -> sqlite_utils.Database:
+    """A connection for one request or command: waits for a writer instead of failing,
+    and keeps foreign keys on. The schema is applied elsewhere (``open_db``), once."""
+    conn = sqlite3.connect(path, timeout=10)
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return sqlite_utils.Database(conn)
 
 
 def parse_time(value: str | None) -> datetime | None:

@@ -221,20 +221,19 @@ def split_due(rems, now: datetime, config: dict) -> dict[str, list[dict]]:
     return {"overdue": overdue, "due": due_soon}
 
 
-def timeline_events(db: sqlite_utils.Database, now: datetime | None = None,
-                    case_id: str | None = None, rems=None, config: dict | None = None
-                    ) -> list[dict]:
+def timeline_events(db: sqlite_utils.Database, now: datetime | None = None, rems=None,
+                    config: dict | None = None) -> list[dict]:
     """Due and overdue reminders as timeline events ({case_id, kind: "reminder", at,
-    label, overdue}), for the UI's timeline to merge with its own events."""
+    label, overdue}), for the UI's timeline to merge with its own events. ``rems``:
+    reminders computed already (else every open case's)."""
     now = now or datetime.now(UTC)
     config = config or load_config()
     if rems is None:
-        rems = for_cases(db, [case_id] if case_id else None, now, config).values()
+        rems = for_cases(db, None, now, config).values()
     lists = split_due(rems, now, config)
     return [{"case_id": r["case_id"], "kind": "reminder", "at": r["due_at"],
              "label": r["label"], "overdue": r["overdue"], "subject": r["subject"]}
-            for r in lists["overdue"] + lists["due"]
-            if case_id is None or r["case_id"] == case_id]
+            for r in lists["overdue"] + lists["due"]]
 
 
 # --- remembered for pages -------------------------------------------------------------
