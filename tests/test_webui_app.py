@@ -121,14 +121,47 @@ def test_fts_query_makes_operators_and_quotes_inert(db):
 # ---- pages and partials -----------------------------------------------------------
 
 def test_pages_render_and_htmx_gets_partials(client, db):
-    case_id = db.execute("select case_id from cases limit 1").fetchone()[0]
-    for url in ("/", "/timeline", "/cases", f"/cases/{case_id}", "/search?q=invoice",
-                "/sync/status"):
+    """Each page shows what the database holds, and an htmx request gets the partial the
+    page includes."""
+    import html as html_mod
+
+    def page(url):
         r = client.get(url)
-        assert r.status_code == 200, url
-        assert "<html" in r.get_data(as_text=True)
+        assert r.status_code == 200 and "text/html" in r.content_type, url
+        body = r.get_data(as_text=True)
+        assert body.startswith("<!doctype html>") and "</html>" in body, url
+        return body
+
+    owing, waiting, total = db.execute(
+        "select (select count(*) from cases where status = 'PendingMerchantAction'), "
+        "(select count(*) from cases where status in ('PendingAmazonAction', 'Reopened')), "
+        "(select count(*) from cases)").fetchone()
+    home = page("/")
+    assert f"Needs your answer <span class=\"count\">({owing})</span>" in home
+    assert f"Waiting on Amazon <span class=\"count\">({waiting})</span>" in home
+    assert 'id="reminders"' in home and "Last sync:" in home
+    sources = client.application.config["TIMELINE_SOURCES"]  # reminders lead: due later
+    first = timeline.events(db, {}, None, sources=sources)["events"][0]
+    tl = page("/timeline")
+    assert re.search(r'data-key="([^"]+)"', tl).group(1) == f"{first['kind']}-{first['seq']}"
+    assert f"{total} cases" in page("/cases")
+    case_id, subject, n = db.execute(
+        "select c.case_id, c.subject, count(m.rowid) from cases c join messages m "
+        "using (case_id) group by c.case_id order by c.case_id limit 1").fetchone()
+    case = page(f"/cases/{case_id}")
+    assert f"<h1>{html_mod.escape(subject, quote=False)}</h1>" in case
+    assert f"Messages ({n})" in case and case.count('<article class="message') == n
+    assert 'id="replies"' in case and ('data-testid="checklist-item"' in case
+                                       or "No checklist yet" in case)
+    found = search.search(db, "invoice")
+    hits = page("/search?q=invoice")
+    assert f"Messages ({found['message_total']}" in hits and "<mark>" in hits
+    assert "Sync with Seller Central" in page("/sync/status")
     part = client.get("/timeline", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert part.lstrip().startswith('<div id="events"') and "<html" not in part
+    assert re.search(r'data-key="([^"]+)"', part).group(1) == f"{first['kind']}-{first['seq']}"
+    part = client.get("/cases", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert part.lstrip().startswith('<div id="cases-table"') and f"{total} cases" in part
     restore = client.get("/timeline", headers={"HX-Request": "true",
                                                "HX-History-Restore-Request": "true"})
     assert "<html" in restore.get_data(as_text=True)
@@ -397,3 +430,34 @@ def test_expired_session_offers_the_sign_in_window_only_with_a_screen(tmp_path, 
     html = _wait_html(c, "/sync/status", "sign-in window is open")
     assert "The sign-in window did not finish: Error: could not sign in" in html
     assert "Open the sign-in window" in html  # the person may try again
+
+
+# ---- structure: templates receive data, webui holds no SQL ------------------------------
+
+def test_templates_get_no_data_fetching_globals_and_webui_holds_no_sql(app):
+    """Templates only format what a view passed: the callables they can reach are
+    Jinja's and Flask's own (the request proxies included) plus the CSRF token. The SQL
+    lives in companion."""
+    callables = {k for k, v in app.jinja_env.globals.items() if callable(v)}
+    assert callables <= {"range", "dict", "lipsum", "cycler", "joiner", "namespace",
+                         "url_for", "get_flashed_messages", "csrf_token", "request",
+                         "session", "g"}, callables
+    sql = re.compile(r"\.(query|execute|executemany)\(|\bselect\b[^\n]*\bfrom\b", re.I)
+    found = [str(p) for p in (ROOT / "webui").rglob("*.py") if sql.search(p.read_text())]
+    assert found == []
+
+
+def test_the_app_without_replies_leaves_every_panel_out(db_file, db, tmp_path):
+    """The UI benchmark compares with and without issue 5's parts (REPLIES=False)."""
+    app = create_app(db_file, {"CASELOG_HOME": str(tmp_path), "REPLIES": False})
+    c = app.test_client()
+    case_id = db.execute("select case_id from cases limit 1").fetchone()[0]
+    assert 'id="reminders"' not in c.get("/").get_data(as_text=True)
+    case = c.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert 'id="replies"' not in case and 'id="thread-h"' in case
+    assert "Evidence</th>" not in c.get("/cases").get_data(as_text=True)
+    assert c.get(f"/cases/{case_id}/dossier").status_code == 404
+    assert app.config["TIMELINE_SOURCES"] == []
+    full = create_app(db_file, {"CASELOG_HOME": str(tmp_path)}).test_client()
+    assert 'id="replies"' in full.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "Evidence</th>" in full.get("/cases").get_data(as_text=True)
