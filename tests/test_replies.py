@@ -381,3 +381,35 @@ def test_cli_dossier_checklist_draft(caselog_home, db):
     assert os.path.exists(out)
 
 
+
+
+def test_two_databases_in_one_process_never_share_remembered_results(tmp_path):
+    """Progress, related cases and reminders are remembered per database file. The second
+    database differs only by updated rows, so every fingerprint the memos check is the
+    same as the first one's: only the database in the key keeps their answers apart."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = seeded_db(tmp_path / "a"), seeded_db(tmp_path / "b")
+    ids = ["10000000001", "10000000002"]
+    first = (progress.for_cases(a, ids), related.for_case(a, "10000000001"),
+             {r["case_id"] for r in reminders.open_reminders(a, NOW)[0]})
+    assert "10000000003" in {r["case_id"] for r in first[1]}
+    assert "10000000002" in first[2]
+    with b.conn:
+        # same lengths, same row ids: Amazon asked for something else, the closed case
+        # names another ASIN, the case waiting on Amazon was resolved
+        b.execute("update messages set text = replace(text, 'invoices', 'cheeses!') "
+                  "where case_id = '10000000001'")
+        b.execute("update messages set text = replace(text, 'B0ABCDEFGH', 'B0ZZZZZZZZ'), "
+                  "html = null where case_id = '10000000003'")
+        b.execute("update cases set subject = replace(subject, 'B0ABCDEFGH', 'B0ZZZZZZZZ') "
+                  "where case_id = '10000000003'")
+        b.execute("update cases set status = 'Resolved' where case_id = '10000000002'")
+    assert progress.for_cases(b, ids)["10000000001"]["total"] < \
+        first[0]["10000000001"]["total"]
+    assert "10000000003" not in {r["case_id"] for r in related.for_case(b, "10000000001")}
+    assert "10000000002" not in {r["case_id"] for r in reminders.open_reminders(b, NOW)[0]}
+    # and the first database still gets its own
+    assert progress.for_cases(a, ids) == first[0]
+    assert related.for_case(a, "10000000001") == first[1]
+    assert {r["case_id"] for r in reminders.open_reminders(a, NOW)[0]} == first[2]
