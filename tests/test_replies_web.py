@@ -176,3 +176,39 @@ def test_broken_settings_and_checklist_files_are_messages_not_errors(client, cas
     assert "replies.toml" in page and "mine.toml: cannot read checklist" in page
     assert "replies.toml" in client.get("/").get_data(as_text=True)
 
+
+
+def test_one_day_rule_for_every_kind_of_event(db, monkeypatch):
+    """An event belongs to the local day the timeline shows it under, whatever its UTC
+    date: a day filter finds a message and a draft event at the same instant together
+    (here 23:30 UTC is the next day in UTC+14), and a reminder by its due time."""
+    import time as time_mod
+
+    from companion.read import days, timeline
+    from companion.replies.events import SOURCES
+
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14, no daylight saving
+    time_mod.tzset()
+    try:
+        at = "2026-03-19T23:30:00Z"
+        db["messages"].insert({"case_id": "10000000002", "message_key": "late",
+                               "sender": "seller", "sent_at": at, "text": "Any news?"})
+        db["draft_events"].insert({"case_id": "10000000002", "draft_id": 1,
+                                   "kind": "draft_sent", "at": at, "detail": "{}"})
+        assert days.local_day(at) == "2026-03-20"
+        found = timeline.events(db, {"from": "2026-03-20", "to": "2026-03-20",
+                                     "case": "10000000002"}, sources=SOURCES)["events"]
+        assert {e["kind"] for e in found if e["at"] == at} == {"message", "draft_sent"}
+        before = timeline.events(db, {"to": "2026-03-19", "case": "10000000002"},
+                                 sources=SOURCES)["events"]
+        assert at not in {e["at"] for e in before}
+        reminder = next(e for e in timeline.events(db, {"case": "10000000002"},
+                                                   sources=SOURCES)["events"]
+                        if e["kind"] == "reminder")
+        day = days.local_day(reminder["at"])
+        on_day = timeline.events(db, {"from": day, "to": day, "case": "10000000002"},
+                                 sources=SOURCES)["events"]
+        assert reminder in on_day
+    finally:
+        monkeypatch.undo()  # the zone this process had, and tell the C library
+        time_mod.tzset()
