@@ -205,7 +205,7 @@ def test_only_amazon_messages_count():
 
 
 def test_every_kind_has_a_checklist():
-    from companion.replies.checklists import load_library
+    from companion.replies.library import load_library
 
     lib = load_library(None)
     covered = {k for cl in lib.values() for k in cl["asks"]}

@@ -1,62 +1,34 @@
-"""Documented replies on a real SQLite file: checklists from category and asks, evidence
-files (and hostile ones), drafts and their sandbox, reminders, related cases, dossier."""
+"""Documented replies on a real SQLite file: checklists from category and asks (shown
+without writing, stored on request), evidence files (and hostile ones), reminders,
+related cases, the dossier and the CLI. Drafts are in test_drafts.py, the web layer in
+test_replies_web.py."""
 
 from __future__ import annotations
 
 import io
 import os
-import time
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
+from replies_helpers import NOW, PDF, PNG, _t, add_case, seeded_db
 
-from companion.replies import checklists, dossier, drafts, evidence, related, reminders
-from companion.schema import open_db
+from companion.replies import (
+    checklists,
+    dossier,
+    drafts,
+    evidence,
+    library,
+    progress,
+    related,
+    reminders,
+)
 from fixtures.harness import run_caselog
-
-NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
-ASKING = ("Hello from Amazon Selling Partner Support,\nWe reviewed your appeal.\nTo proceed, "
-          "please provide invoices from your supplier dated within the last 365 days. We need a "
-          "plan of action that explains the root cause of the issue.\nBest regards,\nAmazon")
-
-
-def _t(days_ago: float) -> str:
-    return (NOW - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def add_case(db, case_id, subject, status, category, messages, created=None):
-    db["cases"].insert({"case_id": case_id, "subject": subject, "status": status,
-                        "category": category, "created_at": created or _t(30),
-                        "can_reopen": 1})
-    for n, (sender, days_ago, text) in enumerate(messages):
-        db["messages"].insert({"case_id": case_id, "message_key": f"{case_id}-{n}",
-                               "sender": sender, "sent_at": _t(days_ago), "text": text,
-                               "html": text.replace("\n", "<br>")})
 
 
 @pytest.fixture
 def db(caselog_home):
-    conn = open_db(caselog_home / "caselog.db")
-    add_case(conn, "10000000001", "Appeal: listing deactivated for B0ABCDEFGH",
-             "PendingMerchantAction", "Listings and Catalog",
-             [("seller", 10, "Our listing B0ABCDEFGH was removed, order 113-1234567-7654321."),
-              ("amazon", 2, ASKING)])
-    add_case(conn, "10000000002", "Lost inventory in shipment FBA15XK2LM9",
-             "PendingAmazonAction", "FBA Inventory and Reimbursement",
-             [("seller", 12, "Shipment FBA15XK2LM9 was delivered but units are missing.")],
-             created=_t(40))
-    add_case(conn, "10000000003", "Listing deactivated again for B0ABCDEFGH",
-             "Closed", "Listings and Catalog",
-             [("seller", 60, "Again B0ABCDEFGH."), ("amazon", 3, "This case is closed.")],
-             created=_t(90))
-    add_case(conn, "10000000004", "Request to reinstate selling privileges",
-             "PendingMerchantAction", "Account Health",
-             [("amazon", 1, "Your appeal must include a Plan of Action: (1) the root cause, (2) "
-               "the actions you took. Please send copies of invoices from the last 365 days.")])
-    add_case(conn, "10000000005", "Disbursement on hold", "Resolved", "Payments",
-             [("amazon", 5, "Your disbursement has been released.")])
-    return conn
+    return seeded_db(caselog_home)
 
 
 # --- checklists --------------------------------------------------------------------
@@ -77,7 +49,7 @@ def test_checklist_from_asks_and_category(db):
 
 
 def test_library_covers_the_issue_topics():
-    lib = checklists.load_library(None)
+    lib = library.load_library(None)
     texts = {cid: " ".join(i["text"].lower() for i in cl["items"]) for cid, cl in lib.items()}
     assert all(w in texts["plan_of_action"] for w in ("root cause", "corrective", "preventive",
                                                       "asin"))
@@ -106,34 +78,69 @@ def test_ticks_and_notes_survive_refresh_and_new_asks(db):
     assert checklists.progress(db, ["10000000001"])["10000000001"]["done"] == 1
 
 
+def _stored(db) -> dict:
+    return {t: db[t].count for t in ("case_asks", "asks_scanned", "checklist_items",
+                                     "drafts", "draft_revisions")}
+
+
 def test_list_pages_count_cases_never_opened_and_new_asks_after_a_sync(caselog_home, db):
     """Home and the cases table show progress without anyone opening the case page, and
-    a message a later sync brings (with a new ask) changes the counts there too."""
-    checklists.ensure_built(db, ["10000000001", "10000000005"])
-    before = checklists.progress(db, ["10000000001", "10000000005"])
+    without writing (the counts are computed); a message a later sync brings (with a new
+    ask), a tick and a new checklist file change the counts there too, and what
+    ``refresh_after_sync`` stores is what the pages counted."""
+    nothing = _stored(db)
+    before = progress.for_cases(db, ["10000000001", "10000000005"])
     assert "10000000005" not in before  # resolved: nothing to prepare
-    kinds = {r["ask_kind"] for r in db.query(
-        "select ask_kind from checklist_items where case_id = '10000000001'")}
+    assert before["10000000001"]["done"] == 0 and before["10000000001"]["total"] >= 5
+    kinds = {i["ask_kind"] for i in checklists.view(db, "10000000001")}
     assert {"invoices", "plan_of_action"} <= kinds
     db["messages"].insert({"case_id": "10000000001", "message_key": "synced-later",
                            "sender": "amazon", "sent_at": _t(0.5),
                            "text": "Please provide the safety data sheet for the product."})
-    checklists.ensure_built(db, ["10000000001"])
-    after = checklists.progress(db, ["10000000001"])["10000000001"]
+    after = progress.for_cases(db, ["10000000001"])["10000000001"]
     assert after["total"] > before["10000000001"]["total"]
-    assert any(r["ask_kind"] == "safety_data_sheet" for r in db.query(
-        "select ask_kind from checklist_items where case_id = '10000000001'"))
+    assert any(i["ask_kind"] == "safety_data_sheet" for i in checklists.view(db, "10000000001"))
+    assert _stored(db) == nothing
     # a checklist file added for the case's category shows in the counts too
     user = caselog_home / "checklists"
     user.mkdir()
     (user / "gpsr.toml").write_text('id = "gpsr"\ncategories = ["listings"]\n'
                                     '[[items]]\nid = "eu"\ntext = "EU responsible person"\n')
-    checklists.ensure_built(db, ["10000000001"])
-    assert checklists.progress(db, ["10000000001"])["10000000001"]["total"] == after["total"] + 1
+    assert progress.for_cases(db, ["10000000001"])["10000000001"] == {
+        "done": 0, "total": after["total"] + 1}
+    assert _stored(db) == nothing
+    # storing them (after a sync, or on the person's first act) changes no count
+    assert checklists.refresh_after_sync(db) == 3  # the open cases
+    stored = checklists.progress(db, ["10000000001"])
+    assert stored == progress.for_cases(db, ["10000000001"])
+    first = checklists.items(db, "10000000001")[0]
+    checklists.set_done(db, "10000000001", first["id"], True)
+    assert progress.for_cases(db, ["10000000001"])["10000000001"]["done"] == 1
+
+
+def test_view_is_what_refresh_stores(db):
+    """The in-memory checklist (what pages show) and the stored one after ``refresh``
+    hold the same items in the same order, with a stale touched item kept in both."""
+    lib = library.load_library(None)
+    shown = checklists.view(db, "10000000001", lib)
+    assert shown and all(i["id"] is None for i in shown)
+    stored = checklists.refresh(db, "10000000001", lib)
+    keys = ("key", "text", "sentence", "position", "done", "note", "evidence")
+
+    def same(rows):
+        return [{k: i[k] for k in keys} for i in rows]
+
+    assert same(shown) == same(stored)
+    checklists.set_note(db, "10000000001", stored[0]["id"], "kept")
+    smaller = {k: v for k, v in lib.items() if k != stored[0]["checklist"]}
+    shown = checklists.view(db, "10000000001", smaller)
+    after = checklists.refresh(db, "10000000001", smaller)
+    assert same(after) == same(shown) and [i["id"] for i in after] == [i["id"] for i in shown]
+    assert shown[-1]["id"] == stored[0]["id"] and shown[-1]["note"] == "kept"
 
 
 def test_untouched_stale_items_go_touched_ones_stay(db):
-    lib = checklists.load_library(None)
+    lib = library.load_library(None)
     items = checklists.refresh(db, "10000000001", lib)
     inv = [i for i in items if i["checklist"] == "invoices"]
     checklists.set_done(db, "10000000001", inv[0]["id"], True)
@@ -155,16 +162,16 @@ def test_user_checklists_override_and_extend(caselog_home, db):
         '[[items]]\nid = "iban"\ntext = "IBAN letter from the bank"\n')
     (user / "inv.toml").write_text(
         'id = "invoices"\nextend = true\n[[items]]\nid = "stamp"\ntext = "Supplier stamp"\n')
-    lib = checklists.load_library(user)
+    lib = library.load_library(user)
     assert "Supplier stamp" in [i["text"] for i in lib["invoices"]["items"]]
     assert len(lib["invoices"]["items"]) == 7
     items = checklists.refresh(db, "10000000005")
     assert "IBAN letter from the bank" in [i["text"] for i in items]
     (user / "broken.toml").write_text("id = [unclosed")
     with pytest.raises(checklists.ChecklistError, match="broken.toml"):
-        checklists.load_library(user)
+        library.load_library(user)
     errors: list[str] = []
-    assert "invoices" in checklists.load_library(user, errors)
+    assert "invoices" in library.load_library(user, errors)
     assert errors and "broken.toml" in errors[0]
 
 
@@ -177,10 +184,6 @@ def test_asks_rescanned_when_text_changes(db):
 
 
 # --- evidence ----------------------------------------------------------------------
-
-PDF = b"%PDF-1.4\n%test\n1 0 obj<<>>endobj\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-
 
 def _docx() -> bytes:
     buf = io.BytesIO()
@@ -277,214 +280,6 @@ def test_hostile_names_become_safe_display_names(caselog_home, db):
     bad = {**row, "path": "../../etc/passwd"}
     with pytest.raises(evidence.EvidenceError):
         evidence.file_path(bad)
-
-
-# --- drafts --------------------------------------------------------------------------
-
-def test_asked_draft_answers_each_ask_in_order_with_evidence(db):
-    items = checklists.refresh(db, "10000000001")
-    inv = next(i for i in items if i["key"] == "invoices:recent")
-    evidence.attach(db, "10000000001", PDF, "invoice-acme.pdf", item_id=inv["id"])
-    d = drafts.ensure(db, "10000000001")
-    assert d["situation"] == "asked" and d["revision"] == 1
-    body = d["body"]
-    assert body.index("1. Invoices") < body.index("2. Plan of action")
-    assert "Please find attached: invoice-acme.pdf." in body
-    assert "[attach plan of action, or explain why it is not available]" in body
-    assert "10000000001" in body
-
-
-def test_an_ask_repeated_in_two_messages_is_answered_once(db):
-    db["messages"].insert({"case_id": "10000000001", "message_key": "again",
-                           "sender": "amazon", "sent_at": _t(1),
-                           "text": "Please send copies of invoices or receipts."})
-    _, _, body = drafts.render(db, "10000000001", now=NOW)
-    assert body.count("Invoices\nYou asked:") == 1 and "2. Plan of action" in body
-
-
-def test_placeholders_block_ready_and_sent_then_history_and_event(db):
-    d = drafts.ensure(db, "10000000001")
-    with pytest.raises(drafts.DraftError, match="fill in the placeholders"):
-        drafts.mark_ready(db, "10000000001", d["id"])
-    with pytest.raises(drafts.DraftError, match="placeholders"):
-        drafts.mark_sent(db, "10000000001", d["id"])
-    filled = drafts.PLACEHOLDER.sub("done", d["body"])
-    d2 = drafts.save(db, "10000000001", d["id"], filled)
-    assert d2["revision"] == 2
-    assert [r["source"] for r in drafts.history(db, d["id"])] == ["edited", "generated"]
-    assert drafts.mark_ready(db, "10000000001", d["id"])["state"] == "ready"
-    sent = drafts.mark_sent(db, "10000000001", d["id"])
-    assert sent["state"] == "sent" and sent["sent_at"]
-    kinds = [e["kind"] for e in drafts.events(db, "10000000001")]
-    assert "draft_sent" in kinds and "draft_ready" in kinds
-    with pytest.raises(drafts.DraftError):
-        drafts.save(db, "10000000001", d["id"], "more")
-    # the next draft is a new one
-    assert drafts.ensure(db, "10000000001")["id"] != d["id"]
-
-
-def test_typed_square_brackets_block_with_a_message_that_says_so(db, client):
-    """Text a person types in [brackets] is not silently accepted (it may be a note to
-    self), but the refusal names it apart from the template's placeholders and says how
-    to keep a bracket on purpose."""
-    d = drafts.ensure(db, "10000000001")
-    template_ph = drafts.placeholders(d["body"])
-    assert template_ph
-    edited = drafts.PLACEHOLDER.sub("done", d["body"]) + "\nSee page 2 [sic].\n"
-    edited = edited.replace("done", template_ph[0], 1)  # one template placeholder left
-    d = drafts.save(db, "10000000001", d["id"], edited)
-    assert drafts.split_placeholders(db, d) == ([template_ph[0]], ["[sic]"])
-    with pytest.raises(drafts.DraftError) as exc:
-        drafts.mark_ready(db, "10000000001", d["id"])
-    msg = str(exc.value)
-    assert f"fill in the placeholders first: {template_ph[0]}" in msg
-    assert "square brackets you typed: [sic]" in msg and "round brackets" in msg
-    page = client.get("/cases/10000000001").get_data(as_text=True)
-    assert 'data-testid="typed-brackets"' in page and "[sic]" in page
-    d = drafts.save(db, "10000000001", d["id"],
-                    drafts.PLACEHOLDER.sub("done", edited) + "See page 2 (sic).\n")
-    assert drafts.split_placeholders(db, d) == ([], [])
-    assert drafts.mark_ready(db, "10000000001", d["id"])["state"] == "ready"
-
-
-def test_follow_up_names_case_and_last_message_and_escalates(db):
-    ctx = drafts.context(db, "10000000002", now=NOW)
-    assert ctx["situation"] == "follow_up" and ctx["days_waiting"] == 12
-    _, _, body = drafts.render(db, "10000000002", now=NOW)
-    assert "10000000002" in body and "March 8, 2026" in body
-    assert "escalate" not in body
-    for n in range(2):  # two more seller messages without an answer
-        db["messages"].insert({"case_id": "10000000002", "message_key": f"f{n}",
-                               "sender": "seller", "sent_at": _t(11 - n * 4), "text": "Any news?"})
-    _, _, body = drafts.render(db, "10000000002", now=NOW)
-    assert "escalate this case" in body
-    assert "we have not received an answer since" in body
-    assert any("escalation" in n for n in drafts.notes(drafts.context(db, "10000000002", NOW)))
-    # once Amazon wrote after the seller, the draft must not claim it never answered
-    db["messages"].insert({"case_id": "10000000002", "message_key": "a1", "sender": "amazon",
-                           "sent_at": _t(2), "text": "We are still investigating."})
-    _, _, body = drafts.render(db, "10000000002", now=NOW)
-    assert "not received an answer" not in body
-    assert "We last heard from you on March 18, 2026" in body
-
-
-def _saw_closing(db, last_saw_open_days_ago: float, saw_closed_days_ago: float) -> None:
-    """Case 10000000003 seen open by one sync and closed by the next."""
-    for sid, ago, status, prev in ((1, last_saw_open_days_ago, "PendingAmazonAction", None),
-                                   (2, saw_closed_days_ago, "Closed", "PendingAmazonAction")):
-        db["syncs"].insert({"id": sid, "started_at": _t(ago), "state": "done"}, replace=True)
-        db["status_history"].insert({"case_id": "10000000003", "status": status,
-                                     "previous_status": prev, "observed_at": _t(ago - 0.001),
-                                     "sync_id": sid})
-
-
-def test_reopen_names_the_closing_day_only_when_the_syncs_pin_it(db):
-    """A sync a week after the last one saw the case closed: the closing day is unknown
-    (the draft names none) and the window counts from the earlier sync, so the warning
-    is never late. Two syncs on the same day pin the day, and the draft names it."""
-    _saw_closing(db, 10, 3)
-    ctx = drafts.context(db, "10000000003", now=NOW)
-    assert ctx["reopen"]["closed_on"] is None
-    # the window counts from the sync 10 days ago (March 10), not the one 3 days ago
-    assert ctx["reopen"]["deadline"] == "April 9, 2026"
-    _, _, body = drafts.render(db, "10000000003", now=NOW)
-    assert "closed on" not in body
-    db.execute("delete from status_history")
-    _saw_closing(db, 3.2, 3)
-    ctx = drafts.context(db, "10000000003", now=NOW)
-    assert ctx["reopen"]["closed_on"] == "March 17, 2026"
-    _, _, body = drafts.render(db, "10000000003", now=NOW)
-    assert "which was closed on March 17, 2026" in body
-
-
-def test_answered_with_a_request_is_answered_not_reopened(db):
-    """Amazon's answer that asks for documents gets the answer draft; an answer without
-    a request (and no resolution) gets the reopen request."""
-    add_case(db, "10000000006", "Unable to edit brand content", "Answered",
-             "Brand Registry and IP",
-             [("seller", 6, "We cannot edit the brand content."), ("amazon", 2, ASKING)])
-    add_case(db, "10000000007", "Brand Registry application pending", "Answered",
-             "Brand Registry and IP",
-             [("seller", 6, "Any news?"), ("amazon", 2, "We are still investigating.")])
-    situation, _, body = drafts.render(db, "10000000006", now=NOW)
-    assert situation == "asked"
-    assert body.index("1. Invoices") < body.index("2. Plan of action")
-    assert drafts.render(db, "10000000007", now=NOW)[0] == "reopen"
-    # an answered case still takes a reply: the advice is to reply, not to open a new case
-    db["cases"].update("10000000007", {"can_edit": 1, "can_reopen": 0})
-    notes = drafts.notes(drafts.context(db, "10000000007", now=NOW))
-    assert any("send this as a reply there" in n for n in notes)
-    assert not any("open a new case" in n for n in notes)
-
-
-def test_reopen_warns_near_window_end_and_appeal_skeleton(db):
-    ctx = drafts.context(db, "10000000003", now=NOW)
-    assert ctx["situation"] == "reopen"
-    assert not drafts.notes(ctx)  # 27 days left of 30
-    late = drafts.context(db, "10000000003", now=NOW + timedelta(days=24))
-    assert any("Reopen soon" in n for n in drafts.notes(late))
-    _, _, body = drafts.render(db, "10000000003", now=NOW)
-    assert "Please reopen case 10000000003" in body and "[what is still wrong" in body
-    assert "closed on" not in body  # caselog never saw it close: no date is claimed
-    db["status_history"].insert({"case_id": "10000000003", "status": "Closed",
-                                 "previous_status": "PendingAmazonAction",
-                                 "observed_at": _t(4)})
-    _, _, body = drafts.render(db, "10000000003", now=NOW)
-    assert "which was closed on March 16, 2026" in body
-    situation, _, body = drafts.render(db, "10000000004", now=NOW)
-    assert situation == "appeal"
-    for part in ("1. Root cause", "2. Corrective actions", "3. Preventive measures",
-                 "4. Your other requests", "Invoices (you asked:"):
-        assert part in body
-    assert drafts.render(db, "10000000005")[0] == "reply"
-
-
-def test_seller_name_from_config_and_user_template_override(caselog_home, db):
-    (caselog_home / "replies.toml").write_text('[seller]\nname = "Jane Doe, Acme GmbH"\n')
-    (caselog_home / "templates").mkdir()
-    (caselog_home / "templates" / "reply.j2").write_text(
-        "Case {{ case.case_id }} by {{ seller_name }}\n")
-    assert drafts.render(db, "10000000005")[2] == "Case 10000000005 by Jane Doe, Acme GmbH\n"
-
-
-@pytest.mark.parametrize("source,message", [
-    ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "not allowed"),
-    ("{{ cycler.__init__.__globals__.os.system('id') }}", "not allowed|unknown name"),
-    ("{{ 'x' * 1000000000 }}", "repetition too large"),
-    ("{{ 10 ** 100000000 }}", "exponent too large"),
-    ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
-     "took longer"),
-    ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "recursion"),
-    ("{% for x in %}", "line 1"),
-    ("{{ no_such_thing }}", "unknown name"),
-    ("{% include '../../../../etc/passwd' %}", "cannot find template"),
-    ("{{ ph.__globals__['__builtins__'] }}", "not allowed"),
-    ("{{ '{0.__class__.__mro__}'.format(case) }}", "not allowed|SecurityError"),
-    ("{% for i in range(99999) %}{{ 'y' * 99 }}{% endfor %}", "output longer"),
-    # one call that allocates gigabytes before any check runs: the child's memory cap
-    ("{{ '%999999999d' % 1 }}", "too much memory"),
-    ("{{ 'x'.ljust(9999999999) }}", "too much memory"),
-    ("{{ range(99999)|join('y'.ljust(99999)) }}", "too much memory"),
-])
-def test_hostile_template_text_gets_a_clear_error(db, source, message):
-    started = time.monotonic()
-    with pytest.raises(drafts.DraftTemplateError, match=message):
-        drafts.render_string(source, db, "10000000005")
-    assert time.monotonic() - started < 10
-
-
-def test_broken_user_template_is_a_clear_error_and_nothing_saved(caselog_home, db):
-    (caselog_home / "templates").mkdir()
-    (caselog_home / "templates" / "reply.j2").write_text("{{ ''.__class__.__mro__ }}")
-    with pytest.raises(drafts.DraftTemplateError, match="reply.j2"):
-        drafts.ensure(db, "10000000005")
-    assert db["drafts"].count == 0
-    # a user's template file renders under the memory cap too; then a good one works
-    (caselog_home / "templates" / "reply.j2").write_text("{{ 'x'.center(9999999999) }}")
-    with pytest.raises(drafts.DraftTemplateError, match="reply.j2: used too much memory"):
-        drafts.ensure(db, "10000000005")
-    (caselog_home / "templates" / "reply.j2").write_text("Case {{ case.case_id }}, {{ ph('x') }}")
-    assert drafts.ensure(db, "10000000005")["body"] == "Case 10000000005, [x]"
 
 
 # --- reminders -----------------------------------------------------------------------
@@ -586,154 +381,35 @@ def test_cli_dossier_checklist_draft(caselog_home, db):
     assert os.path.exists(out)
 
 
-# --- web layer through the Flask test client (the browser tests cover the full flow) ----
-
-@pytest.fixture
-def client(caselog_home, db):
-    from webui.app import create_app
-
-    db.conn.commit()
-    app = create_app(caselog_home / "caselog.db", {"CASELOG_HOME": str(caselog_home)})
-    c = app.test_client()
-    c.environ_base["HTTP_HOST"] = "127.0.0.1"
-    return c
 
 
-def _token(client, case_id="10000000001"):
-    import re
-
-    html = client.get(f"/cases/{case_id}").get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1), html
-
-
-def test_plain_forms_work_without_htmx(client, db):
-    import re
-
-    token, html = _token(client)
-    item = re.search(r'id="item-(\d+)"', html).group(1)
-    r = client.post(f"/cases/10000000001/checklist/{item}/done",
-                    data={"csrf_token": token, "done": "1"})
-    assert r.status_code == 303 and r.headers["Location"].endswith("/cases/10000000001#replies")
-    page = client.get("/cases/10000000001").get_data(as_text=True)
-    assert "Done: Dated within the last 365 days" in page
-    r = client.post("/cases/10000000001/evidence", content_type="multipart/form-data",
-                    data={"csrf_token": token, "item_id": item,
-                          "file": (io.BytesIO(PDF), "inv.pdf")})
-    assert r.status_code == 303
-    ev = evidence.list_for_case(db, "10000000001")[0]
-    got = client.get(f"/cases/10000000001/evidence/{ev['id']}")
-    assert got.data == PDF and 'filename=inv.pdf' in got.headers["Content-Disposition"]
-    assert got.mimetype == "application/octet-stream"
-    assert client.get(f"/cases/10000000002/evidence/{ev['id']}").status_code == 404
-    assert client.get("/cases/10000000001/evidence/999").status_code == 404
-    # no token, no change
-    r = client.post(f"/cases/10000000001/checklist/{item}/done", data={"done": "0"})
-    assert r.status_code == 403
-    assert checklists.get_item(db, "10000000001", int(item))["done"] == 1
-
-
-def test_htmx_answers_the_panel_with_clear_errors(client, db):
-    token, html = _token(client)
-    hx = {"HX-Request": "true", "X-CSRF-Token": token}
-    r = client.post("/cases/10000000001/evidence", headers=hx,
-                    content_type="multipart/form-data",
-                    data={"file": (io.BytesIO(b"MZ\x90"), "run.exe")})
-    body = r.get_data(as_text=True)
-    assert r.status_code == 200 and body.lstrip().startswith("<section id=\"replies\"")
-    assert "type .exe is not allowed" in body
-    d = drafts.current(db, "10000000001")
-    r = client.post("/cases/10000000001/draft/ready", headers=hx, data={"draft_id": d["id"]})
-    assert "fill in the placeholders first" in r.get_data(as_text=True)
-    r = client.post("/cases/10000000001/draft", headers=hx,
-                    data={"draft_id": d["id"], "body": "Hello <script>alert(1)</script>"})
-    body = r.get_data(as_text=True)
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "<script>alert" not in body
-    r = client.post("/cases/10000000001/draft/ready", headers=hx, data={"draft_id": d["id"]})
-    assert "Ready to send" in r.get_data(as_text=True)
-    r = client.get("/cases/10000000001/dossier")
-    assert r.headers["Content-Disposition"].startswith(
-        'attachment; filename="caselog-dossier-10000000001-')
-    assert client.get("/cases/99999999999/dossier").status_code == 404
-
-
-def test_draft_events_page_through_the_timeline(client, db):
-    from companion.read import timeline
-    from webui.views.replies import draft_event_source
-
-    for cid in ("10000000001", "10000000002", "10000000004"):
-        d = drafts.ensure(db, cid)
-        drafts.save(db, cid, d["id"], "Final text.")
-        drafts.mark_sent(db, cid, d["id"])
-    seen, cursor = [], None
-    while True:
-        page = timeline.events(db, {}, cursor, limit=2, sources=[draft_event_source])
-        seen += [(e["kind"], e["seq"]) for e in page["events"]]
-        cursor = page["next"]
-        if cursor is None:
-            break
-    drafted = [s for s in seen if s[0].startswith("draft_")]
-    assert sorted(drafted) == [("draft_sent", 1), ("draft_sent", 2), ("draft_sent", 3)]
-    one = timeline.events(db, {"case": "10000000002"}, None, sources=[draft_event_source])
-    assert {e["case_id"] for e in one["events"]} == {"10000000002"}
-
-
-def test_edited_draft_warns_when_amazon_writes_again(client, db):
-    token, _ = _token(client)
-    d = drafts.current(db, "10000000001")
-    hx = {"HX-Request": "true", "X-CSRF-Token": token}
-    client.post("/cases/10000000001/draft", headers=hx, data={"draft_id": d["id"],
-                                                               "body": "My own words."})
-    later = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    db["messages"].insert({"case_id": "10000000001", "message_key": "new", "sender": "amazon",
-                           "sent_at": later, "text": "Please send photos of the label."})
-    db.conn.commit()
-    html = client.get("/cases/10000000001").get_data(as_text=True)
-    assert "Amazon wrote again after you last edited this draft" in html
-    assert "My own words." in html  # the person's text is not replaced behind their back
-
-
-def test_big_uploads_are_spooled_inside_caselog_home(client, caselog_home, db):
-    big = b"%PDF-1.4\n" + b"0" * (800 * 1024)  # above werkzeug's in-memory limit
-    token, _ = _token(client)
-    seen = []
-    real = client.application.request_class._get_file_stream
-
-    def spy(self, *args, **kwargs):
-        f = real(self, *args, **kwargs)
-        f.rollover()  # force the on-disk file now, as a large upload would
-        seen.append(os.readlink(f"/proc/self/fd/{f.fileno()}"))
-        return f
-
-    client.application.request_class._get_file_stream = spy
-    try:
-        r = client.post("/cases/10000000001/evidence", content_type="multipart/form-data",
-                        data={"csrf_token": token, "file": (io.BytesIO(big), "big.pdf")})
-    finally:
-        client.application.request_class._get_file_stream = real
-    assert r.status_code == 303
-    assert seen and all(p.startswith(str(caselog_home / "evidence")) for p in seen), seen
-    assert evidence.list_for_case(db, "10000000001")[0]["size"] == len(big)
-
-
-def test_case_page_shows_reopen_warning_and_reminder(client, db):
-    add_case(db, "10000000007", "Closed too early", "Closed", "Orders and Shipping",
-             [("seller", 40, "Where is my refund?"),
-              ("amazon", 27 - (datetime.now(UTC) - NOW).days, "This case is closed.")])
-    db.conn.commit()
-    html = client.get("/cases/10000000007").get_data(as_text=True)
-    assert "Reopen soon: the window ends around" in html
-    assert "Please reopen case 10000000007" in html
-    html = client.get("/cases/10000000002").get_data(as_text=True)
-    assert 'data-testid="case-reminder"' in html and "Follow up with Amazon" in html
-
-
-def test_broken_settings_and_checklist_files_are_messages_not_errors(client, caselog_home):
-    (caselog_home / "replies.toml").write_text("[defaults\nanswer_within_days = 2")
-    (caselog_home / "checklists").mkdir()
-    (caselog_home / "checklists" / "mine.toml").write_text("id = [")
-    for url in ("/", "/cases/10000000001", "/timeline", "/cases"):
-        r = client.get(url)
-        assert r.status_code == 200, url
-    page = client.get("/cases/10000000001").get_data(as_text=True)
-    assert "replies.toml" in page and "mine.toml: cannot read checklist" in page
-    assert "replies.toml" in client.get("/").get_data(as_text=True)
+def test_two_databases_in_one_process_never_share_remembered_results(tmp_path):
+    """Progress, related cases and reminders are remembered per database file. The second
+    database differs only by updated rows, so every fingerprint the memos check is the
+    same as the first one's: only the database in the key keeps their answers apart."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = seeded_db(tmp_path / "a"), seeded_db(tmp_path / "b")
+    ids = ["10000000001", "10000000002"]
+    first = (progress.for_cases(a, ids), related.for_case(a, "10000000001"),
+             {r["case_id"] for r in reminders.open_reminders(a, NOW)[0]})
+    assert "10000000003" in {r["case_id"] for r in first[1]}
+    assert "10000000002" in first[2]
+    with b.conn:
+        # same lengths, same row ids: Amazon asked for something else, the closed case
+        # names another ASIN, the case waiting on Amazon was resolved
+        b.execute("update messages set text = replace(text, 'invoices', 'cheeses!') "
+                  "where case_id = '10000000001'")
+        b.execute("update messages set text = replace(text, 'B0ABCDEFGH', 'B0ZZZZZZZZ'), "
+                  "html = null where case_id = '10000000003'")
+        b.execute("update cases set subject = replace(subject, 'B0ABCDEFGH', 'B0ZZZZZZZZ') "
+                  "where case_id = '10000000003'")
+        b.execute("update cases set status = 'Resolved' where case_id = '10000000002'")
+    assert progress.for_cases(b, ids)["10000000001"]["total"] < \
+        first[0]["10000000001"]["total"]
+    assert "10000000003" not in {r["case_id"] for r in related.for_case(b, "10000000001")}
+    assert "10000000002" not in {r["case_id"] for r in reminders.open_reminders(b, NOW)[0]}
+    # and the first database still gets its own
+    assert progress.for_cases(a, ids) == first[0]
+    assert related.for_case(a, "10000000001") == first[1]
+    assert {r["case_id"] for r in reminders.open_reminders(a, NOW)[0]} == first[2]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from companion.read import queries
+from companion.read.search import search
 from companion.schema import MIGRATIONS, open_db
 
 
@@ -22,24 +23,24 @@ def test_singular_finds_plural_and_umlauts_fold(tmp_path):
     db = _db_with(tmp_path, ["Please provide supplier invoices from the last 365 days.",
                              "Bitte senden Sie die Sicherheitsdatenblätter.",
                              "Thank you for your patience."])
-    found = queries.search(db, "invoice")
+    found = search(db, "invoice")
     assert found["message_total"] == 1
     snippet = found["messages"][0]["snippet"]
     assert queries.MARK_OPEN + "invoices" + queries.MARK_CLOSE in snippet
-    assert queries.search(db, "sicherheitsdatenblatter")["message_total"] == 1
-    assert queries.search(db, "reimbursements")["cases"][0]["case_id"] == "12345678901"
-    assert queries.search(db, "refund")["message_total"] == 0
+    assert search(db, "sicherheitsdatenblatter")["message_total"] == 1
+    assert search(db, "reimbursements")["cases"][0]["case_id"] == "12345678901"
+    assert search(db, "refund")["message_total"] == 0
 
 
 def test_migration_rebuilds_an_existing_index(tmp_path):
     """A database made before migration 5 keeps its rows and gains stemmed search."""
     db = _db_with(tmp_path, ["We need the invoices."])
-    assert queries.search(db, "invoice")["message_total"] == 1
+    assert search(db, "invoice")["message_total"] == 1
     db["migrations"].delete_where("number = 5")
     db["messages"].disable_fts()
     db["messages"].enable_fts(["text"], create_triggers=True, tokenize="unicode61")
-    assert queries.search(db, "invoice")["message_total"] == 0  # the old, exact-form index
+    assert search(db, "invoice")["message_total"] == 0  # the old, exact-form index
     db.conn.close()
     db = open_db(tmp_path / "s.db")
     assert max(n for n, _, _ in MIGRATIONS) >= 5
-    assert queries.search(db, "invoice")["message_total"] == 1
+    assert search(db, "invoice")["message_total"] == 1

@@ -16,12 +16,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from make_db import generate  # noqa: E402
 
-from companion.read import queries, timeline  # noqa: E402
+from companion.read import cases, days, overview, queries, search, stats, timeline  # noqa: E402
+from companion.read.safe_html import clean_html  # noqa: E402
 from companion.schema import open_db  # noqa: E402
 from webui import charts  # noqa: E402
 from webui.app import create_app  # noqa: E402
 from webui.cli import serve  # noqa: E402
-from webui.sanitize import clean_html  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_timeline_filters(db):
     one = walk(db, {"case": case_id})
     assert {e["case_id"] for e in one} == {case_id}
     day = one[0]["at"][:10]
-    start, end = timeline.day_bounds(day)
+    start, end = days.day_bounds(day)
     dated = walk(db, {"from": day, "to": day})
     assert dated and all(start <= e["at"] < end for e in dated)
     assert len(walk(db, {"from": day})) >= len(dated)
@@ -104,27 +104,64 @@ def test_timeline_search_marks_matches_and_escapes(client, db):
 def test_clean_filters_drops_unknown_values():
     f = timeline.clean_filters({"sender": "robot", "from": "2026-13-45", "status": "x",
                                 "to": "2026-01-31", "q": "  "})
-    assert f == {"status": "x", "to": "2026-01-31"}
+    assert f == {"to": "2026-01-31"}
+    f = timeline.clean_filters({"status": "Resolved", "sender": "amazon", "q": "a\x00b\ud800",
+                                "from": "0001-01-01", "to": "9999-12-31", "case": "1" * 99})
+    assert f == {"status": "Resolved", "sender": "amazon", "q": "ab", "from": "1970-01-02",
+                 "to": "9998-12-31", "case": "1" * 64}
 
 
 def test_fts_query_makes_operators_and_quotes_inert(db):
     assert queries.fts_query('a OR "b" NEAR(c') == '"a" "OR" """b""" "NEAR(c"'
     assert queries.fts_query("invoic*") == '"invoic"*'
     for q in ['"', "AND", "(", "-x", "a:b", "*", "NOT NOT"]:
-        queries.search(db, q)  # never an FTS syntax error
+        search.search(db, q)  # never an FTS syntax error
 
 
 # ---- pages and partials -----------------------------------------------------------
 
 def test_pages_render_and_htmx_gets_partials(client, db):
-    case_id = db.execute("select case_id from cases limit 1").fetchone()[0]
-    for url in ("/", "/timeline", "/cases", f"/cases/{case_id}", "/search?q=invoice",
-                "/sync/status"):
+    """Each page shows what the database holds, and an htmx request gets the partial the
+    page includes."""
+    import html as html_mod
+
+    def page(url):
         r = client.get(url)
-        assert r.status_code == 200, url
-        assert "<html" in r.get_data(as_text=True)
+        assert r.status_code == 200 and "text/html" in r.content_type, url
+        body = r.get_data(as_text=True)
+        assert body.startswith("<!doctype html>") and "</html>" in body, url
+        return body
+
+    owing, waiting, total = db.execute(
+        "select (select count(*) from cases where status = 'PendingMerchantAction'), "
+        "(select count(*) from cases where status in ('PendingAmazonAction', 'Reopened')), "
+        "(select count(*) from cases)").fetchone()
+    home = page("/")
+    assert f"Needs your answer <span class=\"count\">({owing})</span>" in home
+    assert f"Waiting on Amazon <span class=\"count\">({waiting})</span>" in home
+    assert 'id="reminders"' in home and "Last sync:" in home
+    sources = client.application.config["TIMELINE_SOURCES"]  # reminders lead: due later
+    first = timeline.events(db, {}, None, sources=sources)["events"][0]
+    tl = page("/timeline")
+    assert re.search(r'data-key="([^"]+)"', tl).group(1) == f"{first['kind']}-{first['seq']}"
+    assert f"{total} cases" in page("/cases")
+    case_id, subject, n = db.execute(
+        "select c.case_id, c.subject, count(m.rowid) from cases c join messages m "
+        "using (case_id) group by c.case_id order by c.case_id limit 1").fetchone()
+    case = page(f"/cases/{case_id}")
+    assert f"<h1>{html_mod.escape(subject, quote=False)}</h1>" in case
+    assert f"Messages ({n})" in case and case.count('<article class="message') == n
+    assert 'id="replies"' in case and ('data-testid="checklist-item"' in case
+                                       or "No checklist yet" in case)
+    found = search.search(db, "invoice")
+    hits = page("/search?q=invoice")
+    assert f"Messages ({found['message_total']}" in hits and "<mark>" in hits
+    assert "Sync with Seller Central" in page("/sync/status")
     part = client.get("/timeline", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert part.lstrip().startswith('<div id="events"') and "<html" not in part
+    assert re.search(r'data-key="([^"]+)"', part).group(1) == f"{first['kind']}-{first['seq']}"
+    part = client.get("/cases", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert part.lstrip().startswith('<div id="cases-table"') and f"{total} cases" in part
     restore = client.get("/timeline", headers={"HX-Request": "true",
                                                "HX-History-Restore-Request": "true"})
     assert "<html" in restore.get_data(as_text=True)
@@ -135,7 +172,7 @@ def test_cases_table_sorts_and_filters(client, db):
     owing = db.execute(
         "select count(*) from cases where status = 'PendingMerchantAction'").fetchone()[0]
     assert f"{owing} cases match" in html
-    result = queries.cases_table(db, {"owes": "yes"}, "created", "asc")
+    result = cases.cases_table(db, {"owes": "yes"}, "created", "asc")
     created = [r["created_at"] for r in result["rows"]]
     assert created == sorted(created) and all(r["owes"] for r in result["rows"])
 
@@ -166,18 +203,18 @@ def test_sanitiser_keeps_text_and_drops_active_content():
 
 def test_charts_are_labelled_svg(db):
     now = queries.utc_now()
-    weeks = queries.weekly_opened_resolved(db, now)
+    weeks = stats.weekly_opened_resolved(db, now)
     svg = charts.weekly_chart(weeks)
     assert svg.startswith("<svg") and 'role="img"' in svg and "<title id=" in svg
     assert f"{sum(o for _, o, _ in weeks)} cases opened" in svg
-    hours = queries.response_hours_by_category(db)
-    stats = [(c, len(h), queries.percentile(h, .5), queries.percentile(h, .9))
-             for c, h in sorted(hours.items())]
-    assert stats and all(m <= p for _, _, m, p in stats)
-    svg = charts.response_chart(stats)
-    assert stats[0][0] in svg and "median" in svg
+    hours = stats.response_hours_by_category(db)
+    rows = [(c, len(h), stats.percentile(h, .5), stats.percentile(h, .9))
+            for c, h in sorted(hours.items())]
+    assert rows and all(m <= p for _, _, m, p in rows)
+    svg = charts.response_chart(rows)
+    assert rows[0][0] in svg and "median" in svg
     assert "<script" not in charts.response_chart([("<script>", 1, 1.0, 2.0)])
-    assert queries.percentile([1, 2, 3, 4], 0.5) == 2.5
+    assert stats.percentile([1, 2, 3, 4], 0.5) == 2.5
 
 
 def test_answer_time_runs_from_the_first_unanswered_question(tmp_path):
@@ -194,7 +231,7 @@ def test_answer_time_runs_from_the_first_unanswered_question(tmp_path):
                             ("f", "amazon", "2026-01-04T08:00:00Z")]:
         d["messages"].insert({"case_id": "1", "message_key": key, "sender": sender,
                               "sent_at": at, "text": key})
-    hours = queries.response_hours_by_category(d)
+    hours = stats.response_hours_by_category(d)
     d.conn.close()
     assert sorted(round(h, 6) for h in hours["Payments"]) == [2.0, 48.0]
 
@@ -343,7 +380,7 @@ def test_last_sync_changes_count_every_kind_and_keep_failures_in_sight(tmp_path)
     rows.append({"sync_id": 1, "kind": "failure", "case_id": "999", "at": "2026-11-01",
                  "detail": '{"error": "HTTP 500 on ViewCase"}'})
     d["changes"].insert_all(rows)
-    changes = queries.last_changes(d)
+    changes = overview.last_changes(d)
     d.conn.close()
     assert changes["total"] == 151 and changes["counts"] == {"new_case": 150, "failure": 1}
     assert len(changes["groups"]["new_case"]) == 20
@@ -393,3 +430,34 @@ def test_expired_session_offers_the_sign_in_window_only_with_a_screen(tmp_path, 
     html = _wait_html(c, "/sync/status", "sign-in window is open")
     assert "The sign-in window did not finish: Error: could not sign in" in html
     assert "Open the sign-in window" in html  # the person may try again
+
+
+# ---- structure: templates receive data, webui holds no SQL ------------------------------
+
+def test_templates_get_no_data_fetching_globals_and_webui_holds_no_sql(app):
+    """Templates only format what a view passed: the callables they can reach are
+    Jinja's and Flask's own (the request proxies included) plus the CSRF token. The SQL
+    lives in companion."""
+    callables = {k for k, v in app.jinja_env.globals.items() if callable(v)}
+    assert callables <= {"range", "dict", "lipsum", "cycler", "joiner", "namespace",
+                         "url_for", "get_flashed_messages", "csrf_token", "request",
+                         "session", "g"}, callables
+    sql = re.compile(r"\.(query|execute|executemany)\(|\bselect\b[^\n]*\bfrom\b", re.I)
+    found = [str(p) for p in (ROOT / "webui").rglob("*.py") if sql.search(p.read_text())]
+    assert found == []
+
+
+def test_the_app_without_replies_leaves_every_panel_out(db_file, db, tmp_path):
+    """The UI benchmark compares with and without issue 5's parts (REPLIES=False)."""
+    app = create_app(db_file, {"CASELOG_HOME": str(tmp_path), "REPLIES": False})
+    c = app.test_client()
+    case_id = db.execute("select case_id from cases limit 1").fetchone()[0]
+    assert 'id="reminders"' not in c.get("/").get_data(as_text=True)
+    case = c.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert 'id="replies"' not in case and 'id="thread-h"' in case
+    assert "Evidence</th>" not in c.get("/cases").get_data(as_text=True)
+    assert c.get(f"/cases/{case_id}/dossier").status_code == 404
+    assert app.config["TIMELINE_SOURCES"] == []
+    full = create_app(db_file, {"CASELOG_HOME": str(tmp_path)}).test_client()
+    assert 'id="replies"' in full.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "Evidence</th>" in full.get("/cases").get_data(as_text=True)

@@ -31,12 +31,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _port_taken(port: int) -> bool:
     """True when something already listens on 127.0.0.1:port. ``demo`` asks before it
     starts: otherwise a portal that failed to bind would go unnoticed while the health
@@ -53,19 +47,23 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def run_server(db: Path, host: str, port: int, allow_remote: bool = False,
-               portal: str | None = None, quiet: bool = False) -> None:
+def allowed_hosts(host: str) -> tuple[str, ...]:
+    """Host names the UI answers to besides 127.0.0.1, localhost and ::1: the address it
+    was told to bind (so ``--host 127.0.0.2`` answers at the address it prints), or any
+    for a wildcard bind, where the Host check cannot help."""
+    if host in ("0.0.0.0", "::"):
+        return ("*",)
+    return (host,)
+
+
+def run_server(db: Path, host: str, port: int, portal: str | None = None,
+               quiet: bool = False) -> None:
     from werkzeug.serving import make_server
 
     from companion.home import home
     from webui.app import create_app
 
-    if is_loopback(host):
-        extra_hosts: tuple = ()
-    elif host in ("0.0.0.0", "::"):
-        extra_hosts = ("*",)  # any address of this machine: the Host check cannot help
-    else:
-        extra_hosts = (host,)
+    extra_hosts = allowed_hosts(host)
     app = create_app(db, {"SERVER_PORT": port, "ALLOWED_HOSTS": extra_hosts,
                           "OPEN_LOGIN": is_loopback(host),
                           "PORTAL_URL": portal, "CASELOG_HOME": str(home())})
@@ -113,7 +111,7 @@ def serve(port, host, allow_remote, db_path, portal):
                 "--allow-remote if you really mean it.")
         click.echo(f"WARNING: serving on {host}: anyone who can reach this machine on port "
                    f"{port} can read your Case Log and start syncs.", err=True)
-    run_server(default_db(db_path), host, port, allow_remote, portal)
+    run_server(default_db(db_path), host, port, portal)
 
 
 def _wait_health(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:

@@ -1,20 +1,17 @@
 """The request's database handle: opened on first use, kept on ``g``, closed on teardown.
-Blueprints (including issue 5's ``webui.replies``) call ``get_db()``."""
+Blueprints call ``get_db()``; the connection itself comes from ``companion.read``."""
 
 from __future__ import annotations
-
-import sqlite3
 
 import sqlite_utils
 from flask import current_app, g
 
+from companion.read.queries import connect
+
 
 def get_db() -> sqlite_utils.Database:
     if "db" not in g:
-        conn = sqlite3.connect(current_app.config["DB_PATH"], timeout=10)
-        conn.execute("PRAGMA busy_timeout=10000")
-        conn.execute("PRAGMA foreign_keys=ON")
-        g.db = sqlite_utils.Database(conn)
+        g.db = connect(current_app.config["DB_PATH"])
     return g.db
 
 

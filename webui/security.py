@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 from urllib.parse import urlsplit
 
@@ -42,10 +43,30 @@ def split_host(host: str) -> tuple[str, int | None]:
     return (parts.hostname or "").lower(), port
 
 
+def _same_name(name: str, allowed: set[str]) -> bool:
+    """``name`` is one of ``allowed``, comparing addresses as addresses (``::1`` and
+    ``0:0:0:0:0:0:0:1`` are one host)."""
+    if name in allowed:
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    for other in allowed:
+        try:
+            if ipaddress.ip_address(other) == address:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def host_allowed(host: str) -> bool:
+    """Loopback names, the address the server was told to bind, and only on its port.
+    A rebinding attack arrives with the attacker's host name, never an address."""
     name, port = split_host(host)
-    extra = {h.lower() for h in current_app.config.get("ALLOWED_HOSTS", ())}
-    if name not in LOOPBACK_HOSTS | extra and "*" not in extra:
+    extra = {h.lower().strip("[]") for h in current_app.config.get("ALLOWED_HOSTS", ())}
+    if "*" not in extra and not _same_name(name, LOOPBACK_HOSTS | extra):
         return False
     expected = current_app.config.get("SERVER_PORT")
     return expected is None or port == expected

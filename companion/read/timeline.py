@@ -9,18 +9,29 @@ so the order is total and a cursor names exactly where the next page starts.
 
 Other modules can add kinds of events with ``sources``: callables
 ``source(db, filters, cursor, limit) -> list[event dict]`` whose events carry ``at``,
-``rank`` (3 or more), ``seq`` and ``kind`` and follow the same order and cursor rule.
+``rank`` (3 or more), ``seq`` and ``kind`` and follow the same order and cursor rule:
+``keyset`` writes that rule as SQL and ``Cursor.admits`` applies it in memory, and
+``companion.read.days`` is the day rule for ``from``/``to``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
 
 import sqlite_utils
 
-from companion.read.queries import MARK_CLOSE, MARK_OPEN, SENDERS, case_filters_sql, fts_query
+from companion.read.days import clamp_day, date_clauses
+from companion.read.params import INT_MAX, TEXT_MAX, clean_text
+from companion.read.queries import (
+    MARK_CLOSE,
+    MARK_OPEN,
+    SENDERS,
+    STATUS_LABELS,
+    case_filters_sql,
+    fts_query,
+)
 
 RANK_OPENED, RANK_STATUS, RANK_MESSAGE = 0, 1, 2
 PAGE_SIZE = 50
@@ -31,6 +42,10 @@ FILTER_KEYS = ("status", "category", "sender", "case", "from", "to", "q")
 
 @dataclass(frozen=True)
 class Cursor:
+    """Where a page ended: the last event's ``(at, rank, seq)``. Decoded from a URL, so
+    every part is checked: a short time-like text, a small rank, a seq SQLite's integers
+    hold. Anything else reads as no cursor (the first page)."""
+
     at: str
     rank: int
     seq: int
@@ -40,41 +55,51 @@ class Cursor:
 
     @classmethod
     def decode(cls, value: str | None) -> Cursor | None:
-        if not value:
+        if not value or len(value) > 80:
             return None
         try:
             at, rank, seq = value.rsplit("~", 2)
-            return cls(at, int(rank), int(seq))
+            rank_n, seq_n = int(rank), int(seq)
         except ValueError:
             return None
+        if not _AT.fullmatch(at) or not 0 <= rank_n <= 99 or not -INT_MAX <= seq_n <= INT_MAX:
+            return None
+        return cls(at, rank_n, seq_n)
+
+    def admits(self, event: dict) -> bool:
+        """True when ``event`` comes after this cursor in newest-first order (the rule
+        ``keyset`` writes as SQL, for events computed in memory)."""
+        return (event["at"], event["rank"], event["seq"]) < (self.at, self.rank, self.seq)
 
 
-def clean_filters(args: dict) -> dict:
-    """Keep only known, non-empty filters (values as given, validated where they matter)."""
+_AT = re.compile(r"\d[\dT:.+\-Z ]{0,39}")  # ISO times as stored, nothing else
+
+
+def clean_filters(args) -> dict:
+    """Keep only known, non-empty filters, each cleaned (text without control
+    characters and capped; a sender or status one of the known values; dates real and
+    clamped into the range the day rule can handle)."""
     out = {}
     for key in FILTER_KEYS:
-        value = (args.get(key) or "").strip()
+        value = clean_text(args.get(key) or "", 64 if key == "case" else TEXT_MAX)
         if not value:
             continue
         if key == "sender" and value not in SENDERS:
             continue
-        if key in ("from", "to") and not _is_date(value):
+        if key == "status" and value not in STATUS_LABELS:
             continue
+        if key in ("from", "to"):
+            value = clamp_day(value)
+            if value is None:
+                continue
         out[key] = value
     return out
 
 
-def _is_date(value: str) -> bool:
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return False
-    return len(value) == 10
-
-
-def _keyset(at_col: str, seq_col: str, rank: int, cursor: Cursor | None,
-            params: dict) -> list[str]:
-    """The clause 'this row comes after the cursor in newest-first order' for one kind."""
+def keyset(at_col: str, seq_col: str, rank: int, cursor: Cursor | None,
+           params: dict) -> list[str]:
+    """The clause 'this row comes after the cursor in newest-first order' for one kind
+    of event of rank ``rank``; every source that reads SQL uses it."""
     if cursor is None:
         return []
     params["cur_at"] = cursor.at
@@ -87,31 +112,10 @@ def _keyset(at_col: str, seq_col: str, rank: int, cursor: Cursor | None,
             f"({at_col} < :cur_at OR {seq_col} < :cur_seq)"]
 
 
-def day_bounds(day: str) -> tuple[str, str]:
-    """The UTC instants at which a calendar day starts and the next one starts, in this
-    machine's time zone: the day the UI shows an event under."""
-    d = date.fromisoformat(day)
-    start = datetime.combine(d, time()).astimezone()  # naive -> local midnight
-    end = datetime.combine(d + timedelta(days=1), time()).astimezone()
-    fmt = "%Y-%m-%dT%H:%M:%SZ"
-    return start.astimezone(UTC).strftime(fmt), end.astimezone(UTC).strftime(fmt)
-
-
-def _dates(col: str, filters: dict, params: dict) -> list[str]:
-    where = []
-    if "from" in filters:
-        where.append(f"{col} >= :date_from")
-        params["date_from"] = day_bounds(filters["from"])[0]
-    if "to" in filters:
-        where.append(f"{col} < :date_to")  # inclusive end day
-        params["date_to"] = day_bounds(filters["to"])[1]
-    return where
-
-
 def _opened(db, filters, cursor, limit) -> list[dict]:
     where, params = case_filters_sql(filters)
-    where += _dates("c.created_at", filters, params)
-    where += _keyset("c.created_at", "c.rowid", RANK_OPENED, cursor, params)
+    where += date_clauses("c.created_at", filters, params)
+    where += keyset("c.created_at", "c.rowid", RANK_OPENED, cursor, params)
     params["limit"] = limit
     sql = f"""
         SELECT c.rowid AS seq, c.created_at AS at, c.case_id, c.subject, c.status, c.category
@@ -128,8 +132,8 @@ def _status(db, filters, cursor, limit) -> list[dict]:
     if where:
         inner.append("h.case_id IN (SELECT c.case_id FROM cases c WHERE "
                      + " AND ".join(where) + ")")
-    inner += _dates("h.observed_at", filters, params)
-    inner += _keyset("h.observed_at", "h.id", RANK_STATUS, cursor, params)
+    inner += date_clauses("h.observed_at", filters, params)
+    inner += keyset("h.observed_at", "h.id", RANK_STATUS, cursor, params)
     params["limit"] = limit
     sql = f"""
         SELECT h.id AS seq, h.observed_at AS at, h.case_id, h.status AS new_status,
@@ -147,8 +151,8 @@ def _messages(db, filters, cursor, limit) -> list[dict]:
     if "sender" in filters:
         where.append("m.sender = :sender")
         params["sender"] = filters["sender"]
-    where += _dates("m.sent_at", filters, params)
-    where += _keyset("m.sent_at", "m.rowid", RANK_MESSAGE, cursor, params)
+    where += date_clauses("m.sent_at", filters, params)
+    where += keyset("m.sent_at", "m.rowid", RANK_MESSAGE, cursor, params)
     match = fts_query(filters.get("q", ""))
     if match:
         where.append("m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :m)")

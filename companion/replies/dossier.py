@@ -3,7 +3,8 @@ thread, status history, checklist with evidence names and hashes, the current dr
 
 It is opened in any browser, mailed or printed, so it carries its own CSS, loads
 nothing, runs nothing (a CSP meta tag forbids scripts and remote loads), and message HTML
-from the portal goes through nh3 (a maintained sanitiser), never through string tricks.
+from the portal goes through the UI's own policy (``companion.read.safe_html``: nh3, no
+images), never through string tricks.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from html import escape
 
-import nh3
 import sqlite_utils
 
+from companion.read.safe_html import message_html
 from companion.replies import checklists, drafts, related
 
 CSS = """
@@ -33,7 +34,6 @@ blockquote{margin:.25rem 0;padding-left:.5rem;border-left:3px solid #ccd;color:#
 @media print{body{margin:0}}
 """
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-_TAGS = set(nh3.ALLOWED_TAGS) - {"img"}  # a remote image would be a beacon when opened
 
 
 def _e(value) -> str:
@@ -57,78 +57,83 @@ def _size(n: int | None) -> str:
     return ""
 
 
-def _message_body(m: dict) -> str:
-    if m.get("html"):
-        return nh3.clean(m["html"], tags=_TAGS, url_schemes={"http", "https", "mailto"})
-    return _e(m.get("text") or "").replace("\n", "<br>")
-
-
-def build(db: sqlite_utils.Database, case_id: str, now: datetime | None = None) -> str:
-    """The dossier as one HTML string."""
-    now = now or datetime.now(UTC)
-    case = db["cases"].get(case_id)
-    items = checklists.refresh(db, case_id)
+def _draft(db, case_id: str) -> dict | None:
+    """The draft to show: the current one, else the last one sent, else the one a page
+    would show (computed, not stored: a download writes nothing)."""
     draft = drafts.current(db, case_id)
     if draft is None:
-        sent = list(db.query("select * from drafts where case_id = ? order by id desc limit 1",
-                             [case_id]))
+        sent = list(db.query("select * from drafts where case_id = ? order by id desc "
+                             "limit 1", [case_id]))
         draft = sent[0] if sent else None
     if draft is None:
         try:
-            draft = drafts.ensure(db, case_id)
+            draft = drafts.preview(db, case_id)
         except drafts.DraftError:
             draft = None  # a broken user template must not stop the dossier
-    msgs = list(db.query("select * from messages where case_id = ? order by sent_at",
-                         [case_id]))
-    atts: dict[str, list] = {}
-    for a in db.query("select * from attachments where case_id = ?", [case_id]):
-        atts.setdefault(a["message_key"], []).append(a)
-    history = list(db.query("select * from status_history where case_id = ? "
-                            "order by observed_at", [case_id]))
-    events = drafts.events(db, case_id)
-    rel = related.find(db, case_id)
+    return draft
 
-    p: list[str] = []
-    w = p.append
-    w("<!doctype html><html lang='en'><head><meta charset='utf-8'>")
-    w(f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">")
-    w("<meta name='viewport' content='width=device-width,initial-scale=1'>")
-    w(f"<title>Case {_e(case_id)} dossier</title><style>{CSS}</style></head><body>")
-    w(f"<h1>Case {_e(case_id)}: {_e(case['subject'])}</h1>")
-    w(f"<p class='meta'>Dossier made by caselog on {now:%Y-%m-%d %H:%M} UTC.</p>")
-    w("<h2>Summary</h2><table>")
+
+def _head(case_id: str, case: dict, msgs: list, now: datetime) -> list[str]:
+    p = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+         f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">",
+         "<meta name='viewport' content='width=device-width,initial-scale=1'>",
+         f"<title>Case {_e(case_id)} dossier</title><style>{CSS}</style></head><body>",
+         f"<h1>Case {_e(case_id)}: {_e(case['subject'])}</h1>",
+         f"<p class='meta'>Dossier made by caselog on {now:%Y-%m-%d %H:%M} UTC.</p>",
+         "<h2>Summary</h2><table>"]
     for label, value in (("Case ID", case_id), ("Subject", case["subject"]),
                          ("Status", case["status"]), ("Category", case.get("category")),
                          ("Created", _t(case.get("created_at"))),
                          ("Last Amazon reply", _t(case.get("last_amazon_reply_at")) or "No reply"),
                          ("Messages", len(msgs))):
-        w(f"<tr><th scope='row'>{_e(label)}</th><td>{_e(value)}</td></tr>")
-    w("</table>")
+        p.append(f"<tr><th scope='row'>{_e(label)}</th><td>{_e(value)}</td></tr>")
+    p.append("</table>")
+    return p
 
-    w("<h2>Status history</h2>")
-    if history:
-        w("<table><tr><th>Observed</th><th>From</th><th>To</th></tr>")
-        for h in history:
-            w(f"<tr><td>{_e(_t(h['observed_at']))}</td><td>{_e(h['previous_status'] or '')}</td>"
-              f"<td>{_e(h['status'])}</td></tr>")
-        w("</table>")
-    else:
-        w(f"<p>No status change observed; current status {_e(case['status'])}.</p>")
 
-    w(f"<h2>Thread ({len(msgs)} messages, oldest first)</h2>")
+def _history(db, case_id: str, case: dict) -> list[str]:
+    history = list(db.query("select * from status_history where case_id = ? "
+                            "order by observed_at", [case_id]))
+    if not history:
+        return ["<h2>Status history</h2>",
+                f"<p>No status change observed; current status {_e(case['status'])}.</p>"]
+    p = ["<h2>Status history</h2>", "<table><tr><th>Observed</th><th>From</th><th>To</th></tr>"]
+    for h in history:
+        p.append(f"<tr><td>{_e(_t(h['observed_at']))}</td><td>{_e(h['previous_status'] or '')}"
+                 f"</td><td>{_e(h['status'])}</td></tr>")
+    p.append("</table>")
+    return p
+
+
+def _thread(db, case_id: str, msgs: list) -> list[str]:
+    atts: dict[str, list] = {}
+    for a in db.query("select * from attachments where case_id = ?", [case_id]):
+        atts.setdefault(a["message_key"], []).append(a)
+    p = [f"<h2>Thread ({len(msgs)} messages, oldest first)</h2>"]
     for m in msgs:
         who = "Amazon" if m["sender"] == "amazon" else "Seller"
-        w(f"<div class='msg {_e(m['sender'])}'><div class='meta'><strong>{who}</strong>"
-          f" {_e(m.get('sender_address') or '')} · {_e(_t(m['sent_at']))}</div>")
-        w(f"<div class='body'>{_message_body(m)}</div>")
+        p.append(f"<div class='msg {_e(m['sender'])}'><div class='meta'><strong>{who}</strong>"
+                 f" {_e(m.get('sender_address') or '')} · {_e(_t(m['sent_at']))}</div>")
+        # the one policy the UI uses too: no <img>, nothing that loads or runs
+        p.append(f"<div class='body'>{message_html(m)}</div>")
         for a in atts.get(m["message_key"], []):
-            w(f"<div class='meta'>Attachment: {_e(a['name'])} {_e(_size(a['size']))}</div>")
-        w("</div>")
+            p.append(f"<div class='meta'>Attachment: {_e(a['name'])} {_e(_size(a['size']))}</div>")
+        p.append("</div>")
+    return p
 
+
+def _file(e: dict) -> str:
+    return (f"{_e(e['name'])} ({_e(_size(e['size']))}) "
+            f"<span class='hash'>sha256 {_e(e['sha256'])}</span>")
+
+
+def _checklist(db, case_id: str) -> list[str]:
+    items = checklists.view(db, case_id)
     done = sum(1 for i in items if i["done"])
-    w(f"<h2>Evidence checklist ({done} of {len(items)} done)</h2>")
+    p = [f"<h2>Evidence checklist ({done} of {len(items)} done)</h2>"]
     if items:
-        w("<table><tr><th>Done</th><th>Item</th><th>Asked / note</th><th>Evidence</th></tr>")
+        p.append("<table><tr><th>Done</th><th>Item</th><th>Asked / note</th>"
+                 "<th>Evidence</th></tr>")
         for i in items:
             mark = "<span class='done'>yes</span>" if i["done"] else "<span class='open'>no</span>"
             asked = (f"<blockquote>Amazon asked: {_e(i['sentence'])}</blockquote>"
@@ -137,44 +142,62 @@ def build(db: sqlite_utils.Database, case_id: str, now: datetime | None = None) 
             ev = "".join(f"<div>{_e(e['name'])} ({_e(_size(e['size']))})<br>"
                          f"<span class='hash'>sha256 {_e(e['sha256'])}</span></div>"
                          for e in i["evidence"])
-            w(f"<tr><td>{mark}</td><td>{_e(i['checklist_title'])}: {_e(i['text'])}</td>"
-              f"<td>{asked}{note}</td><td>{ev}</td></tr>")
-        w("</table>")
+            p.append(f"<tr><td>{mark}</td><td>{_e(i['checklist_title'])}: {_e(i['text'])}</td>"
+                     f"<td>{asked}{note}</td><td>{ev}</td></tr>")
+        p.append("</table>")
     loose = list(db.query("select * from evidence where case_id = ? and item_id is null",
                           [case_id]))
     if loose:
-        w("<p>Other evidence:</p><ul>")
-        for e in loose:
-            w(f"<li>{_e(e['name'])} ({_e(_size(e['size']))}) "
-              f"<span class='hash'>sha256 {_e(e['sha256'])}</span></li>")
-        w("</ul>")
+        p.append("<p>Other evidence:</p><ul>")
+        p += [f"<li>{_file(e)}</li>" for e in loose]
+        p.append("</ul>")
+    return p
 
-    w("<h2>Draft reply</h2>")
+
+def _drafts(db, case_id: str) -> list[str]:
+    draft = _draft(db, case_id)
+    p = ["<h2>Draft reply</h2>"]
     if draft:
-        w(f"<p class='meta'>State: {_e(draft['state'])} · revision {_e(draft['revision'])}"
-          f" · {_e(draft['situation'])}</p><pre>{_e(draft['body'])}</pre>")
+        p.append(f"<p class='meta'>State: {_e(draft['state'])} · revision "
+                 f"{_e(draft['revision'])} · {_e(draft['situation'])}</p>"
+                 f"<pre>{_e(draft['body'])}</pre>")
     else:
-        w("<p>No draft.</p>")
+        p.append("<p>No draft.</p>")
+    events = drafts.events(db, case_id)
     if events:
-        w("<ul>")
-        for ev in events:
-            w(f"<li>{_e(_t(ev['at']))}: {_e(ev['kind'].replace('_', ' '))}</li>")
-        w("</ul>")
+        p.append("<ul>")
+        p += [f"<li>{_e(_t(ev['at']))}: {_e(ev['kind'].replace('_', ' '))}</li>"
+              for ev in events]
+        p.append("</ul>")
     sent = list(db.query("select * from drafts where case_id = ? and state = 'sent' "
                          "order by sent_at desc", [case_id]))
     if sent:
-        w("<h2>Replies marked sent</h2>")
+        p.append("<h2>Replies marked sent</h2>")
         for s in sent:
             if draft and s["id"] == draft["id"]:
                 continue
-            w(f"<p class='meta'>Marked sent {_e(_t(s['sent_at']))} · {_e(s['situation'])}</p>"
-              f"<pre>{_e(s['body'])}</pre>")
+            p.append(f"<p class='meta'>Marked sent {_e(_t(s['sent_at']))} · "
+                     f"{_e(s['situation'])}</p><pre>{_e(s['body'])}</pre>")
+    return p
 
-    if rel:
-        w("<h2>Related cases</h2><ul>")
-        for r in rel:
-            w(f"<li>{_e(r['case_id'])}: {_e(r['subject'])} ({_e(r['status'])}; "
-              f"{_e(', '.join(r['reasons']))})</li>")
-        w("</ul>")
-    w("</body></html>\n")
-    return "".join(p)
+
+def _related(db, case_id: str) -> list[str]:
+    rel = related.for_case(db, case_id)
+    if not rel:
+        return []
+    return (["<h2>Related cases</h2><ul>"]
+            + [f"<li>{_e(r['case_id'])}: {_e(r['subject'])} ({_e(r['status'])}; "
+               f"{_e(', '.join(r['reasons']))})</li>" for r in rel]
+            + ["</ul>"])
+
+
+def build(db: sqlite_utils.Database, case_id: str, now: datetime | None = None) -> str:
+    """The dossier as one HTML string; reading it writes nothing to the database."""
+    now = now or datetime.now(UTC)
+    case = db["cases"].get(case_id)
+    msgs = list(db.query("select * from messages where case_id = ? order by sent_at",
+                         [case_id]))
+    parts = (_head(case_id, case, msgs, now) + _history(db, case_id, case)
+             + _thread(db, case_id, msgs) + _checklist(db, case_id) + _drafts(db, case_id)
+             + _related(db, case_id) + ["</body></html>\n"])
+    return "".join(parts)

@@ -146,34 +146,10 @@ def _copy_capped(src: BinaryIO, dst: BinaryIO, limit: int) -> tuple[str, int, by
     return h.hexdigest(), size, head
 
 
-def attach(db: sqlite_utils.Database, case_id: str, src: BinaryIO | bytes | str | Path,
-           name: str | None = None, item_id: int | None = None,
-           limit: int | None = None) -> dict:
-    """Store a file as evidence for a case (and optionally one checklist item).
-    ``src`` is an open binary stream, bytes, or a local path (its name used when ``name``
-    is not given). Returns the evidence row."""
-    limit = max_bytes() if limit is None else limit
-    if isinstance(src, (str, Path)):
-        path = Path(src)
-        if not path.is_file():
-            raise EvidenceError(f"not a file: {path}")
-        name = path.name if name is None else name
-        stream: BinaryIO = path.open("rb")
-    elif isinstance(src, bytes):
-        stream = io.BytesIO(src)
-    else:
-        stream = src
-    display = safe_name(name)
-    ext = _extension(display)
-    if ext not in ALLOWED:
-        raise EvidenceError(
-            f"'{display}': type .{ext or '(none)'} is not allowed; allowed: "
-            + ", ".join(sorted(ALLOWED)))
-    if db["cases"].count_where("case_id = ?", [case_id]) == 0:
-        raise EvidenceError(f"no case {case_id}")
-    if item_id is not None and db["checklist_items"].count_where(
-            "id = ? and case_id = ?", [item_id, case_id]) == 0:
-        raise EvidenceError(f"no checklist item {item_id} in case {case_id}")
+def _store(stream: BinaryIO, display: str, ext: str, limit: int) -> tuple[Path, str, int]:
+    """Copy the upload (capped) into a temporary file in the evidence folder, check its
+    content against its extension, and move it to ``evidence/<h[:2]>/<h>``: (the stored
+    file, its sha256, its size). Nothing is left behind when a check fails."""
     root = evidence_dir()
     fd, tmp_name = tempfile.mkstemp(dir=root, prefix=".upload-")
     tmp = Path(tmp_name)
@@ -183,8 +159,7 @@ def attach(db: sqlite_utils.Database, case_id: str, src: BinaryIO | bytes | str 
         if size == 0:
             raise EvidenceError(f"'{display}' is empty")
         family = sniff(head, tmp)
-        content_type, expected = ALLOWED[ext]
-        if family != expected:
+        if family != ALLOWED[ext][1]:
             found = family or "an unknown or disallowed type"
             raise EvidenceError(
                 f"'{display}' is named .{ext} but its content is {found}; "
@@ -197,17 +172,53 @@ def attach(db: sqlite_utils.Database, case_id: str, src: BinaryIO | bytes | str 
             os.replace(tmp, final)
             final.chmod(0o600)
     finally:
-        if isinstance(src, (str, Path)):
-            stream.close()
         if tmp.exists():
             tmp.unlink()
+    return final, digest, size
+
+
+def _checked_name(db, case_id: str, name: str | None, item_id: int | None) -> tuple[str, str]:
+    """(display name, extension) once the name, the case and the item are acceptable."""
+    display = safe_name(name)
+    ext = _extension(display)
+    if ext not in ALLOWED:
+        raise EvidenceError(
+            f"'{display}': type .{ext or '(none)'} is not allowed; allowed: "
+            + ", ".join(sorted(ALLOWED)))
+    if db["cases"].count_where("case_id = ?", [case_id]) == 0:
+        raise EvidenceError(f"no case {case_id}")
+    if item_id is not None and db["checklist_items"].count_where(
+            "id = ? and case_id = ?", [item_id, case_id]) == 0:
+        raise EvidenceError(f"no checklist item {item_id} in case {case_id}")
+    return display, ext
+
+
+def attach(db: sqlite_utils.Database, case_id: str, src: BinaryIO | bytes | str | Path,
+           name: str | None = None, item_id: int | None = None,
+           limit: int | None = None) -> dict:
+    """Store a file as evidence for a case (and optionally one checklist item).
+    ``src`` is an open binary stream, bytes, or a local path (its name used when ``name``
+    is not given). Returns the evidence row."""
+    limit = max_bytes() if limit is None else limit
+    if isinstance(src, (str, Path)):
+        path = Path(src)
+        if not path.is_file():
+            raise EvidenceError(f"not a file: {path}")
+        name = path.name if name is None else name
+        display, ext = _checked_name(db, case_id, name, item_id)
+        with path.open("rb") as stream:
+            final, digest, size = _store(stream, display, ext, limit)
+    else:
+        display, ext = _checked_name(db, case_id, name, item_id)
+        stream = io.BytesIO(src) if isinstance(src, bytes) else src
+        final, digest, size = _store(stream, display, ext, limit)
     same = list(db.query(
         "select name from evidence where case_id = ? and sha256 = ? and item_id is ?",
         [case_id, digest, item_id]))
     if same:  # the bytes stay stored for the existing row
         raise EvidenceError(f"this file is already attached as '{same[0]['name']}'")
     row = {"case_id": case_id, "item_id": item_id, "name": display, "sha256": digest,
-           "size": size, "content_type": content_type,
+           "size": size, "content_type": ALLOWED[ext][0],
            "path": str(final.relative_to(home())), "added_at": utcnow()}
     with db.conn:
         row_id = db["evidence"].insert(row).last_pk

@@ -13,6 +13,8 @@ import re
 
 import sqlite_utils
 
+from companion.read.cache import Memo, sync_key
+
 PATTERNS = {
     "order": re.compile(r"(?<![\d-])\d{3}-\d{7}-\d{7}(?![\d-])"),
     "asin": re.compile(r"\bB0[0-9A-Z]{8}\b"),
@@ -41,25 +43,28 @@ def _fts_phrase(value: str) -> str:
     return '"' + re.sub(r"[^0-9A-Za-z]+", " ", value).strip() + '"'
 
 
-def find(db: sqlite_utils.Database, case_id: str, limit: int = 10) -> list[dict]:
-    """Other cases related to this one, strongest first: each with ``reasons`` (e.g.
-    ``["same order 113-...", "similar subject"]``) and ``earlier`` (opened before it)."""
-    case = db["cases"].get(case_id)
-    texts = [case["subject"] or ""] + [r["text"] or "" for r in db.query(
-        "select text from messages where case_id = ?", [case_id])]
-    ids = identifiers("\n".join(texts))
-    found: dict[str, dict] = {}
+class _Found:
+    """Related cases collected so far, each with its reasons and a score."""
 
-    def add(other: str, reason: str, weight: float) -> None:
-        if other == case_id:
+    def __init__(self, case_id: str):
+        self.case_id = case_id
+        self.entries: dict[str, dict] = {}
+
+    def add(self, other: str, reason: str, weight: float) -> None:
+        if other == self.case_id:
             return
-        entry = found.setdefault(other, {"case_id": other, "reasons": [], "score": 0.0})
+        entry = self.entries.setdefault(other, {"case_id": other, "reasons": [], "score": 0.0})
         if reason not in entry["reasons"]:
             entry["reasons"].append(reason)
             entry["score"] += weight
 
+
+def _by_identifiers(db, case: dict, found: _Found) -> None:
+    """Order ids, ASINs and shipment ids: found through FTS, confirmed in the text."""
+    texts = [case["subject"] or ""] + [r["text"] or "" for r in db.query(
+        "select text from messages where case_id = ?", [case["case_id"]])]
     n = 0
-    for kind, values in ids.items():
+    for kind, values in identifiers("\n".join(texts)).items():
         for value in values:
             n += 1
             if n > MAX_IDS:
@@ -72,46 +77,61 @@ def find(db: sqlite_utils.Database, case_id: str, limit: int = 10) -> list[dict]
                 "where cases_fts match ? and instr(c.subject, ?) > 0 limit 50",
                 [phrase, value, phrase, value])
             for r in rows:
-                add(r["case_id"], f"{LABELS[kind]} {value}", 10.0)
+                found.add(r["case_id"], f"{LABELS[kind]} {value}", 10.0)
 
+
+def _by_subject(db, case: dict, found: _Found) -> None:
+    """Subjects sharing at least two of this one's distinctive words."""
     words = [w.lower() for w in re.findall(r"[^\W\d_]{4,}", case["subject"] or "")]
     words = [w for w in dict.fromkeys(words) if w not in _STOP][:8]
-    if words:
-        query = " OR ".join(f'"{w}"' for w in words)
-        rows = db.query(
-            "select c.case_id, bm25(cases_fts) as rank from cases_fts f "
-            "join cases c on c.rowid = f.rowid where cases_fts match ? order by rank limit 8",
-            [query])
-        for r in rows:
-            other = db["cases"].get(r["case_id"])
-            shared = {w.lower() for w in re.findall(r"[^\W\d_]{4,}", other["subject"] or "")}
-            if len(shared & set(words)) >= min(2, len(words)):
-                add(r["case_id"], LABELS["text"], 1.0)
+    if not words:
+        return
+    rows = db.query(
+        "select c.case_id, c.subject, bm25(cases_fts) as rank from cases_fts f "
+        "join cases c on c.rowid = f.rowid where cases_fts match ? order by rank limit 8",
+        [" OR ".join(f'"{w}"' for w in words)])
+    for r in rows:
+        shared = {w.lower() for w in re.findall(r"[^\W\d_]{4,}", r["subject"] or "")}
+        if len(shared & set(words)) >= min(2, len(words)):
+            found.add(r["case_id"], LABELS["text"], 1.0)
 
-    # Similar text: the seller's opening message says what the case is about; other
-    # messages sharing most of its distinctive words (found through the FTS index, then
-    # counted on the text itself) point at the same problem.
+
+def _by_opener(db, case_id: str, found: _Found) -> None:
+    """Similar text: the seller's opening message says what the case is about; other
+    messages sharing most of its distinctive words (found through the FTS index, then
+    counted on the text itself) point at the same problem."""
     opener = next(iter(db.query(
         "select text from messages where case_id = ? and sender = 'seller' "
         "order by sent_at limit 1", [case_id])), None)
-    if opener:
-        terms = [w.lower() for w in re.findall(r"[^\W\d_]{5,}", opener["text"] or "")]
-        terms = [w for w in dict.fromkeys(terms) if w not in _STOP][:10]
-        if len(terms) >= 4:
-            need = max(4, len(terms) * 2 // 3)
-            # AND of the first words narrows in the index itself (an OR ranked by bm25
-            # would score every message holding any of them: too slow on big archives)
-            rows = db.query(
-                "select m.case_id, m.text from messages_fts f join messages m "
-                "on m.rowid = f.rowid where messages_fts match ? and m.case_id != ? "
-                "limit 40", [" AND ".join(f'"{w}"' for w in terms[:4]), case_id])
-            for r in rows:
-                words = {w.lower() for w in re.findall(r"[^\W\d_]{5,}", r["text"] or "")}
-                if len(words & set(terms)) >= need:
-                    add(r["case_id"], LABELS["message"], 2.0)
+    if not opener:
+        return
+    terms = [w.lower() for w in re.findall(r"[^\W\d_]{5,}", opener["text"] or "")]
+    terms = [w for w in dict.fromkeys(terms) if w not in _STOP][:10]
+    if len(terms) < 4:
+        return
+    need = max(4, len(terms) * 2 // 3)
+    # AND of the first words narrows in the index itself (an OR ranked by bm25 would
+    # score every message holding any of them: too slow on big archives)
+    rows = db.query(
+        "select m.case_id, m.text from messages_fts f join messages m "
+        "on m.rowid = f.rowid where messages_fts match ? and m.case_id != ? "
+        "limit 40", [" AND ".join(f'"{w}"' for w in terms[:4]), case_id])
+    for r in rows:
+        words = {w.lower() for w in re.findall(r"[^\W\d_]{5,}", r["text"] or "")}
+        if len(words & set(terms)) >= need:
+            found.add(r["case_id"], LABELS["message"], 2.0)
 
+
+def find(db: sqlite_utils.Database, case_id: str, limit: int = 10) -> list[dict]:
+    """Other cases related to this one, strongest first: each with ``reasons`` (e.g.
+    ``["same order 113-...", "similar subject"]``) and ``earlier`` (opened before it)."""
+    case = db["cases"].get(case_id)
+    found = _Found(case_id)
+    _by_identifiers(db, case, found)
+    _by_subject(db, case, found)
+    _by_opener(db, case_id, found)
     out = []
-    for entry in found.values():
+    for entry in found.entries.values():
         other = db["cases"].get(entry["case_id"])
         entry.update({"subject": other["subject"], "status": other["status"],
                       "created_at": other["created_at"],
@@ -119,3 +139,12 @@ def find(db: sqlite_utils.Database, case_id: str, limit: int = 10) -> list[dict]
         out.append(entry)
     out.sort(key=lambda e: (-e["score"], not e["earlier"], e["created_at"] or ""))
     return out[:limit]
+
+
+_MEMO = Memo(size=512)
+
+
+def for_case(db: sqlite_utils.Database, case_id: str) -> list[dict]:
+    """``find``, remembered per database and case until a sync writes (relations come
+    from the thread and the subjects, which only a sync changes)."""
+    return _MEMO.get(db, case_id, sync_key(db), lambda: find(db, case_id))

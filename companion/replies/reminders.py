@@ -23,6 +23,7 @@ changed setting applies at once. The same file holds the drafts' settings::
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 import sqlite_utils
 
 from companion.home import home
+from companion.read.cache import Memo, sync_key
 
 DEFAULTS = {
     "answer_within_days": 3,
@@ -219,16 +221,59 @@ def split_due(rems, now: datetime, config: dict) -> dict[str, list[dict]]:
     return {"overdue": overdue, "due": due_soon}
 
 
-def timeline_events(db: sqlite_utils.Database, now: datetime | None = None,
-                    case_id: str | None = None, rems=None) -> list[dict]:
+def timeline_events(db: sqlite_utils.Database, now: datetime | None = None, rems=None,
+                    config: dict | None = None) -> list[dict]:
     """Due and overdue reminders as timeline events ({case_id, kind: "reminder", at,
-    label, overdue}), for the UI's timeline to merge with its own events."""
+    label, overdue}), for the UI's timeline to merge with its own events. ``rems``:
+    reminders computed already (else every open case's)."""
     now = now or datetime.now(UTC)
-    config = load_config()
+    config = config or load_config()
     if rems is None:
-        rems = for_cases(db, [case_id] if case_id else None, now, config).values()
+        rems = for_cases(db, None, now, config).values()
     lists = split_due(rems, now, config)
     return [{"case_id": r["case_id"], "kind": "reminder", "at": r["due_at"],
              "label": r["label"], "overdue": r["overdue"], "subject": r["subject"]}
-            for r in lists["overdue"] + lists["due"]
-            if case_id is None or r["case_id"] == case_id]
+            for r in lists["overdue"] + lists["due"]]
+
+
+# --- remembered for pages -------------------------------------------------------------
+
+_MEMO = Memo(size=64)
+_BUCKET_SECONDS = 300
+
+
+def _stamp(db: sqlite_utils.Database, config: dict, now: datetime) -> tuple:
+    """What every open case's reminder depends on: what syncs wrote, the person's acts
+    on drafts, the settings, and (so that a due date computed from "now" never goes
+    stale for long) the five minutes we are in."""
+    return (sync_key(db), db.execute("select max(id) from draft_events").fetchone()[0],
+            json.dumps(config, sort_keys=True, default=str),
+            int(now.timestamp() // _BUCKET_SECONDS))
+
+
+def open_reminders(db: sqlite_utils.Database, now: datetime | None = None
+                   ) -> tuple[list[dict], dict]:
+    """(every open case's reminder, the settings), remembered per database until what
+    they depend on changes. Overdue flags are judged again by ``split_due`` against the
+    caller's ``now``, so a remembered list never shows a stale 'due'. Raises
+    ConfigError for a broken settings file."""
+    now = now or datetime.now(UTC)
+    config = load_config()
+    rems = _MEMO.get(db, "reminders", _stamp(db, config, now),
+                     lambda: list(for_cases(db, None, now, config).values()))
+    return rems, config
+
+
+def open_timeline_events(db: sqlite_utils.Database, now: datetime | None = None) -> list[dict]:
+    """Due and overdue reminders as timeline events (rank 4, ``seq`` the case id as a
+    number), newest first, remembered with the reminders themselves."""
+    now = now or datetime.now(UTC)
+    rems, config = open_reminders(db, now)
+
+    def build() -> list[dict]:
+        events = [{**e, "rank": 4, "seq": int(e["case_id"]) if e["case_id"].isdigit() else 0}
+                  for e in timeline_events(db, now, rems=rems, config=config)]
+        events.sort(key=lambda e: (e["at"], e["rank"], e["seq"]), reverse=True)
+        return events
+
+    return _MEMO.get(db, "events", (_stamp(db, config, now), id(rems)), build)

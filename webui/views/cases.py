@@ -7,52 +7,49 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 
 from companion.home import home as caselog_home
-from companion.read import queries
+from companion.read import cases, queries
+from companion.read.queries import STATUS_LABELS
+from companion.replies import panels, progress
 from webui.db import get_db
-from webui.views import page
+from webui.htmx import page
+from webui.views.replies import flashed, replies_on
 
 bp = Blueprint("cases", __name__)
-
-TABLE_FILTERS = ("status", "category", "q", "owes")
 
 
 @bp.get("/cases")
 def table():
     db = get_db()
-    filters = {k: request.args[k].strip() for k in TABLE_FILTERS if request.args.get(k, "").strip()}
-    sort = request.args.get("sort", "created")
-    if sort not in queries.CASE_SORTS:
-        sort = "created"
-    direction = "asc" if request.args.get("dir") == "asc" else "desc"
-    try:
-        page_no = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page_no = 1
-    result = queries.cases_table(db, filters, sort, direction, page_no)
+    args = cases.table_args(request.args)
+    filters, sort, direction = args["filters"], args["sort"], args["direction"]
+    result = cases.cases_table(db, filters, sort, direction, args["page"])
+    evidence = (progress.for_cases(db, [r["case_id"] for r in result["rows"]])
+                if replies_on() else {})
     push = {**filters, "sort": None if sort == "created" else sort,
             "dir": None if direction == "desc" else direction,
-            "page": None if page_no == 1 else page_no}
+            "page": None if result["page"] == 1 else result["page"]}
     return page("cases.html", "_cases_table.html", push=push, filters=filters, sort=sort,
-                direction=direction, result=result, categories=queries.categories(db),
-                statuses=queries.STATUS_LABELS)
+                direction=direction, result=result, evidence=evidence,
+                categories=queries.categories(db), statuses=STATUS_LABELS)
 
 
 @bp.get("/cases/<case_id>")
 def case(case_id: str):
     db = get_db()
     newest = request.args.get("order") == "newest"
-    detail = queries.case_detail(db, case_id, newest_first=newest)
+    detail = cases.case_detail(db, case_id, newest_first=newest)
     if detail is None:
         abort(404)
     portal = detail["case"].get("portal") or queries.portal_url(db) or \
         current_app.config.get("PORTAL_URL")
+    replies = panels.case_panel(db, case_id) if replies_on() else None
     return render_template("case.html", **detail, newest=newest, portal=portal,
-                           case_id=case_id)
+                           case_id=case_id, r=replies, flashes=flashed())
 
 
 @bp.get("/cases/<case_id>/attachments/<attachment_id>")
 def download(case_id: str, attachment_id: str):
-    row = queries.attachment(get_db(), case_id, attachment_id)
+    row = cases.attachment(get_db(), case_id, attachment_id)
     if row is None or not row.get("local_path"):
         abort(404)
     root = Path(current_app.config.get("CASELOG_HOME") or caselog_home()).resolve()

@@ -4,28 +4,32 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from companion.read import queries
+from companion.read import overview, stats
+from companion.read.queries import utc_now
+from companion.replies import panels
 from webui import charts
 from webui.db import get_db
+from webui.views.replies import replies_on
 from webui.views.sync import sync_context
 
 bp = Blueprint("home", __name__)
 
 
 def chart_svgs(db) -> dict:
-    """Charts read every message, so they are cached until a sync changes the data."""
-    key = queries.chart_key(db)
+    """Charts read every message, so they are kept until a sync changes the data (per
+    app, and so per database)."""
+    key = stats.chart_key(db)
     cache = current_app.extensions.get("caselog.charts")
     if cache is None or cache["key"] != key:
-        now = queries.utc_now()
-        stats = []
-        for category, hours in sorted(queries.response_hours_by_category(db).items()):
-            stats.append((category, len(hours), queries.percentile(hours, 0.5),
-                          queries.percentile(hours, 0.9)))
+        now = utc_now()
+        rows = []
+        for category, hours in sorted(stats.response_hours_by_category(db).items()):
+            rows.append((category, len(hours), stats.percentile(hours, 0.5),
+                         stats.percentile(hours, 0.9)))
         # One assignment, so a concurrent request sees the old charts or the new ones.
         cache = {"key": key,
-                 "weekly": charts.weekly_chart(queries.weekly_opened_resolved(db, now)),
-                 "response": charts.response_chart(stats)}
+                 "weekly": charts.weekly_chart(stats.weekly_opened_resolved(db, now)),
+                 "response": charts.response_chart(rows)}
         current_app.extensions["caselog.charts"] = cache
     return {"weekly": cache["weekly"], "response": cache["response"]}
 
@@ -33,12 +37,13 @@ def chart_svgs(db) -> dict:
 @bp.get("/")
 def index():
     db = get_db()
-    now = queries.utc_now()
+    now = utc_now()
     return render_template(
         "home.html",
-        needs=queries.needs_answer(db, now),
-        waiting=queries.waiting_on_amazon(db, now),
-        changes=queries.last_changes(db),
+        needs=overview.needs_answer(db, now),
+        waiting=overview.waiting_on_amazon(db, now),
+        changes=overview.last_changes(db),
         charts=chart_svgs(db),
+        h=panels.home_panel(db, now) if replies_on() else None,
         **sync_context(db),
     )

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from companion.read import queries
+from companion.read import search as search_model
+from companion.read.params import clean_text
 from webui.db import get_db
-from webui.views import page
+from webui.htmx import page
 
 bp = Blueprint("search", __name__)
 
 
 @bp.get("/search")
 def index():
-    q = request.args.get("q", "").strip()[:200]
-    result = queries.search(get_db(), q) if q else None
+    q = clean_text(request.args.get("q"))
+    result = search_model.search(get_db(), q) if q else None
     return page("search.html", "_search_results.html", push={"q": q}, q=q, result=result)

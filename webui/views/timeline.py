@@ -8,8 +8,9 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, request
 
 from companion.read import queries, timeline
+from companion.read.days import clamp_day
 from webui.db import get_db
-from webui.views import page
+from webui.htmx import page
 
 bp = Blueprint("timeline", __name__)
 
@@ -26,7 +27,9 @@ def index():
         next_url = "/timeline?" + urlencode({**filters, "after": result["next"].encode()})
     context = dict(
         filters=filters, events=result["events"], next_url=next_url,
-        continuing=cursor is not None, last_day=request.args.get("day", ""),
+        continuing=cursor is not None,
+        # the day the previous page ended on, so a day's heading is not repeated
+        last_day=clamp_day(request.args.get("day")) or "",
         categories=queries.categories(db), statuses=queries.STATUS_LABELS,
     )
     # Later pages append rows to the list; filter changes replace the list.

@@ -1,0 +1,131 @@
+"""The cases table (filters, sort, pages) and one case with its thread, history and
+attachments. Plain dicts; ``now`` is passed in so ages are testable.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import sqlite_utils
+
+from companion.read.params import choice, clamp_int, clean_text
+from companion.read.queries import (
+    STATUS_LABELS,
+    case_filters_sql,
+    days_since,
+    fts_query,
+    utc_now,
+)
+
+CASE_SORTS = {
+    "created": "c.created_at",
+    "id": "c.case_id",
+    "subject": "c.subject COLLATE NOCASE",
+    "status": "c.status",
+    "category": "c.category",
+    "last_reply": "c.last_amazon_reply_at",
+    "messages": "c.total_messages",
+}
+TABLE_FILTERS = ("status", "category", "q", "owes")
+PER_PAGE = 100
+
+
+def table_args(args) -> dict:
+    """The cases table's query string, cleaned: known filters with clean text (a status
+    or ``owes`` value only when it is a known one), a known sort and direction, and a
+    page number clamped to what an integer column can hold (``cases_table`` brings it
+    down to the last page)."""
+    filters = {}
+    for key in TABLE_FILTERS:
+        value = clean_text(args.get(key))
+        if (value and (key != "status" or value in STATUS_LABELS)
+                and (key != "owes" or value in ("yes", "no"))):
+            filters[key] = value
+    return {"filters": filters,
+            "sort": choice(args.get("sort"), CASE_SORTS, "created"),
+            "direction": choice(args.get("dir"), ("asc", "desc"), "desc"),
+            "page": clamp_int(args.get("page"), 1, 1, 10**9)}
+
+
+def _table_where(filters: dict) -> tuple[str, dict]:
+    where, params = case_filters_sql(filters)
+    if filters.get("owes") == "yes":
+        where.append("c.status = 'PendingMerchantAction'")
+    elif filters.get("owes") == "no":
+        where.append("c.status != 'PendingMerchantAction'")
+    q = clean_text(filters.get("q"))
+    if q:
+        match = fts_query(q)
+        clause = "c.case_id LIKE :qid"
+        params["qid"] = q.replace("%", "").replace("_", "") + "%"
+        if match:
+            clause += " OR c.rowid IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH :qm)"
+            params["qm"] = match
+        where.append(f"({clause})")
+    return ("WHERE " + " AND ".join(where)) if where else "", params
+
+
+def cases_table(db: sqlite_utils.Database, filters: dict, sort: str = "created",
+                direction: str = "desc", page: int = 1, per_page: int = PER_PAGE,
+                now: datetime | None = None) -> dict:
+    """One page of the table: ``{"rows", "total", "page", "pages"}``; a page past the
+    end shows the last one."""
+    now = now or utc_now()
+    where_sql, params = _table_where(filters)
+    sort_sql = CASE_SORTS.get(sort, CASE_SORTS["created"])
+    direction = "ASC" if direction == "asc" else "DESC"
+    total = db.execute(f"SELECT count(*) FROM cases c {where_sql}", params).fetchone()[0]
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    params.update(limit=per_page, offset=(page - 1) * per_page)
+    rows = list(db.query(
+        f"""
+        SELECT c.case_id, c.subject, c.status, c.category, c.created_at,
+               c.last_amazon_reply_at, c.total_messages, c.in_lobby, c.last_error
+        FROM cases c {where_sql}
+        ORDER BY {sort_sql} {direction} NULLS LAST, c.case_id {direction}
+        LIMIT :limit OFFSET :offset
+        """, params))
+    for r in rows:
+        r["age_days"] = days_since(r["created_at"], now)
+        r["owes"] = r["status"] == "PendingMerchantAction"
+    return {"rows": rows, "total": total, "page": page, "pages": pages}
+
+
+
+def case_detail(db: sqlite_utils.Database, case_id: str, newest_first: bool = False) -> dict | None:
+    rows = list(db.query("SELECT * FROM cases WHERE case_id = ?", [case_id]))
+    if not rows:
+        return None
+    case = rows[0]
+    try:
+        case["tag_list"] = json.loads(case["tags"]) if case.get("tags") else []
+    except ValueError:
+        case["tag_list"] = []
+    order = "DESC" if newest_first else "ASC"
+    messages = list(db.query(
+        f"""SELECT rowid, message_key, contact_id, sender, sender_address, sent_at, html, text,
+                   truncated FROM messages WHERE case_id = ?
+            ORDER BY sent_at {order}, rowid {order}""", [case_id]))
+    attachments: dict[str, list] = {}
+    for a in db.query("SELECT * FROM attachments WHERE case_id = ? ORDER BY name", [case_id]):
+        attachments.setdefault(a["message_key"], []).append(a)
+    for m in messages:
+        m["attachments"] = attachments.pop(m["message_key"], [])
+    history = list(db.query(
+        "SELECT status, previous_status, observed_at, sync_id FROM status_history "
+        "WHERE case_id = ? ORDER BY observed_at, id", [case_id]))
+    last_amazon = case.get("last_amazon_reply_at") or next(
+        (m["sent_at"] for m in sorted(messages, key=lambda m: m["sent_at"], reverse=True)
+         if m["sender"] == "amazon"), None)
+    return {"case": case, "messages": messages, "history": history,
+            "orphan_attachments": [a for lst in attachments.values() for a in lst],
+            "last_amazon_reply_at": last_amazon}
+
+
+def attachment(db: sqlite_utils.Database, case_id: str, attachment_id: str) -> dict | None:
+    rows = list(db.query("SELECT * FROM attachments WHERE case_id = ? AND attachment_id = ?",
+                         [case_id, attachment_id]))
+    return rows[0] if rows else None
+

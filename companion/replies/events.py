@@ -1,0 +1,74 @@
+"""Documented replies on the timeline: the person's acts on drafts (``draft_events``,
+rank 3, ``seq`` = the row id) and due or overdue reminders (rank 4, at their due time).
+
+Both are timeline sources (``companion.read.timeline``): ``source(db, filters, cursor,
+limit)`` returns at most ``limit`` events after ``cursor``, newest first, with the same
+filters, day rule (``companion.read.days``) and cursor rule (``timeline.keyset`` in
+SQL, ``Cursor.admits`` in memory) as the built-in kinds.
+"""
+
+from __future__ import annotations
+
+import json
+
+import sqlite_utils
+
+from companion.read.days import date_clauses, in_range
+from companion.read.queries import case_filters_sql
+from companion.read.timeline import Cursor, keyset
+from companion.replies import reminders
+
+RANK_DRAFT, RANK_REMINDER = 3, 4
+
+
+def draft_event_source(db: sqlite_utils.Database, filters: dict, cursor: Cursor | None,
+                       limit: int) -> list[dict]:
+    """``draft_events`` as timeline events (kinds ``draft_ready`` and ``draft_sent``)."""
+    where, params = case_filters_sql(filters)
+    where += date_clauses("e.at", filters, params)
+    where += keyset("e.at", "e.id", RANK_DRAFT, cursor, params)
+    params["limit"] = limit
+    sql = f"""
+        SELECT e.id AS seq, e.at, e.kind, e.case_id, e.detail, c.subject, c.status,
+               c.category
+        FROM draft_events e JOIN cases c ON c.case_id = e.case_id
+        {"WHERE " + " AND ".join(where) if where else ""}
+        ORDER BY e.at DESC, e.id DESC LIMIT :limit"""
+    out = []
+    for r in db.query(sql, params):
+        try:
+            r["detail_data"] = json.loads(r["detail"] or "{}")
+        except ValueError:
+            r["detail_data"] = {}
+        out.append({**r, "rank": RANK_DRAFT})
+    return out
+
+
+def reminder_source(db: sqlite_utils.Database, filters: dict, cursor: Cursor | None,
+                    limit: int) -> list[dict]:
+    """Due and overdue reminders (kind ``reminder``); none while the settings file is
+    broken (the home page says why)."""
+    try:
+        events = reminders.open_timeline_events(db)
+    except reminders.ConfigError:
+        return []
+    if "case" in filters:
+        events = [e for e in events if e["case_id"] == filters["case"]]
+    where, params = case_filters_sql(filters)
+    keep = None
+    if where and events:
+        keep = {r["case_id"] for r in db.query(
+            "select c.case_id from cases c where " + " and ".join(where), params)}
+    out = []
+    for e in events:  # newest first: skip to the cursor, then take a page
+        if cursor is not None and not cursor.admits(e):
+            continue
+        if (keep is not None and e["case_id"] not in keep) or not in_range(e["at"], filters):
+            continue
+        out.append(e)
+        if len(out) >= limit:
+            break
+    return out
+
+
+SOURCES = (draft_event_source, reminder_source)

@@ -1,0 +1,48 @@
+"""Template filters: times in this machine's zone (the day rule of
+``companion.read.days``), status labels, portal HTML through the one sanitiser policy
+(``companion.read.safe_html``), search marks, plurals. Filters format what a view
+passed; none of them reads the database."""
+
+from __future__ import annotations
+
+from flask import Flask
+from markupsafe import Markup
+
+from companion.read import safe_html
+from companion.read.days import local_day, local_time
+from companion.read.queries import MARK_CLOSE, MARK_OPEN, STATUS_LABELS
+
+
+def init_filters(app: Flask) -> None:
+    env = app.jinja_env
+    env.trim_blocks = env.lstrip_blocks = True
+
+    @app.template_filter("when")
+    def when(value: str | None, fmt: str = "%d %b %Y %H:%M") -> str:
+        t = local_time(value)
+        return t.strftime(fmt) if t else "—"
+
+    @app.template_filter("day")
+    def day(value: str | None) -> str:
+        t = local_time(value)
+        return t.strftime("%A %d %B %Y") if t else "Unknown day"
+
+    @app.template_filter("daykey")
+    def daykey(value: str | None) -> str:
+        return local_day(value)
+
+    @app.template_filter("status_label")
+    def status_label(value: str | None) -> str:
+        return STATUS_LABELS.get(value or "", value or "Unknown")
+
+    @app.template_filter("safe_message")
+    def safe_message(message: dict) -> Markup:
+        return Markup(safe_html.message_html(message))
+
+    @app.template_filter("marked")
+    def marked(snippet: str | None) -> Markup:
+        return Markup(safe_html.marked(snippet, MARK_OPEN, MARK_CLOSE))
+
+    @app.template_filter("plural")
+    def plural(n: int, word: str, many: str | None = None) -> str:
+        return f"{n} {word if n == 1 else (many or word + 's')}"

@@ -1,0 +1,29 @@
+"""What htmx asks of a view: the partial for a swap, the whole page otherwise (a plain
+link, a reload, a history restore), and the clean URL to push. Views and the replies
+blueprint import this, not the app module, so no view module depends on the factory."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import make_response, render_template, request
+
+
+def is_htmx() -> bool:
+    """An htmx swap wants the partial; a history restore wants the whole page."""
+    return bool(request.headers.get("HX-Request")) and not request.headers.get(
+        "HX-History-Restore-Request")
+
+
+def page(full: str, partial: str, push: dict | None = None, **context):
+    """The partial for an htmx swap, else the full page (which includes the partial).
+
+    ``push``: the query that names this view; an htmx swap pushes that clean URL (no
+    empty fields, no paging cursor) so bookmarks and the back button see the same view."""
+    if not is_htmx():
+        return render_template(full, **context)
+    response = make_response(render_template(partial, **context))
+    if push is not None:
+        query = urlencode({k: v for k, v in push.items() if v not in (None, "")})
+        response.headers["HX-Push-Url"] = request.path + ("?" + query if query else "")
+    return response
