@@ -16,7 +16,6 @@ from companion.replies.events import SOURCES
 from companion.schema import open_db
 from webui.db import close_db
 from webui.filters import init_filters
-from webui.htmx import is_htmx  # noqa: F401  (webui/views/sync.py imports it from here)
 from webui.security import init_security
 
 SPOOL_BYTES = 500 * 1024

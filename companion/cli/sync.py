@@ -85,6 +85,17 @@ async def _run(database, opts, progress):
     return await run_sync(database, opts, progress=progress)
 
 
+def after_sync(database, summary: dict) -> None:
+    """What the replies room keeps of what a sync changed: the checklists of the cases it
+    touched, stored now so that pages need not work them out (they would, on read)."""
+    from companion.replies.checklists import refresh_after_sync
+
+    touched = {*summary["new_cases"], *summary["new_replies"],
+               *(c["case_id"] for c in summary["status_changes"])}
+    if touched:
+        refresh_after_sync(database, sorted(touched))
+
+
 @click.command(epilog="\b\n" + errors.EXIT_HELP)
 @portal_option
 @click.option("--full", is_flag=True, help="Open and re-read every case, not only changed ones.")
@@ -128,6 +139,7 @@ def sync(portal, full, as_json, max_age, download_attachments, max_attachment_mb
         raise click.ClickException("sync interrupted; what was captured is saved, and the "
                                    "next sync finishes the job") from None
     summary = result.summary()
+    after_sync(database, summary)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from companion.read import queries
-from webui.app import is_htmx
+from webui.htmx import is_htmx
 from webui.db import get_db
 from webui.syncrun import SyncRunner, can_open_browser
 
