@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from companion.read import queries
-from webui.htmx import is_htmx
 from webui.db import get_db
+from webui.htmx import is_htmx
 from webui.syncrun import SyncRunner, can_open_browser
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
