@@ -268,3 +268,35 @@ def test_session_files_are_per_portal_and_owner_only(tmp_path):
     assert load_state("http://127.0.0.1:9", directory) is None
     assert not [p for p in directory.iterdir() if p.suffix == ".tmp"]
     assert os.access(a, os.R_OK)
+
+
+@pytest.mark.parametrize("faults", [{"error_rate": 0.2}, {"rate_limit": 3, "retry_after": 1}],
+                         ids=["20%-server-errors", "3-requests-a-second"])
+def test_sign_in_goes_through_throttling_and_server_errors(portal_factory, tmp_path, faults):
+    """Sign-in retries what the sync retries: a step answered 429 or 5xx starts it over
+    after a pause; every sign-in gets through (0 of 8 did before)."""
+    p = portal_factory("--cases", "3", "--seed", "6")
+    p.sim("faults", faults)
+    for n in range(2):
+        home = tmp_path / f"home{n}"
+        result = login(p, home)
+        assert result.returncode == 0, result.stderr
+        state = json.loads(next((home / "sessions").glob("*.json")).read_text())
+        p.sim("faults", {"error_rate": 0, "rate_limit": 0})
+        assert api_status(p, state) == 200
+        p.sim("faults", faults)
+
+
+def test_sign_in_says_what_the_portal_kept_answering(portal_factory, tmp_path):
+    p = portal_factory("--cases", "3", "--seed", "6", "--error-rate", "1")
+    result = login(p, tmp_path / "home")
+    assert result.returncode == 3 and "Traceback" not in result.stderr
+    assert "kept answering sign-in with errors" in result.stderr and "HTTP 5" in result.stderr
+    assert "did not show" not in result.stderr  # not blamed on a missing page
+
+
+def test_a_portal_address_without_a_scheme_is_a_usage_error(tmp_path):
+    r = run_caselog("sync", "--portal", "sellercentral.amazon.com",
+                    env={"CASELOG_HOME": str(tmp_path)})
+    assert r.returncode == 2 and "https://sellercentral.amazon.com" in r.stderr
+    assert "no saved session" not in r.stderr

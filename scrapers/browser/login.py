@@ -128,7 +128,7 @@ SIGNIN_ATTEMPTS = 8
 async def login_with_password(portal_url: str, email: str, password: str, *,
                               totp_secret: str | None = None, headless: bool = True,
                               timeout: float = 30.0, attempts: int = SIGNIN_ATTEMPTS,
-                              backoff_base: float = 0.5) -> dict:
+                              backoff_base: float = 0.25, backoff_cap: float = 4.0) -> dict:
     """Fill the portal's two-step form (and MFA) without a person. A step the portal
     answers with 429 or 5xx starts the sign-in over after a pause (honouring Retry-After),
     up to ``attempts`` times; the error then says what the portal kept answering."""
@@ -148,7 +148,8 @@ async def login_with_password(portal_url: str, email: str, password: str, *,
                     if attempt == attempts:
                         break
                     pause = exc.retry_after if exc.retry_after is not None else \
-                        min(10.0, backoff_base * 2 ** (attempt - 1)) * random.uniform(0.5, 1)
+                        min(backoff_cap, backoff_base * 2 ** (attempt - 1)) * \
+                        random.uniform(0.5, 1)
                     await asyncio.sleep(min(pause, 60.0))  # backing off, as told
                 finally:
                     await context.close()
