@@ -62,18 +62,23 @@ class SyncRunner:
                 return False
             if self.run:
                 shutil.rmtree(self.run.err_path.parent, ignore_errors=True)
-            err_path = Path(tempfile.mkdtemp(prefix="caselog-sync-")) / "stderr.txt"
-            env = dict(os.environ)
-            if self.home:
-                env["CASELOG_HOME"] = str(self.home)
-            argv = [sys.executable, "-m", "companion", "sync", "--portal", portal, "--json",
-                    "--db", self.db_path]
-            with open(err_path, "wb") as err:
-                proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err,
-                                        stdin=subprocess.DEVNULL, env=env,
-                                        start_new_session=True)
+            proc, err_path = self._spawn(["sync", "--portal", portal, "--db", self.db_path],
+                                         "caselog-sync-")
             self.run = Run(proc, portal, before_id, err_path)
             return True
+
+    def _spawn(self, args: list[str], prefix: str) -> tuple[subprocess.Popen, Path]:
+        """``python -m companion ARGS`` in its own session (a stop never reaches the
+        server), its output in a private temporary file, this app's CASELOG_HOME."""
+        log_path = Path(tempfile.mkdtemp(prefix=prefix)) / "log.txt"
+        env = dict(os.environ)
+        if self.home:
+            env["CASELOG_HOME"] = str(self.home)
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "companion", *args], stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    env=env, start_new_session=True)
+        return proc, log_path
 
     def start_login(self, portal: str) -> bool:
         """Open the interactive sign-in window (``caselog login --portal URL``, a visible
@@ -85,15 +90,7 @@ class SyncRunner:
                 return False
             if self.login:
                 shutil.rmtree(self.login.log_path.parent, ignore_errors=True)
-            log_path = Path(tempfile.mkdtemp(prefix="caselog-login-")) / "login.txt"
-            env = dict(os.environ)
-            if self.home:
-                env["CASELOG_HOME"] = str(self.home)
-            with open(log_path, "wb") as log:
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "companion", "login", "--portal", portal],
-                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                    start_new_session=True)
+            proc, log_path = self._spawn(["login", "--portal", portal], "caselog-login-")
             self.login = Login(proc, portal, log_path)
             return True
 

@@ -211,12 +211,17 @@ def _event(db, draft: dict, kind: str, at: str) -> None:
                                "kind": kind, "at": at, "detail": json.dumps(detail)})
 
 
-def mark_ready(db: sqlite_utils.Database, case_id: str, draft_id: int) -> dict:
+def _markable(db, case_id: str, draft_id: int, action: str) -> tuple[dict, str]:
+    """The draft a person marks ready or sent, if it may be; and the moment."""
     draft = get(db, case_id, draft_id)
     if draft["state"] == "sent":
         raise DraftError("this draft was already marked sent")
-    _refuse_placeholders(db, draft, "ready")
-    now = utcnow()
+    _refuse_placeholders(db, draft, action)
+    return draft, utcnow()
+
+
+def mark_ready(db: sqlite_utils.Database, case_id: str, draft_id: int) -> dict:
+    draft, now = _markable(db, case_id, draft_id, "ready")
     with db.conn:
         db["drafts"].update(draft_id, {"state": "ready", "ready_at": now, "updated_at": now})
         _event(db, draft, "draft_ready", now)
@@ -226,11 +231,7 @@ def mark_ready(db: sqlite_utils.Database, case_id: str, draft_id: int) -> dict:
 def mark_sent(db: sqlite_utils.Database, case_id: str, draft_id: int) -> dict:
     """The person says they sent this text in Seller Central; recorded for the timeline
     and the reminders. caselog itself never sends."""
-    draft = get(db, case_id, draft_id)
-    if draft["state"] == "sent":
-        raise DraftError("this draft was already marked sent")
-    _refuse_placeholders(db, draft, "sent")
-    now = utcnow()
+    draft, now = _markable(db, case_id, draft_id, "sent")
     with db.conn:
         db["drafts"].update(draft_id, {"state": "sent", "sent_at": now, "updated_at": now,
                                        "ready_at": draft["ready_at"] or now})
