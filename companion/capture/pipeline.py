@@ -89,29 +89,73 @@ def case_unit(case_id: str | None, captures: list[Archived], stored: StoredCase 
                     observed_at=observed, source="json")
 
 
+RESULT_CAP = 1000  # PORTAL.md v2: a SearchForCases query lists at most 1,000 results
+INF = float("inf")
+
+
+def epoch(iso: str) -> int:
+    """Whole epoch seconds of a record's ISO time (the parsers floor to the second)."""
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
+
+
+@dataclass
+class _Query:
+    """What one query's pages showed: its window, its totals, its cases, the oldest."""
+
+    window: tuple
+    totals: set = field(default_factory=set)
+    ids: set = field(default_factory=set)
+    oldest: str | None = None
+
+    def covers(self) -> tuple[float, float] | None:
+        """The creation-date interval [lo, hi) this query listed whole, or None. A query
+        past the cap listed its newest 1,000 only: everything after the oldest second it
+        showed (cases of that very second may have been cut off)."""
+        if len(self.totals) != 1:
+            return None
+        total = next(iter(self.totals))
+        lo = -INF if self.window[0] is None else self.window[0]
+        hi = INF if self.window[1] is None else self.window[1]
+        if total < RESULT_CAP:
+            return (lo, hi) if len(self.ids) >= total else None
+        if len(self.ids) < RESULT_CAP or self.oldest is None:
+            return None
+        return (epoch(self.oldest) + 1, hi)
+
+
 def listing(captures: list[Archived], timezone: str | None = None) -> Listing:
     """The cases one sync's listing pages name. Pages of the rendered lobby stand for the
     listing when there are any (the sync fell back to them because SearchForCases could
-    not be read). Complete when every query's pages agree on its total and together hold
-    that many cases; each query (one date window) is judged on its own."""
+    not be read). Complete when the queries' windows, each listed whole (a capped query:
+    after its oldest second), together cover every creation date."""
     lobby = [c for c in captures if c.kind == "lobby"]
     pages = lobby or [c for c in captures if c.kind == "search"]
     rows: dict[str, dict] = {}
-    queries: dict[tuple, tuple[set, set]] = {}
+    queries: dict[tuple, _Query] = {}
     for cap in pages:
         found, total = parse(cap, timezone)
-        ids, totals = queries.setdefault(_query_of(cap), (set(), set()))
-        totals.add(total)
+        window = _query_of(cap)
+        q = queries.setdefault(window, _Query(window))
+        q.totals.add(total)
         for r in found:
-            ids.add(r["case_id"])
+            q.ids.add(r["case_id"])
             rows.setdefault(r["case_id"], r)
-    complete = bool(queries) and all(
-        len(totals) == 1 and len(ids) >= next(iter(totals)) for ids, totals in queries.values())
+            if r.get("created_at") and (q.oldest is None or r["created_at"] < q.oldest):
+                q.oldest = r["created_at"]
+    spans = sorted(c for c in (q.covers() for q in queries.values()) if c is not None)
+    reach = -INF
+    for lo, hi in spans:
+        if lo > reach:
+            break
+        reach = max(reach, hi)
+    complete = bool(queries) and reach == INF and (not spans or spans[0][0] == -INF)
     return Listing(rows=rows, captures=captures, complete=complete, day_dates=bool(lobby))
 
 
 def _query_of(cap: Archived) -> tuple:
-    """Which query a listing page answered: its date window (a page of the lobby, or one
-    from before captures kept their parameters, belongs to the one unfiltered query)."""
+    """Which query a listing page answered: its creation-date window (a page of the lobby,
+    or one from before captures kept their parameters, belongs to the unfiltered one)."""
     filters = (cap.params or {}).get("caseFilters") or {}
     return (filters.get("creationDateFrom"), filters.get("creationDateTo"))

@@ -42,7 +42,7 @@ def stored_cases(db: sqlite_utils.Database) -> dict[str, dict]:
     """The fields a sync needs to decide which cases to open, for every stored case."""
     return {r["case_id"]: r for r in db.query(
         "select case_id, status, last_amazon_reply_at, fully_captured, last_captured_at, "
-        "last_error, in_lobby from cases")}
+        "last_error, in_lobby, created_at from cases")}
 
 
 def stored_case(db: sqlite_utils.Database, case_id: str) -> StoredCase | None:

@@ -147,9 +147,8 @@ class Syncer:
 
     async def _lister(self) -> None:
         seen: set[str] = set()
-        expected = sum(1 for s in self.stored.values() if s["in_lobby"] != 0)
         try:
-            async for rows in self.source.list_cases(expected):
+            async for rows in self.source.list_cases(self.stored):
                 fresh = [r for r in rows if r["case_id"] not in seen]
                 seen.update(r["case_id"] for r in fresh)
                 self._enqueue(decide(fresh, self.stored, self.opts.full, self.opts.max_age))

@@ -21,13 +21,40 @@ from collections.abc import AsyncIterator
 
 from companion.capture.archive import Archive, Archived
 from companion.capture.parsing import parse
-from companion.capture.pipeline import Listing, StoredCase, listing
+from companion.capture.pipeline import RESULT_CAP, Listing, StoredCase, epoch, listing
 from companion.errors import strip_case
 from companion.home import load_session
 from scrapers.errors import STOPS, CaptureError, NoSavedSession, ParseError, PortalError
 
 PAGE_SIZE = 50
 MAX_THREAD_PAGES = 10_000
+WINDOW_CASES = 900  # stored cases per planned window: room for new ones under the cap
+
+
+def plan_windows(stored: dict[str, dict]) -> list[tuple[tuple, int]]:
+    """Creation-date windows of at most ``WINDOW_CASES`` stored cases each, newest first,
+    with how many each is expected to hold, so that every window lists whole under the
+    portal's 1,000-result cap and all of them can be asked for at once. No stored cases
+    (a first sync): one unfiltered query, narrowed as it goes."""
+    dates = sorted((s["created_at"] for s in stored.values()
+                    if s.get("in_lobby") != 0 and s.get("created_at")), reverse=True)
+    if len(dates) <= WINDOW_CASES:
+        return [((None, None), len(dates))]
+    plan, hi = [], None
+    for start in range(0, len(dates), WINDOW_CASES):
+        chunk = dates[start:start + WINDOW_CASES]
+        lo = epoch(chunk[-1]) if start + WINDOW_CASES < len(dates) else None
+        if lo is not None and hi is not None and lo >= hi:
+            continue  # a second with more cases than a window: the next one takes it
+        plan.append(((lo, hi), len(chunk)))
+        hi = lo
+    return plan
+
+
+def _cap_order(item) -> tuple:
+    """Listing captures in a stable order: kind, newest window first, then page."""
+    (kind, lo, hi, n), _ = item
+    return (kind, -(hi if hi is not None else float("inf")), n)
 
 
 class PortalSource:
@@ -72,14 +99,15 @@ class PortalSource:
 
     # -- listing ---------------------------------------------------------------------------
 
-    async def list_cases(self, expected: int) -> AsyncIterator[list[dict]]:
+    async def list_cases(self, stored: dict[str, dict]) -> AsyncIterator[list[dict]]:
         """Rows of every listed case, page by page as pages arrive."""
         try:
-            async for rows in self._list_json(max(1, math.ceil((expected + 1) / PAGE_SIZE))):
+            async for rows in self._list_json(plan_windows(stored)):
                 yield rows
         except ParseError as exc:
-            page, cap = next(((n, c) for (lobby, n), c in sorted(self._listing_caps.items())
-                              if not lobby and c.failure is not None), (0, None))
+            page, cap = next(((k[-1], c) for k, c in sorted(self._listing_caps.items(),
+                                                           key=_cap_order)
+                              if k[0] == "search" and c.failure is not None), (0, None))
             kept = f" (the answer is kept as captures/{cap.path} for caselog reparse)" \
                 if cap else ""
             self.note = (f"SearchForCases page {page}: {strip_case(exc)}{kept}; the cases "
@@ -87,46 +115,90 @@ class PortalSource:
                          "was read whole")
             async for rows in self._list_lobby():
                 yield rows
-        self.listing = listing([self._listing_caps[k] for k in sorted(self._listing_caps)],
-                               self.opts.timezone)
+        self.listing = listing(self.listing_captures, self.opts.timezone)
 
     @property
     def listing_captures(self) -> list[Archived]:
-        return [self._listing_caps[k] for k in sorted(self._listing_caps)]
+        return [c for _, c in sorted(self._listing_caps.items(), key=_cap_order)]
 
-    async def _page(self, n: int, lobby: bool = False) -> tuple[list[dict], int]:
+    async def _page(self, n: int, window: tuple = (None, None), lobby: bool = False
+                    ) -> tuple[list[dict], int]:
         if lobby:  # the lobby counts pages from 1; window All shows every case
             got = await self.client.lobby_html(page=n + 1, page_size=PAGE_SIZE, window="all")
         else:
-            got = await self.client.search_cases(page=n, page_size=PAGE_SIZE)
+            got = await self.client.search_cases(page=n, page_size=PAGE_SIZE,
+                                                 creation_date_from=window[0],
+                                                 creation_date_to=window[1])
         cap = self._put(got)
-        self._listing_caps[(lobby, n)] = cap
+        self._listing_caps[("lobby" if lobby else "search", *window, n)] = cap
         return parse(cap, self.opts.timezone)
 
-    async def _list_json(self, guess: int) -> AsyncIterator[list[dict]]:
-        tasks = {n: asyncio.ensure_future(self._page(n)) for n in range(guess)}
+    async def _list_json(self, plan: list[tuple[tuple, int]]) -> AsyncIterator[list[dict]]:
+        """Every window of the plan at once; a window that reaches the portal's cap goes
+        on as a narrower window of the cases older than what it showed."""
+        out: asyncio.Queue = asyncio.Queue()
+        tasks: set[asyncio.Task] = set()
+
+        def start(window: tuple, expected: int) -> None:
+            task = asyncio.ensure_future(self._window(window, expected, out, start))
+            tasks.add(task)
+            task.add_done_callback(lambda t: out.put_nowait(("done", t)))
+
+        for window, expected in plan:
+            start(window, expected)
+        try:
+            while tasks:
+                kind, item = await out.get()
+                if kind == "rows":
+                    yield item
+                    continue
+                tasks.discard(item)
+                if not item.cancelled() and item.exception() is not None:
+                    raise item.exception()
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _window(self, window: tuple, expected: int, out: asyncio.Queue, start) -> None:
+        """One query's pages: as many as expected at once, the rest once page 0 tells
+        the total. Past the cap, a narrower window goes on from the oldest second seen."""
+        guess = min(RESULT_CAP // PAGE_SIZE, max(1, math.ceil((expected + 1) / PAGE_SIZE)))
+        tasks = {n: asyncio.ensure_future(self._page(n, window)) for n in range(guess)}
+        dates: list[str] = []
+
+        def arrived(rows: list[dict]) -> None:
+            dates.extend(r["created_at"] for r in rows if r.get("created_at"))
+            out.put_nowait(("rows", rows))
+
         try:
             rows, total = await tasks[0]
-            yield rows
-            needed = max(1, math.ceil(total / PAGE_SIZE))
+            arrived(rows)
+            needed = max(1, math.ceil(min(total, RESULT_CAP) / PAGE_SIZE))
             for n in range(guess, needed):
-                tasks[n] = asyncio.ensure_future(self._page(n))
+                tasks[n] = asyncio.ensure_future(self._page(n, window))
             for n in range(needed, guess):  # asked for past the end: may be refused
                 try:
                     await tasks[n]
                 except CaptureError:
-                    self._listing_caps.pop((False, n), None)
+                    self._listing_caps.pop(("search", *window, n), None)
             for done in asyncio.as_completed([tasks[n] for n in range(1, needed)]):
-                rows, _ = await done
-                yield rows
+                arrived((await done)[0])
         finally:
             for task in tasks.values():
                 task.cancel()
+        if total < RESULT_CAP or not dates:
+            return
+        narrower = (window[0], epoch(min(dates)) + 1)
+        if window[1] is not None and narrower[1] >= window[1]:
+            self.note = ("more than 1,000 cases were created within one second; caselog "
+                         "cannot list all of them, so the list is not complete")
+            return
+        start(narrower, 0)  # its size is unknown: page 0 first
 
     async def _list_lobby(self) -> AsyncIterator[list[dict]]:
         rows, total = await self._page(0, lobby=True)
         yield rows
-        needed = max(1, math.ceil(total / PAGE_SIZE))
+        needed = max(1, math.ceil(min(total, RESULT_CAP) / PAGE_SIZE))
         tasks = [asyncio.ensure_future(self._page(n, lobby=True)) for n in range(1, needed)]
         try:
             for done in asyncio.as_completed(tasks):
