@@ -332,6 +332,46 @@ def _v6(db: sqlite_utils.Database) -> None:
         db["captures"].add_column("params", str)
 
 
+def _v7(db: sqlite_utils.Database) -> None:
+    """Version 2 of the portal and the second source: each message's channel (email, chat
+    or phone call; old rows are e-mails) and a chat's turns; the case a transferred case
+    continues in (and the one it continues); what each source last said of a case (the
+    portal's six statuses, the Support API's four, its change signal) so both are kept
+    as given; Amazon's scheduled call-backs."""
+    if "channel" not in db["messages"].columns_dict:
+        db["messages"].add_column("channel", str)
+        db["messages"].add_column("turns", str)  # JSON [{"at", "name", "text"}] (chats)
+    for column in ("continued_in", "continues"):
+        if column not in db["cases"].columns_dict:
+            db["cases"].add_column(column, str)
+    db["case_sources"].create(
+        {
+            "case_id": str,
+            "source": str,           # portal | spapi
+            "status": str,           # the status as this source gives it
+            "changed_at": str,       # its change signal (SP-API lastUpdatedDate)
+            "seen_at": str,          # when caselog last read the case from it
+            "fully_captured": int,
+        },
+        pk=("case_id", "source"),
+        if_not_exists=True,
+    )
+    db["appointments"].create(
+        {
+            "case_id": str,
+            "appointment_id": str,
+            "status": str,           # SCHEDULED | CANCELLED | MISSED | COMPLETED
+            "earliest": str,
+            "latest": str,
+            "phone": str,
+            "seen_at": str,
+        },
+        pk=("case_id", "appointment_id"),
+        if_not_exists=True,
+    )
+    db["appointments"].create_index(["status", "earliest"], if_not_exists=True)
+
+
 # Numbered migrations, applied in order and recorded in the ``migrations`` table.
 # Append new ones; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
@@ -341,6 +381,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (4, "replies tables survive reparse: no foreign keys to cases", _v4),
     (5, "full-text search with stemming and folded diacritics", _v5),
     (6, "captures remember what they asked for", _v6),
+    (7, "channels, transfers, per-source status, call-backs", _v7),
 ]
 
 

@@ -37,14 +37,12 @@ def iter_cases(db: sqlite_utils.Database, case_ids: list[str] | None = None) -> 
             attachments.setdefault(key, []).append({"name": name, "size": size})
         messages = [
             {"sender": sender, "sent_at": _z(sent_at), "text": text,
-             "attachments": attachments.get(key, [])}
-            for key, sender, sent_at, text in db.execute(
-                "select message_key, sender, sent_at, text from messages where case_id = ? "
-                "order by sent_at, rowid", [case_id])
+             "attachments": attachments.get(key, []), "channel": channel or "email"}
+            for key, sender, sent_at, text, channel in db.execute(
+                "select message_key, sender, sent_at, text, channel from messages "
+                "where case_id = ? order by sent_at, rowid", [case_id])
         ]
         yield {"case_id": case_id, "status": status, "subject": subject,
                "category": category, "created_at": _z(created_at), "messages": messages}
 
 
-def export(db: sqlite_utils.Database, case_ids: list[str] | None = None) -> dict:
-    return {"cases": list(iter_cases(db, case_ids))}

@@ -10,6 +10,7 @@ these two functions, so the rule for "is this thread whole" exists once.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from companion.capture.archive import Archived
@@ -52,6 +53,26 @@ class Listing:
 
 
 THREAD_KINDS = ("viewcase", "message", "html", "import")
+TRANSFERRED = ("Transferred", "TRANSFERRED")  # the portal's and the Support API's word
+# How Amazon's last message names the case that continues a transferred one (PORTAL.md
+# section 5: "transferred to case <id>", de_DE "an Fall <id> übertragen"); tolerant of
+# "case ID", "#" and the words around it.
+_CONTINUED = re.compile(
+    r"(?:transferred|moved|continued)\s+(?:to|in)\s+(?:a\s+new\s+)?case\s*(?:ID\s*)?#?\s*"
+    r"(\d{8,14})|(?:an|in)\s+(?:den\s+)?Fall\s*(?:-?ID\s*)?#?\s*(\d{8,14})\s+"
+    r"(?:übertragen|weitergeleitet|verschoben)", re.I)
+
+
+def continued_in(status: str | None, amazon_texts_newest_first: list[str]) -> str | None:
+    """The case a transferred case continues in, from Amazon's newest message naming
+    one; None for any other status (an ordinary message may quote such a sentence)."""
+    if status not in TRANSFERRED:
+        return None
+    for text in amazon_texts_newest_first:
+        m = _CONTINUED.search(text or "")
+        if m:
+            return m[1] or m[2]
+    return None
 
 
 def case_unit(case_id: str | None, captures: list[Archived], stored: StoredCase | None,

@@ -19,7 +19,7 @@ import sqlite_utils
 
 from companion.capture import merge
 from companion.capture.archive import Archived
-from companion.capture.pipeline import CaseUnit, Listing, StoredCase
+from companion.capture.pipeline import CaseUnit, Listing, StoredCase, continued_in
 from companion.capture.runs import count_done
 from companion.errors import redact
 from companion.schema import utcnow
@@ -128,14 +128,15 @@ def record_listing(db: sqlite_utils.Database, sync_id: int | None, found: Listin
 
 _UPSERT_MESSAGE = """
 insert into messages (case_id, message_key, contact_id, sender, sender_address, sent_at,
-                      html, text, truncated, capture_id)
-values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      html, text, truncated, capture_id, channel, turns)
+values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 on conflict (case_id, message_key) do update set
     contact_id = excluded.contact_id, sender = excluded.sender,
     sender_address = excluded.sender_address, sent_at = excluded.sent_at,
     html = excluded.html, text = excluded.text, truncated = excluded.truncated,
-    capture_id = excluded.capture_id
+    capture_id = excluded.capture_id, channel = excluded.channel, turns = excluded.turns
 """
+CHANNELS = ("email", "chat", "phone")
 
 _UPSERT_ATTACHMENT = """
 insert into attachments (case_id, attachment_id, message_key, name, size, content_type)
@@ -195,9 +196,12 @@ def _messages(db, unit: CaseUnit, main_capture: int | None) -> int:
     msg_rows, att_rows = [], []
     for m in todo.rows:
         key = m["message_key"]
+        turns = m.get("turns")
         msg_rows.append((cid, key, m.get("contact_id"), m["sender"], m.get("sender_address"),
                          m["sent_at"], m.get("html"), m.get("text"),
-                         int(bool(m.get("truncated"))), main_capture))
+                         int(bool(m.get("truncated"))), main_capture,
+                         m.get("channel") or "email",
+                         json.dumps(turns, ensure_ascii=False) if turns else None))
         for i, a in enumerate(m.get("attachments") or []):
             aid = a.get("attachment_id") or f"{key}#{i}:{a.get('name')}"
             att_rows.append((cid, aid, key, a.get("name"), a.get("size"), a.get("content_type")))
@@ -232,6 +236,7 @@ def record(db: sqlite_utils.Database, unit: CaseUnit, replay: bool = False) -> C
             _write(db, "update", row, cid)
         new_amazon = _messages(db, unit, main_cap)
         out.fully_captured = _thread_totals(db, unit, old)
+        _transfer_links(db, cid, row["status"])
         _status(db, unit, old, row["status"], at, out)
         if old is not None:
             out.new_replies = new_amazon
@@ -260,6 +265,22 @@ def _thread_totals(db, unit: CaseUnit, old: dict | None) -> bool:
             [cid]).fetchone()[0]
     _write(db, "update", extra, cid)
     return full
+
+
+def _transfer_links(db, cid: str, status: str | None) -> None:
+    """Both ends of a transfer: this case's ``continued_in`` (from Amazon's message), and
+    ``continues`` on whichever end is stored (the other end may come in a later sync)."""
+    texts = [r[0] for r in db.execute(
+        "select text from messages where case_id = ? and sender = 'amazon' "
+        "order by sent_at desc, rowid desc limit 5", [cid])]
+    target = continued_in(status, texts)
+    db.execute("update cases set continued_in = ? where case_id = ?", [target, cid])
+    if target:
+        db.execute("update cases set continues = ? where case_id = ?", [cid, target])
+    source = db.execute("select case_id from cases where continued_in = ? and case_id != ?",
+                        [cid, cid]).fetchone()
+    if source:
+        db.execute("update cases set continues = ? where case_id = ?", [source[0], cid])
 
 
 def _status(db, unit: CaseUnit, old: dict | None, status: str, at: str,
