@@ -22,7 +22,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
@@ -65,6 +65,7 @@ class SyncResult:
     requests: dict = field(default_factory=dict)
     seconds: float = 0.0
     message: str | None = None
+    transport: str | None = None       # "page": the portal answered only in-page calls
 
     @property
     def exit_code(self) -> int:
@@ -78,6 +79,7 @@ class SyncResult:
             "status_changes": self.status_changes, "failures": self.failures,
             "left_lobby": self.left_lobby, "requests": self.requests,
             "seconds": round(self.seconds, 3), "message": self.message,
+            "transport": self.transport,
         }
 
 
@@ -274,6 +276,7 @@ async def sync(db: sqlite_utils.Database, opts: SyncOptions, *, source=None,
         raise AlreadyRunning(f"another sync is running (pid {other['pid']})")
     archive = archive or Archive()
     archive.sweep()  # half-written files of a killed sync (the running-sync check is done)
+    opts = _remembered_transport(db, opts)
     mode = "full" if opts.full else "incremental"
     result = SyncResult(sync_id=runs.start_sync(db, opts.portal, mode), mode=mode)
     started = time.monotonic()
@@ -286,6 +289,7 @@ async def sync(db: sqlite_utils.Database, opts: SyncOptions, *, source=None,
         result.requests = {k: v for k, v in stats.items() if k in CAPTURE_KINDS}
         result.requests["total"] = stats.get("requests", sum(result.requests.values()))
         result.requests["client"] = stats
+        result.transport = getattr(src, "transport", None)
         if result.state == "running":  # interrupted or crashed: never claim success
             result.state = "interrupted"
         runs.finish_sync(db, result.sync_id, result.state, result.summary(),
@@ -293,6 +297,21 @@ async def sync(db: sqlite_utils.Database, opts: SyncOptions, *, source=None,
                          requests=result.requests["total"])
         archive.close()
     return result
+
+
+def _remembered_transport(db: sqlite_utils.Database, opts: SyncOptions) -> SyncOptions:
+    """A portal that answered only calls made from its pages (PORTAL.md v2) did so last
+    time too: start this sync with in-page calls instead of finding out again."""
+    if opts.transport != "auto":
+        return opts
+    row = db.execute("select summary from syncs where portal = ? and summary is not null "
+                     "and state in ('ok', 'partial') order by id desc limit 1",
+                     [opts.portal]).fetchone()
+    try:
+        last = json.loads(row[0]).get("transport") if row else None
+    except (ValueError, AttributeError):
+        last = None
+    return replace(opts, transport="fetch") if last == "page" else opts
 
 
 async def _run(db, src, enter: bool, archive, opts, result, progress) -> None:

@@ -90,6 +90,12 @@ class PortalSource:
     def stats(self) -> dict:
         return dict(getattr(self.client, "stats", {}) or {})
 
+    @property
+    def transport(self) -> str:
+        """"page" when calls go from a portal page (asked for, or the portal wanted it)."""
+        client = self.client
+        return "page" if client is not None and client.transport == "fetch" else "api"
+
     def alive(self) -> bool:
         browser = getattr(self.client, "_browser", None)
         return browser is None or browser.is_connected()
