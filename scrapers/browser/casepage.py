@@ -1,12 +1,14 @@
 """Driving a rendered case page (PORTAL.md section 3) until it holds the whole thread.
 
-The page is a shell that loads ViewCase itself, shows one ``kat-box`` per message, a
-"Show older messages" kat-button while older pages remain and a "See more" kat-button on
-each truncated message. Their clickable ``<button>`` lives in an open shadow root, which
-Playwright's CSS pierces. Nothing here selects by class (the portal's classes are hashed
-per restart). A call of the page's own that fails (429, 5xx) shows an alert
-(``role="alert"``); that is reported as ``PageFault`` so the caller can back off and try
-again, instead of waiting for a box that will never come.
+The page is a shell that loads ViewCase itself, shows one contact element per message (a
+``kat-box``, or in the other real layout a ``kat-expander class="contact-expander"``,
+the one stable class of the page), a "Show older messages" kat-button while older pages
+remain and a "See more" kat-button on each truncated message, in either layout. Their
+clickable ``<button>`` lives in an open shadow root, which Playwright's CSS pierces.
+Nothing here selects by class (the portal's classes are hashed per restart). A call of
+the page's own that fails (429, 5xx) shows an alert (``role="alert"``); that is reported
+as ``PageFault`` so the caller can back off and try again, instead of waiting for a box
+that will never come.
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ def kat_buttons(labels, extra: str = "") -> str:
 
 MORE, OLDER = kat_buttons(SEE_MORE), kat_buttons(SHOW_OLDER)
 BUSY = kat_buttons(SEE_MORE + SHOW_OLDER, "[disabled]")
+# The contacts of either layout. An expander that lost its stable class still counts when
+# it holds a sender label, so a portal renaming it is read instead of waited on forever.
+CONTACTS = "kat-box, kat-expander"
+_COUNT = """(() => Array.from(document.querySelectorAll('CONTACTS')).filter((el) =>
+    el.localName === 'kat-box' || el.classList.contains('contact-expander')
+    || el.querySelector('[data-testid="sender-label"]')).length)()""".replace(
+    "CONTACTS", CONTACTS)
 
 
 class PageFault(RuntimeError):
@@ -38,18 +47,16 @@ class PageFault(RuntimeError):
 _RENDERED = """() => {
   if (!document.body) return false;
   if (AWAY) return 'away';
-  if (document.querySelector('[data-testid="case-summary"]')
-      && document.querySelector('kat-box')) return 'ready';
+  if (document.querySelector('[data-testid="case-summary"]') && COUNT > 0) return 'ready';
   if (document.querySelector('[role="alert"]')) return 'alert';
   return false;
-}""".replace("AWAY", BROWSER_AWAY)
+}""".replace("AWAY", BROWSER_AWAY).replace("COUNT", _COUNT)
 
 _OLDER_DONE = """([n, older, busy]) => {
   if (document.querySelector(busy)) return false;
-  if (document.querySelectorAll('kat-box').length > n || !document.querySelector(older))
-    return 'ready';
+  if (COUNT > n || !document.querySelector(older)) return 'ready';
   return document.querySelector('[role="alert"]') ? 'alert' : false;
-}"""
+}""".replace("COUNT", _COUNT)
 
 _MORE_DONE = """([more, busy]) => {
   if (document.querySelector(busy)) return false;
@@ -81,7 +88,7 @@ async def render_thread(page, *, timeout_ms: float, retries: int, backoff) -> st
     while True:
         older = page.locator(OLDER)
         if await older.count():
-            before = await page.locator("kat-box").count()
+            before = await page.evaluate(_COUNT)
             await older.first.locator("button").click()
             outcome = await _wait(page, _OLDER_DONE, [before, OLDER, BUSY], timeout_ms)
         else:
