@@ -234,8 +234,8 @@ def test_parse_view_case_exact():
         "case_id": CASE, "subject": TITLE, "status": "PendingMerchantAction",
         "tags": ["Listing issues", "Blocked listing"], "category": "Listing issues",
         "created_at": "2026-03-07T00:35:07Z", "primary_email": "seller@example.com",
-        "can_edit": True, "can_reopen": False, "escalated": False, "total_messages": 4,
-        "next_token": None,
+        "can_edit": True, "can_reopen": False, "reopen_notice": None, "escalated": False,
+        "total_messages": 4, "next_token": None,
     }
     assert [m["contact_id"] for m in messages] == ["c-1004", "c-1003", "c-1002", "c-1001"]
     assert [m["message_key"] for m in messages] == ["c-1004", "c-1003", "c-1002", "c-1001"]
@@ -254,7 +254,7 @@ def test_parse_view_case_exact():
                  'compliant.</p>'),
         "text": ('Hello,\nour listing "Teekanne <Keramik>" (ASIN B0C1234567) was blocked & '
                  "removed.\nPlease check \u2014 it's compliant."),
-        "truncated": False, "attachments": [],
+        "truncated": False, "attachments": [], "channel": "email", "turns": [],
     }
     assert messages[1]["attachments"] == [
         {"attachment_id": "a-5001", "name": "Rechnung_2026-03.pdf", "size": 48213,

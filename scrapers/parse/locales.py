@@ -5,8 +5,10 @@ Written from the contract alone (the bundled portal shares no table with this mo
 and tolerant of what other conforming portals may show: full or short month names
 (`Sept`, `März`, `Mrz.`), `6. März 2026`, ISO dates, seconds, `a.m.`, numeric offsets
 (`GMT+1`, `UTC+05:30`, `+0530`, `-03`) and the zone abbreviations a browser or the IANA
-database prints. An abbreviation with several meanings (CST, IST) or none known needs a
-`timezone` hint (an IANA name); without one the parser says so instead of guessing.
+database prints; the date and time on one line too (`March 6, 2026 at 04:35:07 PM PST`,
+`6. März 2026 um 16:35:07 MEZ`, also with a comma or a weekday). An abbreviation with
+several meanings (CST, IST) or none known needs a `timezone` hint (an IANA name);
+without one the parser says so instead of guessing.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ STATUS_LABELS = {
         "Reopened": "Reopened",
         "Resolved": "Resolved",
         "Closed": "Closed",
+        "Transferred": "Transferred",
     },
     "de_DE": {
         "PendingAmazonAction": "In Bearbeitung",
@@ -40,6 +43,7 @@ STATUS_LABELS = {
         "Reopened": "Erneut geöffnet",
         "Resolved": "Gelöst",
         "Closed": "Geschlossen",
+        "Transferred": "Übertragen",
     },
 }
 STATUS_LABELS["en_GB"] = STATUS_LABELS["en_US"]
@@ -67,6 +71,48 @@ UI = {
     "category": ("Category:", "Kategorie:"),
 }
 GERMAN_ONLY_LABELS = ("Erstellt:", "Kategorie:", "Fallprotokoll", "Keine Antwort")
+
+# What a contact's [data-testid="channel"] shows (v2: `Chat`, `Phone call`, `Telefonat`),
+# and words another portal might show for the same channels.
+CHANNEL_LABELS = {
+    "chat": "chat", "live chat": "chat", "phone call": "phone", "telefonat": "phone",
+    "phone": "phone", "call": "phone", "anruf": "phone", "email": "email", "e-mail": "email",
+}
+# The lobby's column headers (section 5), each meaning -> its words in every locale.
+# Headers are compared without case, spaces or punctuation (`Case Id`, `Fall ID ▲`).
+HEADERS = {
+    "case_id": ("Case ID", "Fall-ID"),
+    "status": ("Status",),
+    "subject": ("Subject", "Short Description", "Betreff", "Kurzbeschreibung"),
+    "created": ("Creation Date", "Erstellungsdatum"),
+    "last_reply": ("Last Amazon Reply", "Letzte Antwort von Amazon"),
+    "email": ("Primary Email", "Primäre E-Mail"),
+}
+
+
+def _header_key(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+_HEADER_BY_KEY = {_header_key(label): key for key, labels in HEADERS.items()
+                  for label in labels}
+
+
+def header_meaning(text: str) -> str | None:
+    """The column (`case_id`, `status`, ...) a lobby header stands for, in any locale."""
+    if not isinstance(text, str) or len(text) > MAX_SHOWN_CHARS:
+        return None
+    return _HEADER_BY_KEY.get(_header_key(text))
+
+
+def channel_value(label: str) -> str:
+    """`email`, `chat` or `phone` for a shown channel label in any locale."""
+    key = " ".join(_shown(label, "a channel label").split()).casefold()
+    try:
+        return CHANNEL_LABELS[key]
+    except KeyError:
+        raise LayoutError('a channel label ("Chat", "Phone call", "Telefonat")',
+                          found=repr(label)) from None
 
 
 def ui_meaning(label: str | None) -> str | None:
@@ -117,6 +163,10 @@ _RE_DOTTED = re.compile(r"(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})")
 _RE_SLASHED = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _RE_MONTH_FIRST = re.compile(r"([^\W\d_]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})")
 _RE_DAY_FIRST = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\.?\s+([^\W\d_]+)\.?,?\s+(\d{4})")
+_RE_WEEKDAY = re.compile(
+    r"(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+"
+    r"|(?:montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|mo|di|mi|do|fr|sa|so)"
+    r"\.?,\s*", re.I)
 
 
 def _month(name: str) -> int:
@@ -131,6 +181,8 @@ def parse_date(text: str, locale: str | None = None) -> date:
     (de_DE), ISO `2026-03-06`. Slashed dates need the locale to know the order."""
     text = _shown(text, "a date")
     s = " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
+    if weekday := _RE_WEEKDAY.match(s):  # "Friday, March 6, 2026": the day says nothing
+        s = s[weekday.end():]
     day = _match_date(s, locale)
     if day is None:
         raise LayoutError("a date", found=repr(text))
@@ -303,6 +355,32 @@ def parse_datetime(date_text: str, time_text: str, *, timezone_hint: str | None 
     hour, minute, second, zone = parse_time(time_text)
     local = datetime(day.year, day.month, day.day, hour, minute, second)
     return resolve_zone(local, zone, timezone_hint)
+
+
+# The one-line form (v2): a date, `at` / `um` (or a comma, or nothing), a time and zone.
+_RE_ONE_LINE = re.compile(
+    r"(\d{4}-\d{1,2}-\d{1,2}|[^\n]{1,80}?\d{4})(?:\s*,\s*|\s+(?:at|um|à)\s+|\s+|T)"
+    r"(\d{1,2}[:.]\d{2}[^\n]*)", re.I)
+
+
+def split_one_line(text: str) -> tuple[str, str] | None:
+    """(date, time with zone) of a time shown on one line (`March 6, 2026 at 04:35:07 PM
+    PST`, `6 March 2026 at 16:35:07 GMT`, `6. März 2026 um 16:35:07 MEZ`), or None when
+    the text is not one; neither part is checked here (`parse_one_line` does)."""
+    if not isinstance(text, str) or len(text) > MAX_SHOWN_CHARS:
+        return None
+    s = " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
+    m = _RE_ONE_LINE.fullmatch(s)
+    return (m[1], m[2]) if m else None
+
+
+def parse_one_line(text: str, *, timezone_hint: str | None = None,
+                   locale: str | None = None) -> datetime:
+    """A time shown on one line -> aware datetime in UTC (seconds kept)."""
+    parts = split_one_line(_shown(text, "a date and time"))
+    if parts is None:
+        raise LayoutError("a date and time on one line", found=repr(text))
+    return parse_datetime(*parts, timezone_hint=timezone_hint, locale=locale)
 
 
 def iso_utc(moment: datetime) -> str:

@@ -8,6 +8,7 @@ and the field, so the sync can keep the capture and say what changed.
 from __future__ import annotations
 
 from scrapers.errors import LayoutError
+from scrapers.parse.channels import channel_of_type
 from scrapers.parse.records import (
     apply_full_messages,
     epoch_to_iso,
@@ -61,7 +62,9 @@ def _contact(raw, *, case_id, index: int) -> dict:
     sent_at = contact.time("timestamp", required=True)
     return make_message(
         contact_id=contact_id,
+        # v2: outbound is Amazon's messages and call notes; a chat is the seller's contact.
         sender="amazon" if outbound else "seller",
+        channel=_channel(contact),
         # `sender` is the literal "Amazon" on Amazon's messages: an address only if it is one.
         sender_address=address if address and "@" in address else None,
         sent_at=sent_at,
@@ -70,6 +73,15 @@ def _contact(raw, *, case_id, index: int) -> dict:
         attachments=[_attachment(a, case_id=case_id, where=f"{where}.attachments[{n}]")
                      for n, a in enumerate(contact.items("attachments"))],
     )
+
+
+def _channel(contact: Reader) -> str:
+    """`channelType` (EMAIL, CHAT, PHONE; absent before v2) -> the record's channel."""
+    value = contact.raw("channelType", required=False)
+    try:
+        return channel_of_type(value)
+    except LayoutError as exc:
+        return contact.fail("channelType", "EMAIL, CHAT or PHONE", found=exc.found)
 
 
 def _tags(meta: Reader) -> list[str]:
@@ -117,6 +129,7 @@ def parse_view_case(body: bytes | str, case_id: str | None = None) -> dict:
         "primary_email": meta.text("primaryEmail", empty=None, max_chars=1000),
         "can_edit": meta.flag("canEditCase"),
         "can_reopen": meta.flag("canReopenCase"),
+        "reopen_notice": None,  # a page's notice; the JSON has no such field
         "escalated": meta.flag("escalated"),
         "total_messages": top.count("totalNumberOfContacts"),
         "next_token": _token(top),

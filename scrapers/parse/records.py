@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 
 from scrapers.errors import LayoutError
+from scrapers.parse.channels import chat_turns
 from scrapers.parse.shapes import epoch_iso
 from scrapers.parse.text import html_to_text
 
@@ -33,8 +34,8 @@ def html_message_key(sender: str, sent_at: str, text: str) -> str:
 
 
 def message(*, contact_id, sender, sender_address, sent_at, html, truncated=False,
-            attachments=None, text=None, message_key=None) -> dict:
-    """A ParsedMessage with its text and key filled in."""
+            attachments=None, text=None, message_key=None, channel="email") -> dict:
+    """A ParsedMessage with its text, key and (for a chat) turns filled in."""
     if text is None:
         text = html_to_text(html)
     if message_key is None:
@@ -49,6 +50,8 @@ def message(*, contact_id, sender, sender_address, sent_at, html, truncated=Fals
         "text": text,
         "truncated": bool(truncated),
         "attachments": attachments or [],
+        "channel": channel,
+        "turns": chat_turns(text, sent_at) if channel == "chat" else [],
     }
 
 
@@ -101,7 +104,11 @@ def apply_full_messages(case: dict, full: dict[str, str]) -> dict:
         if html is None:
             messages.append(msg)
             continue
-        messages.append({**msg, "html": html, "text": html_to_text(html), "truncated": False})
+        text = html_to_text(html)
+        turns = chat_turns(text, msg.get("sent_at")) if msg.get("channel") == "chat" else \
+            msg.get("turns", [])
+        messages.append({**msg, "html": html, "text": text, "truncated": False,
+                         "turns": turns})
     return {**case, "messages": messages}
 
 
