@@ -25,7 +25,9 @@ ATTACHMENT = 'a[data-testid="attachment"]'
 SUMMARY = 'section[data-testid="case-summary"]'
 VIEW_CASE = '<div class="view-case">'
 
-RE_CASE_ID_IN_URL = re.compile(r"caseI[Dd]=(\d{6,})")
+# A case id in a link: 8 to 14 digits in PORTAL.md v2; 6 to 20 ASCII digits tolerated,
+# as everywhere else a case id is read.
+RE_CASE_ID_IN_URL = re.compile(r"caseI[Dd]=([0-9]{6,20})(?![0-9])")
 RE_SIZE_SUFFIX = re.compile(r"\s*\(\s*\d[\d.,\s]*(?:bytes|Bytes|B|KB|kB|MB|GB)\s*\)\s*$")
 RE_TOTAL = re.compile(
     r"(?:Cases|Fälle)\s+[\d.,\u00a0]+\s+(?:to|bis)\s+[\d.,\u00a0]+\s+(?:of|von)\s+([\d.,\u00a0]+)")
