@@ -30,13 +30,14 @@ def kat_buttons(labels, extra: str = "") -> str:
 
 MORE, OLDER = kat_buttons(SEE_MORE), kat_buttons(SHOW_OLDER)
 BUSY = kat_buttons(SEE_MORE + SHOW_OLDER, "[disabled]")
-# The contacts of either layout. An expander that lost its stable class still counts when
-# it holds a sender label, so a portal renaming it is read instead of waited on forever.
+# The contacts of either layout, as scrapers.parse.contacts.is_contact counts them: an
+# expander that lost its stable class still counts when it holds a sender label and no
+# contact of its own, so such a portal is read instead of waited on until timeouts.
 CONTACTS = "kat-box, kat-expander"
 _COUNT = """(() => Array.from(document.querySelectorAll('CONTACTS')).filter((el) =>
     el.localName === 'kat-box' || el.classList.contains('contact-expander')
-    || el.querySelector('[data-testid="sender-label"]')).length)()""".replace(
-    "CONTACTS", CONTACTS)
+    || (el.querySelector('[data-testid="sender-label"]')
+        && !el.querySelector('CONTACTS'))).length)()""".replace("CONTACTS", CONTACTS)
 
 
 class PageFault(RuntimeError):
