@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from scrapers.errors import CaptureError, ParseError, PortalError  # noqa: E402
 from scrapers.parse import locales  # noqa: E402
+from scrapers.parse.channels import CHANNELS, chat_turns  # noqa: E402
 from scrapers.parse.monsapi import (  # noqa: E402
     apply_full_messages,
     merge_pages,
@@ -44,7 +45,8 @@ ODD_VALUES = [None, True, False, 0, -1, 1e20, -1e20, 10**30, 2**63, 1.5, float("
               "x", "1e20", "true", "null", "<b>x</b>", "\x00", "\ud800"[:0] + "é" * 3, [],
               [None], [1, 2], {}, {"a": 1}, "9" * 5000, "40718231605", 40718231605]
 JUNK_TAGS = ("div span p b i a li ul table tr td th form svg math mi font em option "
-             "select h1 section kat-box kat-button button nobr tbody xmp script title "
+             "select h1 section kat-box kat-expander kat-button button nobr tbody thead th "
+             "xmp script title "
              "textarea template br hr img dd dt dl").split()
 
 
@@ -128,7 +130,15 @@ def mutate_html(text: str, rnd: random.Random) -> str | bytes:
         return raw[:a] + bytes(rnd.randrange(256) for _ in range(8)) + raw[a:]
     if roll < 0.85:
         words = ["Mar 06, 2026", "31.02.2026", "4:35 PM XYZ", "99:99", "IST", "Status:",
-                 "ID:", "abc", "Created:", "See more", "You", "Amazon", "\u00a0" * 50]
+                 "ID:", "abc", "Created:", "See more", "You", "Amazon", "\u00a0" * 50,
+                 # v2
+                 "March 6, 2026 at 04:35:07 PM GMT-3:30", "6. März 2026 um 16:35:07 MEZ",
+                 "6 March 2026 at 25:00:00 GMT", "GMT+15", "Chat", "Phone call", "Telefonat",
+                 "Transferred", "Übertragen", '<div data-testid="channel">Fax</div>',
+                 '<kat-expander class="contact-expander">', "<th>Case ID</th>",
+                 "<th>Short Description</th>", "<th>Letzte Antwort von Amazon</th>",
+                 '<a href="/cu/case-dashboard/view-case?caseID=123456789012345678901">',
+                 '<p data-testid="reopen-notice">x</p>', "23:59:59 UTC A: b<br>00:00 UTC"]
         return text[:a] + rnd.choice(words) + text[b:]
     return text[:a] + junk(rnd, rnd.randint(100, 3000)) + text[a:]
 
@@ -155,8 +165,14 @@ def _opt(v, kind) -> bool:
     return v is None or isinstance(v, kind)
 
 
+LISTED = {"case_id", "status", "subject", "created_at", "last_amazon_reply_at"}
+
+
 def check_listed(row) -> None:
-    assert set(row) == {"case_id", "status", "subject", "created_at", "last_amazon_reply_at"}
+    # The rendered lobby's rows also say their dates are days and whether replies show.
+    assert set(row) in (LISTED, LISTED | {"dates", "last_reply_known"})
+    if "dates" in row:
+        assert row["dates"] == "day" and isinstance(row["last_reply_known"], bool)
     assert isinstance(row["case_id"], str) and row["case_id"].isdigit()
     assert isinstance(row["status"], str) and isinstance(row["subject"], str)
     assert _iso(row["created_at"])
@@ -168,7 +184,7 @@ def check_case(case) -> None:
     assert isinstance(case["status"], str) and _iso(case["created_at"])
     assert isinstance(case["tags"], list) and all(isinstance(t, str) for t in case["tags"])
     assert _opt(case["category"], str) and _opt(case["primary_email"], str)
-    for key in ("can_edit", "can_reopen", "escalated"):
+    for key in ("can_edit", "can_reopen", "reopen_notice", "escalated"):
         assert _opt(case[key], bool)
     assert case["total_messages"] is None or (type(case["total_messages"]) is int)
     assert _opt(case["next_token"], str)
@@ -182,6 +198,16 @@ def check_case(case) -> None:
             assert _opt(a["attachment_id"], str) and isinstance(a["name"], str)
             assert a["size"] is None or type(a["size"]) is int
             assert _opt(a["content_type"], str)
+        assert m["channel"] in CHANNELS and isinstance(m["turns"], list)
+        assert m["channel"] == "chat" or m["turns"] == []
+        check_turns(m["turns"])
+
+
+def check_turns(turns) -> None:
+    for t in turns:
+        assert set(t) == {"at", "name", "text"} and isinstance(t["text"], str)
+        assert t["at"] is None or _iso(t["at"])
+        assert _opt(t["name"], str)
 
 
 def run_search(body):
@@ -226,6 +252,12 @@ def run_dates(text):
             fn(text)
         except ParseError:
             pass
+    for fn in (locales.parse_one_line, locales.channel_value):
+        try:
+            fn(text)
+        except ParseError:
+            pass
+    check_turns(chat_turns(text.replace(" ", "\n", 1), "2026-03-06T23:59:50Z"))
     epoch_to_iso(text)
     locales.parse_datetime(text, text[::-1], timezone_hint=text[:30] or None)
 
@@ -262,7 +294,9 @@ def outcome(fn, body) -> str:
 
 def fuzz(mutations: int, seed: int) -> dict:
     rnd = random.Random(seed)
-    sources = sorted(p for p in DATA.iterdir() if p.suffix in (".json", ".html"))
+    # Every capture; the truth files are the tests' references, not captures.
+    sources = sorted(p for p in DATA.iterdir() if p.suffix in (".json", ".html")
+                     and not p.name.startswith("truth"))
     texts = {p.name: p.read_text(encoding="utf-8") for p in sources}
     counts: Counter[str] = Counter()
     slowest = (0.0, "")
@@ -270,7 +304,7 @@ def fuzz(mutations: int, seed: int) -> dict:
     for n in range(mutations):
         name = sources[n % len(sources)].name
         if n % 10 == 9:
-            body, fns = "".join(rnd.choice("0123456789 .:,/-APMSTGU+März")
+            body, fns = "".join(rnd.choice("0123456789 .:,/-APMSTGU+März atum")
                                 for _ in range(rnd.randint(0, 40))), [run_dates]
         else:
             mutate = mutate_json if name.endswith(".json") else mutate_html
@@ -302,8 +336,14 @@ def hostile(rnd: random.Random) -> dict:
     nested = "<div>" * 100_000 + "x" + "</div>" * 100_000
     junk10 = junk(rnd, 10_000_000)
     junk50 = junk(rnd, 50 * 1024 * 1024)
+    page_b = (DATA / "case_v2b_en_US_transferred.html").read_text(encoding="utf-8")
+    expanders = page_b.replace('aria-label="Messages">', 'aria-label="Messages">'
+                               + "<kat-expander>" * 100_000 + "x"
+                               + "</kat-expander>" * 100_000, 1)
     cases = [
         ("html_to_text, 100,000 nested divs", run_text, nested, 2.0),
+        ("parse_case_page, 100,000 nested kat-expanders in a layout-b page", run_case_page,
+         expanders, 2.0),
         ("parse_case_page, 100,000 nested divs", run_case_page, nested, 2.0),
         ("parse_lobby, 100,000 nested divs", run_lobby, nested, 2.0),
         ("html_to_text, 10 MB of junk markup", run_text, junk10, 5.0),

@@ -16,6 +16,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from scrapers.errors import LayoutError, ParseError, PortalError, TooLarge
 from scrapers.parse import limits, locales
+from scrapers.parse.channels import CHANNELS, chat_turns
 from scrapers.parse.monsapi import (
     apply_full_messages,
     merge_pages,
@@ -33,6 +34,8 @@ CASE = "40718231605"
 VIEW = json.loads((DATA / f"view_case_{CASE}.json").read_text(encoding="utf-8"))
 SEARCH = json.loads((DATA / "search_page0.json").read_text(encoding="utf-8"))
 MESSAGE = json.loads((DATA / "contact_message_c-1002.json").read_text(encoding="utf-8"))
+# v2: a chat, a phone call and a truncated e-mail (tests/data/truth_v2_*.json says so).
+VIEW_V2 = json.loads((DATA / "view_case_v2_en_US_348604730.json").read_text(encoding="utf-8"))
 PAGES = {p.name: p.read_text(encoding="utf-8") for p in sorted(DATA.glob("*.html"))}
 FAST = settings(max_examples=60, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -47,7 +50,7 @@ def check_case(case: dict) -> None:
     assert case["case_id"] is None or isinstance(case["case_id"], str)
     assert isinstance(case["subject"], str) and isinstance(case["status"], str)
     assert _iso(case["created_at"]) and all(isinstance(t, str) for t in case["tags"])
-    for key in ("can_edit", "can_reopen", "escalated"):
+    for key in ("can_edit", "can_reopen", "reopen_notice", "escalated"):
         assert case[key] is None or isinstance(case[key], bool)
     assert case["total_messages"] is None or type(case["total_messages"]) is int
     assert case["next_token"] is None or isinstance(case["next_token"], str)
@@ -58,6 +61,16 @@ def check_case(case: dict) -> None:
         for a in m["attachments"]:
             assert isinstance(a["name"], str) and (a["size"] is None or type(a["size"]) is int)
             assert a["attachment_id"] is None or isinstance(a["attachment_id"], str)
+        assert m["channel"] in CHANNELS
+        assert m["turns"] == [] if m["channel"] != "chat" else isinstance(m["turns"], list)
+        check_turns(m["turns"])
+
+
+def check_turns(turns) -> None:
+    for t in turns:
+        assert set(t) == {"at", "name", "text"} and isinstance(t["text"], str)
+        assert t["at"] is None or _iso(t["at"])
+        assert t["name"] is None or isinstance(t["name"], str)
 
 
 def check_listed(rows, total) -> None:
@@ -66,6 +79,10 @@ def check_listed(rows, total) -> None:
         assert isinstance(r["case_id"], str) and r["case_id"].isdigit()
         assert isinstance(r["status"], str) and isinstance(r["subject"], str)
         assert _iso(r["created_at"])
+        assert r["last_amazon_reply_at"] is None or _iso(r["last_amazon_reply_at"])
+        if "dates" in r:  # the rendered lobby's rows
+            assert r["dates"] == "day" and isinstance(r["last_reply_known"], bool)
+            assert r["last_reply_known"] or r["last_amazon_reply_at"] is None
 
 
 def total(fn, *args, **kwargs):
@@ -124,7 +141,13 @@ def mutated_page(draw, name):
     b = draw(st.integers(a, len(text)))
     piece = draw(st.sampled_from(["", "<div>" * 300, "</div>", "<kat-box>", "<table><tr>",
                                   "Mar 06, 2026", "31.02.2026", "4:35 PM XYZ", "ID: x",
-                                  "&#x110000;", "<svg><title>", "<select>", "\x00"]))
+                                  "&#x110000;", "<svg><title>", "<select>", "\x00",
+                                  '<kat-expander class="contact-expander">', "</kat-expander>",
+                                  "March 6, 2026 at 04:35:07 PM GMT-3:30",
+                                  "6. März 2026 um 25:61:00 MEZ", '<i data-testid="channel">',
+                                  "Telefonat", "Fax", "Übertragen", "<th>Case ID</th>",
+                                  "<th>Kurzbeschreibung</th>", '<a href="view-case?caseID=1">',
+                                  '<p data-testid="reopen-notice">']))
     return text[:a] + piece + text[b:]
 
 
@@ -162,6 +185,22 @@ def test_mutated_view_case(body):
 
 
 @FAST
+@given(mutated(VIEW_V2))
+def test_mutated_view_case_v2(body):
+    case = total(parse_view_case, body, "348604730")
+    if case is not None:
+        check_case(case)
+        check_case(apply_full_messages(case, {m["message_key"]: "12:00 UTC A: b<br>c"
+                                              for m in case["messages"]}))
+
+
+@FAST
+@given(st.text(max_size=300), st.sampled_from([None, "2026-03-06T23:59:50Z", "soon", 7]))
+def test_chat_turns_any_text(text, sent_at):
+    check_turns(chat_turns(text, sent_at))
+
+
+@FAST
 @given(mutated(SEARCH), mutated(MESSAGE))
 def test_mutated_search_and_message(search, message):
     listed = total(parse_search, search)
@@ -186,6 +225,9 @@ def test_mutated_pages(html):
 @FAST
 @given(st.text(max_size=60), st.text(max_size=60), st.text(max_size=40) | st.none())
 def test_locales_any_text(day, time_text, hint):
+    total(locales.parse_one_line, f"{day} at {time_text}", timezone_hint=hint)
+    total(locales.channel_value, day)
+    assert locales.header_meaning(day) in (None, *locales.HEADERS)
     total(locales.parse_date, day)
     total(locales.parse_time, time_text)
     total(locales.parse_datetime, day, time_text, timezone_hint=hint)
@@ -238,6 +280,17 @@ def test_odd_view_case_shapes_name_what_and_where(changes, expected):
     with pytest.raises(LayoutError) as info:
         parse_view_case(_view(**changes), CASE)
     assert expected in str(info.value) and f"case {CASE}" in str(info.value)
+
+
+@pytest.mark.parametrize("value, found", [
+    ("FAX", "'FAX'"), (3, "int"), (["CHAT"], "list"), ({"type": "CHAT"}, "dict"),
+    (True, "bool"), ("C" * 500, "'" + "C" * 60 + "'")])
+def test_odd_channel_types_name_what_they_found(value, found):
+    body = _view(contactList__0__channelType=value)
+    with pytest.raises(LayoutError) as info:
+        parse_view_case(body, CASE)
+    assert str(info.value) == (f'case {CASE}: expected "channelType" (EMAIL, CHAT or PHONE)'
+                               f" inside contactList[0], found {found}")
 
 
 def test_the_message_names_field_place_and_what_was_found():
