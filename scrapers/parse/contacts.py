@@ -78,20 +78,26 @@ def find_contacts(view: LexborNode) -> list[LexborNode]:
     return found
 
 
+def _short(node: LexborNode) -> bool:
+    """Could the element show a date or time? Its raw text (read in C, no re-parse) is
+    short, so a message body is not converted to text only to be ruled out."""
+    return len(node.text(deep=True).strip()) <= locales.MAX_SHOWN_CHARS
+
+
 def time_of(node: LexborNode) -> tuple[str, str] | None:
     """(date, time) if `node` shows a contact's time: the date box (two `<div>`s, a date
     then a time) or the one-line form. Parsed here only to know it is one."""
     kids = [c for c in children(node) if c.tag == "div"]
     if len(kids) >= 2:
-        date_text, time_text = text_of(kids[0]), text_of(kids[1])
-        if max(len(date_text), len(time_text)) <= locales.MAX_SHOWN_CHARS:
+        if _short(kids[0]) and _short(kids[1]):
+            date_text, time_text = text_of(kids[0]), text_of(kids[1])
             try:
                 locales.parse_date(date_text)
                 locales.parse_time(time_text)
                 return date_text, time_text
             except ValueError:
                 pass
-    if len(kids) > 1:
+    if len(kids) > 1 or not _short(node):
         return None
     line = text_of(node)
     parts = locales.split_one_line(line) if "\n" not in line else None
