@@ -107,7 +107,8 @@ def test_export_format_and_case_filter(saved, tmp_path):
         sent = [m["sent_at"] for m in case["messages"]]
         assert sent == sorted(sent) and all(iso.match(s) for s in sent)
         for m in case["messages"]:
-            assert set(m) == {"sender", "sent_at", "text", "attachments"}
+            assert set(m) == {"sender", "sent_at", "text", "attachments", "channel"}
+            assert m["channel"] in ("email", "chat", "phone")
             assert m["sender"] in ("amazon", "seller")
     one = export(tmp_path, "--case", picks[1])
     assert [c["case_id"] for c in one["cases"]] == [picks[1]]
