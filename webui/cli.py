@@ -155,7 +155,7 @@ def demo(port, portal_port, cases, seed):
     click.echo(f"caselog demo: data in {home()}")
     portal = f"http://127.0.0.1:{portal_port}"
     argv = [sys.executable, "-m", "fixtures", "--port", str(portal_port), "--cases",
-            str(cases), "--seed", str(seed)]
+            str(cases), "--seed", str(seed), "--v2-data"]
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
     signal.signal(signal.SIGTERM, _interrupt)
     try:

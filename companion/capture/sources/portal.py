@@ -168,7 +168,10 @@ class PortalSource:
     async def _window(self, window: tuple, expected: int, out: asyncio.Queue, start) -> None:
         """One query's pages: as many as expected at once, the rest once page 0 tells
         the total. Past the cap, a narrower window goes on from the oldest second seen."""
-        guess = min(RESULT_CAP // PAGE_SIZE, max(1, math.ceil((expected + 1) / PAGE_SIZE)))
+        # New cases land only in the newest window (creation dates are "now"): room for
+        # one more there; an older window holds what it held.
+        room = 1 if window[1] is None else 0
+        guess = min(RESULT_CAP // PAGE_SIZE, max(1, math.ceil((expected + room) / PAGE_SIZE)))
         tasks = {n: asyncio.ensure_future(self._page(n, window)) for n in range(guess)}
         dates: list[str] = []
 
