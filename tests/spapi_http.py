@@ -10,6 +10,11 @@ import urllib.parse
 from portal_http import Client, Resp
 
 BASE = "/support/2025-02-01"
+# SPAPI.md's mapping of the portal's statuses, written out again for the tests.
+STATUS = {"PendingAmazonAction": "PENDING_AMAZON_ACTION", "Reopened": "PENDING_AMAZON_ACTION",
+          "PendingMerchantAction": "PENDING_MERCHANT_ACTION",
+          "Answered": "PENDING_MERCHANT_ACTION", "Resolved": "RESOLVED", "Closed": "RESOLVED",
+          "Transferred": "TRANSFERRED"}
 
 
 class SpapiClient:

@@ -11,13 +11,9 @@ import time
 
 import pytest
 from portal_http import Client
-from spapi_http import BASE, SpapiClient
+from spapi_http import BASE, STATUS, SpapiClient
 
 ISO_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-STATUS = {"PendingAmazonAction": "PENDING_AMAZON_ACTION", "Reopened": "PENDING_AMAZON_ACTION",
-          "PendingMerchantAction": "PENDING_MERCHANT_ACTION",
-          "Answered": "PENDING_MERCHANT_ACTION", "Resolved": "RESOLVED", "Closed": "RESOLVED",
-          "Transferred": "TRANSFERRED"}
 
 
 def to_text(markup: str) -> str:
