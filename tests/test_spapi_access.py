@@ -42,7 +42,7 @@ def first_attachment(api: SpapiClient) -> tuple[str, dict]:
     """(case id, attachment) of the newest contact that has a file."""
     for case in api.list_cases(maxResults=50).json()["cases"]:
         for contact in api.list_contacts(case["caseId"], maxResults=50).json()["contacts"]:
-            files = contact["emailContent"].get("attachments")
+            files = contact.get("emailContent", {}).get("attachments")
             if files:
                 return case["caseId"], files[0]
     raise AssertionError("no attachment in the portal")
@@ -216,7 +216,7 @@ def test_download_url_may_be_missing(portal):
     try:
         portal.sim("spapi/settings", {"missing_download_url_rate": 1.0})
         contacts = api.list_contacts(case_id, maxResults=50).json()["contacts"]
-        files = [a for c in contacts for a in c["emailContent"].get("attachments", [])]
+        files = [a for c in contacts for a in c.get("emailContent", {}).get("attachments", [])]
         assert files and all(set(a) == {"name"} for a in files)
     finally:
         portal.sim("spapi/settings", {"missing_download_url_rate": 0.0})

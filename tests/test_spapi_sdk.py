@@ -39,7 +39,8 @@ def test_the_official_sdk_syncs_from_the_simulation(portal_factory):
     assert (case.subject, case.status) == (truth[0]["subject"], truth[0]["status"])
     contacts = api.list_contacts(case.case_id, max_results=50).contacts
     assert len(contacts) == len(truth[0]["messages"])
-    assert all(c.channel == "EMAIL" and c.email_content.sender.role for c in contacts)
+    assert all(c.channel in ("EMAIL", "CHAT", "PHONE") and c.created_date for c in contacts)
+    assert all(c.email_content.sender.role for c in contacts if c.channel == "EMAIL")
     with pytest.raises(ApiException) as exc:
         api.get_case("99999999999")
     assert exc.value.status == 404
