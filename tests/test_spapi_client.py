@@ -50,6 +50,15 @@ from scrapers.spapi import (
     parse_list_contacts,
     resolve_endpoint,
 )
+from scrapers.spapi.plan import (
+    GET_CASE,
+    LIST_CASES,
+    LIST_CONTACTS,
+    Backoff,
+    TokenBucket,
+    UsagePlan,
+    retry_after_seconds,
+)
 
 CLIENT_ID = "amzn1.application-oa2-client.standin"
 CLIENT_SECRET = "cs-SECRET-9f8e7d6c5b4a"
@@ -724,3 +733,126 @@ def test_sdk_logging_set_up_is_contained_in_a_fresh_interpreter(standin):
     assert result["control"]["root"] == [1, logging.INFO]  # basicConfig, had we let it
     assert result["control"]["spapi"] == [1]
     assert out.stderr == ""  # nothing printed: no handler was left behind
+
+
+# -- the usage plan on its own, on a fake clock --------------------------------------
+
+
+def test_bucket_does_not_sleep_while_it_has_tokens():
+    clock = FakeClock()
+    plan = UsagePlan(0.1, 10, clock=clock, sleep=clock.sleep)
+
+    async def main():
+        return [await plan.acquire(LIST_CASES) for _ in range(12)]
+
+    waits = run_async(main())
+    assert waits[:10] == [0.0] * 10 and clock.sleeps == pytest.approx([10.0, 10.0])
+
+
+def test_concurrent_callers_queue_for_their_own_tokens():
+    clock = FakeClock()
+    bucket = TokenBucket(rate=0.5, burst=2, clock=clock)
+    assert [bucket.reserve() for _ in range(5)] == [0.0, 0.0, 2.0, 4.0, 6.0]
+    assert bucket.available() == -3.0
+    clock.now += 7
+    assert bucket.available() == pytest.approx(0.5)
+    clock.now += 100
+    assert bucket.available() == 2.0  # never above the burst
+
+
+def test_cancelled_waiter_gives_its_token_back():
+    clock = FakeClock()
+    gate = asyncio.Event()
+
+    async def never(_seconds):
+        await gate.wait()
+
+    plan = UsagePlan(1.0, 1, clock=clock, sleep=never)
+
+    async def main():
+        await plan.acquire(GET_CASE)
+        waiting = asyncio.ensure_future(plan.acquire(GET_CASE))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        return plan.bucket(GET_CASE).available()
+
+    assert run_async(main()) == 0.0
+
+
+def test_a_429_empties_the_bucket_and_the_header_sets_the_rate():
+    clock = FakeClock()
+    plan = UsagePlan(0.1, 10, clock=clock, sleep=clock.sleep)
+    plan.throttled(LIST_CONTACTS)
+    assert plan.bucket(LIST_CONTACTS).reserve() == pytest.approx(10.0)
+    plan.observe(LIST_CONTACTS, "2")
+    assert plan.bucket(LIST_CONTACTS).rate == 2.0
+    for junk in (None, "", "fast", "-1", "0", "nan", "inf", "1e9"):
+        plan.observe(LIST_CONTACTS, junk)
+    assert plan.bucket(LIST_CONTACTS).rate == 2.0
+    assert plan.bucket(LIST_CASES).rate == 0.1  # each operation its own
+
+
+def test_estimates_count_the_tokens_in_hand_and_the_queue():
+    clock = FakeClock()
+    plan = UsagePlan(0.1, 10, clock=clock, sleep=clock.sleep)
+    assert plan.estimate_seconds({LIST_CASES: 10}) == 0.0
+    assert plan.estimate_seconds({LIST_CASES: 11, GET_CASE: 3}) == pytest.approx(10.0)
+    for _ in range(12):
+        plan.bucket(LIST_CASES).reserve()  # two already waiting
+    assert plan.estimate_seconds({LIST_CASES: 1}) == pytest.approx(30.0)
+    assert plan.describe_estimate({GET_CASE: 1}) == (
+        "1 request: under a second at Amazon's 0.1 requests a second")
+    assert plan.describe_estimate({GET_CASE: 20}) == (
+        "20 requests: about 2 minutes at Amazon's 0.1 requests a second")
+    assert "about 2.5 hours" in plan.describe_estimate({GET_CASE: 910})
+    with pytest.raises(ValueError):
+        plan.estimate_seconds({GET_CASE: -1})
+
+
+def test_backoff_grows_with_jitter_and_never_undercuts_retry_after():
+    backoff = Backoff(1.0, 60.0, rng=random.Random(3))
+    for attempt in range(1, 10):
+        step = min(60.0, 2 ** (attempt - 1))
+        assert step / 2 <= backoff.delay(attempt) <= step
+    assert backoff.delay(1, retry_after=30) == 30
+    assert backoff.delay(1, retry_after=10_000) == 300  # capped
+
+
+def test_retry_after_in_seconds_or_as_a_date():
+    assert retry_after_seconds("7") == 7.0
+    assert retry_after_seconds("Thu, 01 Jan 1970 00:00:00 GMT") == 0.0
+    for junk in (None, "", "soon", "nan"):
+        assert retry_after_seconds(junk) is None
+
+
+def test_the_token_is_renewed_shortly_before_it_expires(standin):
+    clock = FakeClock()
+
+    async def body(client):
+        await client.get_case("100")
+        clock.now += 3600 - 61  # still inside expires_in minus the margin
+        await client.get_case("100")
+        first = len(standin.issued)
+        clock.now += 2  # now within a minute of expiry
+        await client.get_case("100")
+        return first
+
+    assert run(standin, body, clock=clock) == 1 and len(standin.issued) == 2
+    assert standin.calls["getCase"] == 3  # renewed before, not after a 403
+
+
+def test_lwa_refusals_without_a_code(standin):
+    standin.fault("lwa", 401, b"")
+    with pytest.raises(InvalidClient, match="HTTP 401"):
+        run(standin, lambda client: client.get_case("100"))
+    standin.fault("lwa", 400, {"error": "invalid_request"})
+    with pytest.raises(CredentialsRejected, match="invalid_request"):
+        run(standin, lambda client: client.get_case("100"))
+
+
+def test_credentials_must_be_complete():
+    with pytest.raises(ValueError, match="client_secret"):
+        LwaCredentials(CLIENT_ID, "", REFRESH_TOKEN)
+    assert CLIENT_SECRET not in repr(LwaCredentials(CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN))

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import logging
 import random
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
+from scrapers.spapi.capture import Capture, now_iso
 from scrapers.spapi.errors import (
     AttachmentTooLarge,
     BadRequest,
@@ -65,35 +64,6 @@ log = logging.getLogger(__name__)
 BASE = "/support/2025-02-01"
 EXPIRED_LINK = (400, 401, 403, 404, 410)  # a presigned link that no longer serves the file
 TOKEN_WORDS = ("token", "expired", "signature")
-
-
-@dataclass(frozen=True)
-class Capture:
-    """One raw answer, as ``scrapers.client.Capture`` is for the portal.
-
-    ``kind``: list_cases | get_case | list_contacts | attachment. ``params`` is what was
-    asked; ``request_id`` and ``rate_limit`` are Amazon's ``x-amzn-RequestId`` and
-    ``x-amzn-RateLimit-Limit`` response headers when given. An attachment's ``url`` is
-    its link without the query (a signature valid for 15 minutes: useless to keep).
-    """
-
-    kind: str
-    url: str
-    status: int
-    body: bytes
-    content_type: str
-    fetched_at: str
-    case_id: str | None = None
-    params: dict = field(default_factory=dict)
-    request_id: str | None = None
-    rate_limit: str | None = None
-
-    def json(self):
-        return json.loads(self.body)
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _stats() -> dict:
@@ -249,7 +219,7 @@ class SpapiClient:
                 f"attachment {shown}: larger than the cap of {max_bytes} bytes",
                 operation="download", url=shown, status=answer.status, case_id=case_id)
         return Capture("attachment", shown, answer.status, self._redact.bytes(answer.body),
-                       answer.headers.get("content-type", ""), _now_iso(), case_id,
+                       answer.headers.get("content-type", ""), now_iso(), case_id,
                        {"max_bytes": max_bytes})
 
     # -- one call, with pacing, token refresh and retries ---------------------------
@@ -277,7 +247,7 @@ class SpapiClient:
             if 200 <= answer.status < 300:
                 counts["ok"] += 1
                 return Capture(kind, url, answer.status, self._redact.bytes(answer.body),
-                               answer.headers.get("content-type", ""), _now_iso(), case_id,
+                               answer.headers.get("content-type", ""), now_iso(), case_id,
                                params, answer.headers.get("x-amzn-requestid"),
                                answer.headers.get("x-amzn-ratelimit-limit"))
             if answer.status == 403 and self._refresh(operation, answer, token, tries):

@@ -191,21 +191,22 @@ class LwaAuth:
         return token, self._clock() + lifetime
 
     def _rejected(self, status: int, body: bytes) -> SpapiError:
+        """The token endpoint's refusal as the mistake it names (SPAPI.md: 401
+        ``invalid_client`` = wrong client id or secret, 400 ``invalid_grant`` = wrong or
+        revoked refresh token)."""
         data = _json_object(body)
         code = data.get("error") if isinstance(data.get("error"), str) else None
         about = data.get("error_description")
         about = self._redactor.text(about[:300]) if isinstance(about, str) else ""
-        kinds = {"invalid_client": (InvalidClient, "the app's client id or client secret "
-                                    "is wrong"),
-                 "unauthorized_client": (InvalidClient, "the app may not use this grant"),
-                 "invalid_grant": (InvalidGrant, "the refresh token is wrong, expired or "
-                                   "revoked; authorise the app again in Seller Central")}
-        cls, meaning = kinds.get(code or "", (CredentialsRejected,
-                                              "the token request was refused"))
-        if cls is CredentialsRejected and status >= 400 and code is None:
-            meaning = f"the token request was refused (HTTP {status})"
+        if code in ("invalid_client", "unauthorized_client") or (code is None and status == 401):
+            cls, meaning = InvalidClient, "the app's client id or client secret is wrong"
+        elif code == "invalid_grant":
+            cls, meaning = InvalidGrant, ("the refresh token is wrong, expired or revoked; "
+                                          "authorise the app again in Seller Central")
+        else:
+            cls, meaning = CredentialsRejected, "the token request was refused"
         detail = f" ({about})" if about else ""
-        return cls(f"Login with Amazon: {code or status}: {meaning}{detail}",
+        return cls(f"Login with Amazon: {code or 'HTTP ' + str(status)}: {meaning}{detail}",
                    operation="lwa", url=self.token_endpoint, status=status,
                    body=self._redactor.bytes(body), code=code)
 

@@ -46,7 +46,7 @@ def load(body, *, what: str, case_id: str | None = None) -> dict:
     if isinstance(body, bytearray | memoryview):
         body = bytes(body)
     if not isinstance(body, bytes | str):
-        raise LayoutError(what, case_id=case_id, found=f"a {type(body).__name__}")
+        raise LayoutError(what, case_id=case_id, found=type(body).__name__)
     if len(body) > MAX_BODY:
         raise LayoutError(f"{what} of at most {MAX_BODY} bytes", case_id=case_id,
                           found=f"{len(body)}")
