@@ -799,6 +799,9 @@ def test_estimates_count_the_tokens_in_hand_and_the_queue():
     plan = UsagePlan(0.1, 10, clock=clock, sleep=clock.sleep)
     assert plan.estimate_seconds({LIST_CASES: 10}) == 0.0
     assert plan.estimate_seconds({LIST_CASES: 11, GET_CASE: 3}) == pytest.approx(10.0)
+    both = {LIST_CASES: 30, GET_CASE: 20}
+    assert plan.estimate_seconds(both) == pytest.approx(200.0)
+    assert plan.estimate_seconds(both, sequential=True) == pytest.approx(300.0)
     for _ in range(12):
         plan.bucket(LIST_CASES).reserve()  # two already waiting
     assert plan.estimate_seconds({LIST_CASES: 1}) == pytest.approx(30.0)

@@ -140,9 +140,11 @@ class SpapiClient:
         out["backoff_seconds"] = round(self.backoff.waited, 3)
         return out
 
-    def estimate_seconds(self, requests_by_operation: dict[str, int]) -> float:
-        """Seconds the usage plan needs at least for ``{"listContacts": 300, ...}``."""
-        return self.plan.estimate_seconds(requests_by_operation)
+    def estimate_seconds(self, requests_by_operation: dict[str, int], *,
+                         sequential: bool = False) -> float:
+        """Seconds the usage plan needs at least for ``{"listContacts": 300, ...}``
+        (see ``UsagePlan.estimate_seconds``)."""
+        return self.plan.estimate_seconds(requests_by_operation, sequential=sequential)
 
     def describe_estimate(self, requests_by_operation: dict[str, int]) -> str:
         return self.plan.describe_estimate(requests_by_operation)

@@ -48,14 +48,20 @@ def resolve_endpoint(endpoint: str) -> str:
     region = REGIONS.get(endpoint.strip().casefold())
     if region:
         return region
-    return check_url(endpoint.strip(), what="endpoint").rstrip("/")
+    try:
+        return check_url(endpoint.strip(), what="endpoint").rstrip("/")
+    except ValueError:
+        raise ValueError(f"endpoint: a region (na, eu, fe) or an http(s) URL, not "
+                         f"{endpoint[:80]!r}") from None
 
 
 def check_url(url: str, *, what: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{what}: expected an http(s) URL or a region (na, eu, fe), "
-                         f"got {url[:80]!r}")
+    """``url`` if it is an absolute http(s) URL. The message never repeats the URL: a
+    download link's query is a signature."""
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        scheme = f"{parts.scheme}:" if parts and parts.scheme else "no scheme"
+        raise ValueError(f"{what}: expected an absolute http(s) URL, got {scheme}")
     return url
 
 

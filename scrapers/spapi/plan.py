@@ -151,22 +151,26 @@ class UsagePlan:
     def throttled(self, operation: str) -> None:
         self.bucket(operation).drain()
 
-    def estimate_seconds(self, requests_by_operation: Mapping[str, int]) -> float:
+    def estimate_seconds(self, requests_by_operation: Mapping[str, int], *,
+                         sequential: bool = False) -> float:
         """Seconds the plan needs at least for these requests, from now.
 
-        Each operation's requests beyond the tokens its bucket holds now go at its rate;
-        the buckets drain side by side (each operation has its own), so the slowest
-        operation decides. Answers' latency and any 429s come on top.
+        Each operation's requests beyond the tokens its bucket holds now go at its rate.
+        The buckets drain side by side (each operation has its own), so for a caller
+        that keeps every operation busy the slowest one decides; ``sequential=True``
+        adds them up instead, for a caller that runs one operation's requests after
+        another's. Answers' latency and any 429s come on top.
         """
-        longest = 0.0
+        longest = total = 0.0
         for operation, count in requests_by_operation.items():
             if not isinstance(count, int) or isinstance(count, bool) or count < 0:
                 raise ValueError(f"{operation}: a request count must be an int >= 0")
             bucket = self.bucket(operation)
             # The last of `count` reservations is due when the bucket has earned
             # `count - available` more tokens (available < 0: others queued ahead).
-            longest = max(longest, max(0.0, count - bucket.available()) / bucket.rate)
-        return longest
+            needed = max(0.0, count - bucket.available()) / bucket.rate
+            longest, total = max(longest, needed), total + needed
+        return total if sequential else longest
 
     def describe_estimate(self, requests_by_operation: Mapping[str, int]) -> str:
         """``"312 requests: about 50 minutes at Amazon's 0.1 requests a second"``."""
