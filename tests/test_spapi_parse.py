@@ -74,6 +74,8 @@ def test_model_chat_and_phone_examples():
     # The model's transcript separates lines with the two characters "\n".
     transcript = messages["chat-transcript"]
     assert transcript["text"].startswith("2024-12-23T15:02:00.171Z SellingPartnerName")
+    # One line each: nothing tells where "Amazon Associated Kyle" ends, so the first word
+    # is the name (transcript.py); with repeated lines the whole name is found (below).
     assert [t["name"] for t in transcript["turns"]] == ["SellingPartnerName", "Amazon"]
     assert transcript["turns"][0]["text"] == "I'm having an issue with my Listing"
     phone = messages["phone-1"]

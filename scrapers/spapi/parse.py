@@ -5,7 +5,7 @@ Total by construction: every body is size-checked before decoding, every field i
 type-checked before use, every date is matched against ISO 8601 before it is read, and
 HTML is depth-checked before ``html_to_text`` (whose block walk is quadratic in nesting
 depth). Anything malformed raises ``LayoutError`` (a ``ParseError``) naming the case, the
-field expected and where; nothing else escapes. Fields the model requires and caseLog
+field expected and where; nothing else escapes. Fields the model requires and caselog
 needs (ids, status, channel, sender role, dates) must be there; descriptive ones
 (subject, e-mail addresses, message text, phone number) may be missing.
 
