@@ -29,7 +29,7 @@ def wait_for(condition, timeout: float = 15.0, every: float = 0.1):
 
 @pytest.fixture(scope="module")
 def portal():
-    from conftest import start_portal
+    from fixtures.harness import start_portal
     p = start_portal(*FAST)
     yield p
     p.stop()

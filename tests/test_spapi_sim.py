@@ -25,7 +25,7 @@ def to_text(markup: str) -> str:
 
 @pytest.fixture(scope="module")
 def portal():
-    from conftest import start_portal
+    from fixtures.harness import start_portal
     p = start_portal("--cases", "40", "--seed", "7", "--spapi-rate", "1000",
                      "--spapi-burst", "1000")
     yield p
