@@ -30,8 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-from conftest import ROOT, run_async
 
+from fixtures.harness import ROOT, run_async
 from scrapers.spapi import (
     AttachmentTooLarge,
     BadRequest,

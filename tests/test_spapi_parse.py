@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scrapers.errors import LayoutError, ParseError
+from scrapers.parse.text import html_to_text
 from scrapers.spapi import parse
 from scrapers.spapi.parse import api_errors, parse_case, parse_list_cases, parse_list_contacts
 from scrapers.spapi.times import iso_time
 from scrapers.spapi.transcript import transcript_turns
-from scrapers.text import html_to_text
 
 DATA = Path(__file__).parent / "data" / "spapi"
 MODEL_CASE = {

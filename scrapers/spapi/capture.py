@@ -1,6 +1,6 @@
 """The raw answer a capture call returns, before anything is parsed: the exact bytes for
 the archive (hashed and kept, so a reparse can rebuild everything) and where and when
-they came from. The same fields as the portal's ``scrapers.client.Capture``, plus
+they came from. The same fields as the portal's ``scrapers.browser.client.Capture``, plus
 Amazon's request id and rate-limit header."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 @dataclass(frozen=True)
 class Capture:
-    """One raw answer, as ``scrapers.client.Capture`` is for the portal.
+    """One raw answer, as ``scrapers.browser.client.Capture`` is for the portal.
 
     ``kind``: list_cases | get_case | list_contacts | attachment. ``params`` is what was
     asked; ``request_id`` and ``rate_limit`` are Amazon's ``x-amzn-RequestId`` and

@@ -22,9 +22,9 @@ from datetime import datetime
 from html import escape
 
 from scrapers.errors import LayoutError
+from scrapers.parse.text import html_to_text
 from scrapers.spapi.times import iso_time, millis, seconds
 from scrapers.spapi.transcript import transcript_turns
-from scrapers.text import html_to_text
 
 __all__ = ["parse_list_cases", "parse_case", "parse_list_contacts", "api_errors",
            "STATUSES", "CHANNELS", "ROLES", "iso_time"]
