@@ -4,15 +4,19 @@ kinds), the case is not there or not ours (``NotFound``, ``Forbidden``), our req
 wrong (``BadRequest``), Amazon kept refusing for a while (``TransientExhausted``), or an
 attachment link is stale or too big (``DownloadExpired``, ``AttachmentTooLarge``).
 
-These are the client's own classes for now; they will be wired under the project's error
-model later. Every message and ``body`` here has passed the client's redactor: no access
-token, refresh token or client secret, and never a header of a request we sent.
+They sit in the project's one error tree (``scrapers.errors``): rejected credentials are
+a ``SessionExpired`` (a sync stops as ``auth``, exit 3), the rest are the portal's
+classes of the same meaning, so a sync treats both sources alike. Every message and
+``body`` here has passed the client's redactor: no access token, refresh token or client
+secret, and never a header of a request we sent.
 """
 
 from __future__ import annotations
 
+from scrapers import errors as base
 
-class SpapiError(RuntimeError):
+
+class SpapiError(base.PortalError):
     """Base of every SP-API client failure; carries what was asked and what came back.
 
     ``operation`` is the model's operationId (``listCases``, ``getCase``,
@@ -23,12 +27,11 @@ class SpapiError(RuntimeError):
     def __init__(self, message: str, *, operation: str = "", url: str = "",
                  status: int | None = None, case_id: str | None = None, body: bytes = b"",
                  code: str | None = None, request_id: str | None = None):
-        super().__init__(message)
-        self.operation, self.url, self.status, self.case_id = operation, url, status, case_id
-        self.body, self.code, self.request_id = body, code, request_id
+        super().__init__(message, url=url, status=status, case_id=case_id, body=body)
+        self.operation, self.code, self.request_id = operation, code, request_id
 
 
-class CredentialsRejected(SpapiError):
+class CredentialsRejected(SpapiError, base.SessionExpired):
     """The credentials do not work; retrying will not help until a person changes them."""
 
 
@@ -45,19 +48,19 @@ class TokenRejected(CredentialsRejected):
     """The API refused a freshly issued access token too (403 twice)."""
 
 
-class Forbidden(SpapiError):
+class Forbidden(SpapiError, base.Forbidden):
     """403 that is not about the token: the app or account may not see this."""
 
 
-class NotFound(SpapiError):
+class NotFound(SpapiError, base.CaseNotFound):
     """404: no such case (or resource) for this account."""
 
 
-class BadRequest(SpapiError):
+class BadRequest(SpapiError, base.BadRequest):
     """400, 413, 415 or another unexpected 4xx: our request was wrong; ``body`` says why."""
 
 
-class TransientExhausted(SpapiError):
+class TransientExhausted(SpapiError, base.TransientExhausted):
     """429, 5xx or network errors went on past the retry budget."""
 
 
@@ -66,5 +69,5 @@ class DownloadExpired(SpapiError):
     listContacts answer that gave it): list the case's contacts again for a fresh one."""
 
 
-class AttachmentTooLarge(SpapiError):
+class AttachmentTooLarge(SpapiError, base.AttachmentTooLarge):
     """The attachment is bigger than the cap; nothing beyond the cap was read."""
