@@ -63,8 +63,11 @@ class Archived:
 # The archive's vocabulary of capture kinds: what the client returns (``Capture.kind``)
 # plus what caselog makes itself (an imported file, the answer of a failed call).
 CAPTURE_KINDS = ("search", "lobby", "viewcase", "message", "html", "attachment", "import",
-                 "error")
-LISTING_KINDS = ("search", "lobby")
+                 "error", "spapi_cases", "spapi_case", "spapi_contacts")
+LISTING_KINDS = ("search", "lobby", "spapi_cases")
+# The Support API client's names for its answers, in the archive's vocabulary.
+SPAPI_KINDS = {"list_cases": "spapi_cases", "get_case": "spapi_case",
+               "list_contacts": "spapi_contacts", "attachment": "attachment"}
 
 
 def _extension(content_type: str | None, kind: str) -> str:
@@ -73,7 +76,7 @@ def _extension(content_type: str | None, kind: str) -> str:
         return "json"
     if "html" in ct or kind in ("html", "import"):
         return "html"
-    if kind in ("search", "viewcase", "message"):
+    if kind in ("search", "viewcase", "message") or kind.startswith("spapi_"):
         return "json"
     return "bin"
 
@@ -106,7 +109,7 @@ class Archive:
         case_id) and return its :class:`Archived` form."""
         body = capture.body
         data = body.encode("utf-8") if isinstance(body, str) else bytes(body or b"")
-        kind = kind or capture.kind
+        kind = kind or SPAPI_KINDS.get(capture.kind, capture.kind)
         ext = _extension(getattr(capture, "content_type", None), kind)
         sha, rel = self.put_bytes(data, ext)
         fetched = capture.fetched_at

@@ -51,8 +51,28 @@ def _page(cap: Archived, timezone: str | None) -> dict:
     return parse_case_page(cap.body, case_id=cap.case_id, **kwargs)
 
 
+def _spapi_cases(cap: Archived, timezone: str | None):
+    from scrapers.spapi.parse import parse_list_cases
+
+    return parse_list_cases(cap.body)
+
+
+def _spapi_case(cap: Archived, timezone: str | None):
+    from scrapers.spapi.parse import parse_case
+
+    return parse_case(cap.body)
+
+
+def _spapi_contacts(cap: Archived, timezone: str | None):
+    from scrapers.spapi.parse import parse_list_contacts
+
+    return parse_list_contacts(cap.body, case_id=cap.case_id)
+
+
 PARSERS = {"search": _listing, "lobby": _listing, "viewcase": _viewcase,
-           "message": _message, "html": _page, "import": _page}
+           "message": _message, "html": _page, "import": _page,
+           "spapi_cases": _spapi_cases, "spapi_case": _spapi_case,
+           "spapi_contacts": _spapi_contacts}
 
 
 def parse(cap: Archived, timezone: str | None = None):

@@ -20,10 +20,20 @@ from scrapers.errors import ParseError
 
 @dataclass
 class StoredCase:
-    """What the store knows of a case that capture decisions depend on."""
+    """What the store knows of a case that capture decisions depend on (for the source
+    asking: ``fully_captured`` is that source's own)."""
 
     fully_captured: bool = False
     message_keys: dict[str, int] = field(default_factory=dict)  # key -> truncated flag
+    identities: set = field(default_factory=set)  # merge.identity of each stored message
+
+    def knows(self, message: dict) -> bool:
+        """Is this message stored, under its key or as the same message from another
+        source (whose ids differ)?"""
+        from companion.capture.merge import identity
+
+        return message["message_key"] in self.message_keys or \
+            identity(message) in self.identities
 
 
 @dataclass
@@ -34,7 +44,7 @@ class CaseUnit:
     parsed: dict                       # ParsedCase, full texts of truncated messages in
     captures: list[Archived]
     complete: bool = True              # the thread was read to its end (or known ground)
-    source: str = "json"               # json | html | import
+    source: str = "json"               # json | html | import | spapi
     listed: dict | None = None         # ListedCase from this sync's listing
     observed_at: str | None = None     # when the portal showed this (first capture)
     sync_id: int | None = None
@@ -50,9 +60,10 @@ class Listing:
     captures: list[Archived]
     complete: bool
     day_dates: bool = False            # listed from the rendered lobby (days, no times)
+    source: str = "portal"             # portal | spapi (which lists every case it has)
 
 
-THREAD_KINDS = ("viewcase", "message", "html", "import")
+THREAD_KINDS = ("viewcase", "message", "html", "import", "spapi_case", "spapi_contacts")
 TRANSFERRED = ("Transferred", "TRANSFERRED")  # the portal's and the Support API's word
 # How Amazon's last message names the case that continues a transferred one (PORTAL.md
 # section 5: "transferred to case <id>", de_DE "an Fall <id> übertragen"); tolerant of
@@ -87,6 +98,8 @@ def case_unit(case_id: str | None, captures: list[Archived], stored: StoredCase 
     useful = [c for c in captures if c.kind in THREAD_KINDS]
     pages = [c for c in useful if c.kind in ("html", "import")]
     observed = captures[0].fetched_at if captures else None
+    if any(c.kind == "spapi_contacts" for c in useful):
+        return _spapi_unit(case_id, captures, useful, stored, listed, observed)
     if pages:
         parsed = parse(pages[-1], timezone)
         return CaseUnit(
@@ -108,6 +121,44 @@ def case_unit(case_id: str | None, captures: list[Archived], stored: StoredCase 
     return CaseUnit(case_id=case_id or parsed.get("case_id"), parsed=parsed,
                     captures=captures, complete=complete, listed=listed,
                     observed_at=observed, source="json")
+
+
+def _spapi_unit(case_id, captures, useful, stored, listed, observed) -> CaseUnit:
+    """A case as the Support API knows it: the case record (getCase when it was asked,
+    else the listing's row), its contact pages newest first, joined."""
+    from scrapers.parse.records import merge_pages
+
+    record = next((parse(c) for c in reversed(useful) if c.kind == "spapi_case"), None) \
+        or dict(listed or {})
+    pages = []
+    for cap in useful:
+        if cap.kind == "spapi_contacts":
+            messages, token = parse(cap)
+            pages.append({"messages": messages, "next_token": token})
+    last = pages[-1]
+    parsed = {**{k: v for k, v in merge_pages(pages).items() if k != "total_messages"},
+              "case_id": case_id or record.get("case_id"), "subject": record.get("subject"),
+              "status": record.get("status"), "tags": [], "category": None,
+              "created_at": record.get("created_at"),
+              "primary_email": record.get("primary_email"),
+              "last_updated_at": record.get("last_updated_at"),
+              "appointments": record.get("appointments") or [], "total_messages": None}
+    complete = not last.get("next_token") or bool(
+        stored and stored.fully_captured and any(stored.knows(m) for m in last["messages"]))
+    return CaseUnit(case_id=parsed["case_id"], parsed=parsed, captures=captures,
+                    complete=complete, source="spapi", listed=listed, observed_at=observed)
+
+
+def _spapi_listing(captures: list[Archived]) -> Listing:
+    """listCases pages, walked through ``nextToken`` (empty pages included): complete
+    when the walk reached a page without one."""
+    rows: dict[str, dict] = {}
+    token = "unread"
+    for cap in captures:
+        found, token = parse(cap)
+        for r in found:
+            rows.setdefault(r["case_id"], r)
+    return Listing(rows=rows, captures=captures, complete=token is None, source="spapi")
 
 
 RESULT_CAP = 1000  # PORTAL.md v2: a SearchForCases query lists at most 1,000 results
@@ -151,6 +202,8 @@ def listing(captures: list[Archived], timezone: str | None = None) -> Listing:
     listing when there are any (the sync fell back to them because SearchForCases could
     not be read). Complete when the queries' windows, each listed whole (a capped query:
     after its oldest second), together cover every creation date."""
+    if any(c.kind == "spapi_cases" for c in captures):
+        return _spapi_listing([c for c in captures if c.kind == "spapi_cases"])
     lobby = [c for c in captures if c.kind == "lobby"]
     pages = lobby or [c for c in captures if c.kind == "search"]
     rows: dict[str, dict] = {}
