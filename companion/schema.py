@@ -372,6 +372,15 @@ def _v7(db: sqlite_utils.Database) -> None:
     db["appointments"].create_index(["status", "earliest"], if_not_exists=True)
 
 
+def _v8(db: sqlite_utils.Database) -> None:
+    """Two sources, one archive: which source wrote each message (the more detailed copy
+    of a message is kept, see ``companion.capture.merge``) and which one each run used."""
+    if "source" not in db["messages"].columns_dict:
+        db["messages"].add_column("source", str)  # json | spapi | html | import
+    if "source" not in db["syncs"].columns_dict:
+        db["syncs"].add_column("source", str)  # portal | spapi
+
+
 # Numbered migrations, applied in order and recorded in the ``migrations`` table.
 # Append new ones; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
@@ -382,6 +391,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (5, "full-text search with stemming and folded diacritics", _v5),
     (6, "captures remember what they asked for", _v6),
     (7, "channels, transfers, per-source status, call-backs", _v7),
+    (8, "which source wrote each message and ran each sync", _v8),
 ]
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from companion.capture import merge
+from companion.capture import caserow, merge
 from companion.capture.archive import Archived
 from companion.capture.pipeline import CaseUnit, Listing, StoredCase, continued_in
 from companion.capture.runs import count_done
@@ -45,14 +45,33 @@ def stored_cases(db: sqlite_utils.Database) -> dict[str, dict]:
         "last_error, in_lobby, created_at from cases")}
 
 
-def stored_case(db: sqlite_utils.Database, case_id: str) -> StoredCase | None:
+def source_state(db: sqlite_utils.Database, source: str) -> dict[str, dict]:
+    """What one source last said of every case it has seen (``case_sources``), with the
+    case's own error flag: what that source's decisions compare against."""
+    return {r["case_id"]: r for r in db.query(
+        "select s.case_id, s.status, s.changed_at, s.fully_captured, s.seen_at, "
+        "c.last_error from case_sources s join cases c on c.case_id = s.case_id "
+        "where s.source = ?", [source])}
+
+
+def stored_case(db: sqlite_utils.Database, case_id: str,
+                source: str = "portal") -> StoredCase | None:
+    """What a capture of this case by ``source`` needs to know of what is stored: the
+    messages (by key and by identity) and whether that source read it whole."""
     row = db.execute("select fully_captured from cases where case_id = ?",
                      [case_id]).fetchone()
     if row is None:
         return None
-    keys = dict(db.execute("select message_key, truncated from messages where case_id = ?",
-                           [case_id]).fetchall())
-    return StoredCase(fully_captured=bool(row[0]), message_keys=keys)
+    full = bool(row[0])
+    if source != "portal":
+        mine = db.execute("select fully_captured from case_sources where case_id = ? and "
+                          "source = ?", [case_id, source]).fetchone()
+        full = bool(mine and mine[0])
+    rows = list(db.query("select message_key, truncated, channel, sender, sent_at, text "
+                         "from messages where case_id = ?", [case_id]))
+    return StoredCase(fully_captured=full,
+                      message_keys={r["message_key"]: r["truncated"] for r in rows},
+                      identities={merge.identity(r) for r in rows})
 
 
 def missing_attachments(db: sqlite_utils.Database, case_id: str) -> list[dict]:
@@ -100,6 +119,12 @@ def record_listing(db: sqlite_utils.Database, sync_id: int | None, found: Listin
     observed_at = observed_at or (found.captures[0].fetched_at if found.captures
                                   else utcnow())
     left: list[str] = []
+    if found.source != "portal":  # the Support API lists every case: no lobby to leave
+        with db.atomic():
+            _captures(db, sync_id, found.captures, replay)
+            if sync_id is not None and not replay:
+                db["syncs"].update(sync_id, {"listed": len(found.rows)})
+        return left
     with db.atomic():
         _captures(db, sync_id, found.captures, replay)
         db.execute("create temp table if not exists _listed (case_id text primary key)")
@@ -159,37 +184,15 @@ def _write(db, verb: str, row: dict, case_id: str | None = None) -> None:
                    [row[c] for c in cols] + [case_id])
 
 
-def _case_row(unit: CaseUnit, old: dict | None, at: str) -> dict:
-    p, listed = unit.parsed, unit.listed or {}
-    tags = p.get("tags") or []
-    row = {
-        "subject": p.get("subject") or listed.get("subject") or "",
-        "status": p.get("status") or listed.get("status") or (old or {}).get("status"),
-        "category": p.get("category") or (tags[0] if tags else None),
-        "tags": json.dumps(tags, ensure_ascii=False),
-        "created_at": p.get("created_at") or listed.get("created_at"),
-        "primary_email": p.get("primary_email"),
-        "can_edit": p.get("can_edit"), "can_reopen": p.get("can_reopen"),
-        "escalated": p.get("escalated"),
-        "last_captured_at": at, "last_error": None, "source": unit.source,
-    }
-    if unit.portal:
-        row["portal"] = unit.portal
-    if unit.listed is not None:
-        if listed.get("dates") != "day":  # the rendered lobby shows days, not times
-            row["last_amazon_reply_at"] = listed.get("last_amazon_reply_at")
-        row["in_lobby"] = 1
-        row["last_listed_at"] = at
-    return row
-
-
 def _messages(db, unit: CaseUnit, main_capture: int | None) -> int:
     """Apply the merge plan; returns how many Amazon messages are new."""
     cid = unit.case_id
     existing = {r["message_key"]: r for r in db.query(
-        "select message_key, sender, sent_at, text, truncated from messages "
+        "select message_key, sender, sent_at, text, truncated, channel, source from messages "
         "where case_id = ?", [cid])}
-    todo = merge.plan(existing, unit.parsed.get("messages") or [])
+    todo = merge.plan(existing, unit.parsed.get("messages") or [], unit.source)
+    for key in todo.cleared:  # a better copy brings its own attachments
+        db.execute("delete from attachments where case_id = ? and message_key = ?", [cid, key])
     for key in todo.replaced:
         db.execute("delete from attachments where case_id = ? and message_key = ?", [cid, key])
         db.execute("delete from messages where case_id = ? and message_key = ?", [cid, key])
@@ -226,7 +229,7 @@ def record(db: sqlite_utils.Database, unit: CaseUnit, replay: bool = False) -> C
         main_cap = next((c.id for c in unit.captures
                          if c.kind in ("viewcase", "html", "import")), None)
         old = next(db.query("select * from cases where case_id = ?", [cid]), None)
-        row = _case_row(unit, old, at)
+        row = caserow.case_row(unit, old, at)
         if old is None:
             out.new_case = True
             row.update({"case_id": cid, "first_seen_at": at,
@@ -253,13 +256,14 @@ def _thread_totals(db, unit: CaseUnit, old: dict | None) -> bool:
         "select count(*), coalesce(sum(truncated), 0) from messages where case_id = ?",
         [cid]).fetchone()
     total = unit.parsed.get("total_messages")
-    if total is None:  # a rendered page that did not show the whole thread
+    if total is None:  # a rendered page short of its thread, or a source without counts
         total = max(captured, (old or {}).get("total_messages") or 0)
     full = bool(unit.complete and captured >= total and remaining == 0)
     extra = {"total_messages": total, "captured_messages": captured,
              "fully_captured": int(full)}
     day_dates = (unit.listed or {}).get("dates") == "day"
-    if day_dates or (unit.listed is None and not (old or {}).get("last_amazon_reply_at")):
+    if day_dates or unit.source == "spapi" or (
+            unit.listed is None and not (old or {}).get("last_amazon_reply_at")):
         extra["last_amazon_reply_at"] = db.execute(
             "select max(sent_at) from messages where case_id = ? and sender = 'amazon'",
             [cid]).fetchone()[0]

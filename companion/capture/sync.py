@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import sqlite_utils
 
@@ -95,36 +95,6 @@ class AlreadyRunning(Exception):
     """Another caselog process is syncing this database."""
 
 
-def _parse_ts(ts: str | None) -> datetime | None:
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")) if ts else None
-
-
-def decide(listed: list[dict], stored: dict[str, dict], full: bool, max_age: timedelta,
-           now: datetime | None = None) -> list[tuple[dict, str]]:
-    """Which listed cases to open, and why (new, changed, incomplete, stale, full)."""
-    now = now or datetime.now(UTC)
-    picks = []
-    for lc in listed:
-        s = stored.get(lc["case_id"])
-        if s is None:
-            why = "new"
-        elif full or lc.get("dates") == "day":
-            why = "full"
-        elif s["status"] != lc["status"] or \
-                (s["last_amazon_reply_at"] or None) != (lc["last_amazon_reply_at"] or None):
-            why = "changed"
-        elif not s["fully_captured"] or s["last_error"]:
-            why = "incomplete"
-        elif lc["status"] not in store.CLOSED_STATUSES and (
-                _parse_ts(s["last_captured_at"]) is None
-                or now - _parse_ts(s["last_captured_at"]) > max_age):
-            why = "stale"
-        else:
-            continue
-        picks.append((lc, why))
-    return picks
-
-
 class Syncer:
     """One run over an open source: a lister feeding a fixed pool of workers."""
 
@@ -132,7 +102,7 @@ class Syncer:
                  result: SyncResult, progress: Callable[[int, int], None] | None = None):
         self.db, self.source, self.archive, self.opts = db, source, archive, opts
         self.result, self.progress = result, progress
-        self.stored = store.stored_cases(db)
+        self.stored = source.stored_state(db)
         self.queue: asyncio.Queue = asyncio.Queue()
         self.done = 0
         # Twice as many workers as request slots: while one parses and saves, another's
@@ -153,7 +123,7 @@ class Syncer:
             async for rows in self.source.list_cases(self.stored):
                 fresh = [r for r in rows if r["case_id"] not in seen]
                 seen.update(r["case_id"] for r in fresh)
-                self._enqueue(decide(fresh, self.stored, self.opts.full, self.opts.max_age))
+                self._enqueue(self.source.decide(fresh, self.stored, self.opts))
             found = self.source.listing
             self.result.listed = len(found.rows)
             self.archive.log(found.captures, self.result.sync_id)
@@ -195,7 +165,8 @@ class Syncer:
         cid = listed["case_id"]
         captures: list[Archived] = []
         try:
-            known = store.stored_case(self.db, cid) if cid in self.stored else None
+            known = store.stored_case(self.db, cid, self.source.name) \
+                if cid in self.stored else None
             await self.source.capture(listed, known, captures)
             unit = pipeline.case_unit(cid, captures, known, listed, self.opts.timezone)
         except Exception as exc:  # one case's trouble, unless it stops everything

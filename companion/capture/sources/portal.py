@@ -18,10 +18,12 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 from companion.capture.archive import Archive, Archived
 from companion.capture.parsing import parse
 from companion.capture.pipeline import RESULT_CAP, Listing, StoredCase, epoch, listing
+from companion.capture.store import CLOSED_STATUSES, stored_cases
 from companion.errors import strip_case
 from companion.home import load_session
 from scrapers.errors import STOPS, CaptureError, NoSavedSession, ParseError, PortalError
@@ -49,6 +51,36 @@ def plan_windows(stored: dict[str, dict]) -> list[tuple[tuple, int]]:
         plan.append(((lo, hi), len(chunk)))
         hi = lo
     return plan
+
+
+def _parse_ts(ts: str | None) -> datetime | None:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")) if ts else None
+
+
+def decide(listed: list[dict], stored: dict[str, dict], full: bool, max_age: timedelta,
+           now: datetime | None = None) -> list[tuple[dict, str]]:
+    """Which listed cases to open, and why (new, changed, incomplete, stale, full)."""
+    now = now or datetime.now(UTC)
+    picks = []
+    for lc in listed:
+        s = stored.get(lc["case_id"])
+        if s is None:
+            why = "new"
+        elif full or lc.get("dates") == "day":
+            why = "full"
+        elif s["status"] != lc["status"] or \
+                (s["last_amazon_reply_at"] or None) != (lc["last_amazon_reply_at"] or None):
+            why = "changed"
+        elif not s["fully_captured"] or s["last_error"]:
+            why = "incomplete"
+        elif lc["status"] not in CLOSED_STATUSES and (
+                _parse_ts(s["last_captured_at"]) is None
+                or now - _parse_ts(s["last_captured_at"]) > max_age):
+            why = "stale"
+        else:
+            continue
+        picks.append((lc, why))
+    return picks
 
 
 def _cap_order(item) -> tuple:
@@ -85,6 +117,14 @@ class PortalSource:
     async def __aexit__(self, *exc) -> None:
         if self._own_client and self.client is not None:
             await self.client.__aexit__(*exc)
+
+    @staticmethod
+    def stored_state(db) -> dict[str, dict]:
+        return stored_cases(db)
+
+    @staticmethod
+    def decide(rows: list[dict], stored: dict[str, dict], opts) -> list[tuple[dict, str]]:
+        return decide(rows, stored, opts.full, opts.max_age)
 
     @property
     def stats(self) -> dict:
