@@ -142,7 +142,9 @@ class Problem:
     message: str
 
 
-def _login_hint(portal: str | None) -> str:
+def _login_hint(portal: str | None, login: str | None = None) -> str:
+    if login:
+        return login
     return f"caselog login --portal {portal}" if portal else "caselog login"
 
 
@@ -152,22 +154,32 @@ def _case(exc: BaseException, case_id: str | None) -> str:
 
 
 def explain(exc: BaseException, *, portal: str | None = None, case_id: str | None = None,
-            doing: str = "sync") -> Problem:
+            doing: str = "sync", login: str | None = None) -> Problem:
     """The state and the seller's words for any exception met while ``doing`` something
-    (``sync``, ``login``, ``import``, ``doctor``); unknown ones go to the debug log."""
+    (``sync``, ``login``, ``import``, ``doctor``); unknown ones go to the debug log.
+    ``login``: the command that signs in again for this source."""
     where = f" at {portal}" if portal else ""
+    hint = _login_hint(portal, login)
+    if isinstance(exc, capture_errors.NoSavedCredentials):
+        return Problem("auth", f"caselog has no Support API credentials for {portal} yet. "
+                       f"Run: {hint}, then {doing} again.")
+    from scrapers.spapi.errors import CredentialsRejected
+
+    if isinstance(exc, CredentialsRejected):
+        return Problem("auth", f"Amazon refused caselog's Support API credentials "
+                       f"({_spapi_refusal(exc)}). Everything captured so far is saved. "
+                       f"Run: {hint} with working ones, then {doing} again.")
     if isinstance(exc, capture_errors.NoSavedSession):
         return Problem("auth", f"caselog has no saved Seller Central session for "
-                       f"{portal or 'this portal'} yet. Run: {_login_hint(portal)}, then "
+                       f"{portal or 'this portal'} yet. Run: {hint}, then "
                        f"{doing} again.")
     if isinstance(exc, SessionExpired):
         return Problem("auth", f"Seller Central{where} asks you to sign in again. Everything "
-                       f"captured so far is saved. Run: {_login_hint(portal)}, then {doing} "
-                       "again.")
+                       f"captured so far is saved. Run: {hint}, then {doing} again.")
     if isinstance(exc, RobotCheck):
         return Problem("robot", f"Seller Central{where} is showing a robot check (a "
                        "captcha); only a person can pass it. Run: "
-                       f"{_login_hint(portal)} (a browser window opens; pass the check "
+                       f"{hint} (a browser window opens; pass the check "
                        f"there), then {doing} again.")
     if isinstance(exc, Outage):
         return Problem("outage", "Seller Central's case log is unavailable right now (the "
@@ -187,6 +199,17 @@ def explain(exc: BaseException, *, portal: str | None = None, case_id: str | Non
     return Problem("failed", f"{_case(exc, case_id)}caselog hit an unexpected problem "
                    f"({type(exc).__name__}). Nothing captured so far was lost. The details "
                    f"are in {log or 'the debug log'}.")
+
+
+def _spapi_refusal(exc: BaseException) -> str:
+    from scrapers.spapi.errors import InvalidClient, InvalidGrant
+
+    if isinstance(exc, InvalidClient):
+        return "the app's client id or client secret is wrong"
+    if isinstance(exc, InvalidGrant):
+        return ("the refresh token is wrong or was revoked: authorise the app again in "
+                "Seller Central for a new one")
+    return "it refused a fresh access token"
 
 
 def _case_words(exc: BaseException, case_id: str | None) -> str | None:
@@ -221,9 +244,9 @@ def strip_case(exc: BaseException) -> str:
 
 
 def describe(exc: BaseException, *, portal: str | None = None,
-             case_id: str | None = None) -> str:
+             case_id: str | None = None, login: str | None = None) -> str:
     """Just the words of :func:`explain`."""
-    return explain(exc, portal=portal, case_id=case_id).message
+    return explain(exc, portal=portal, case_id=case_id, login=login).message
 
 
 def stop_state(exc: BaseException) -> str | None:

@@ -42,6 +42,10 @@ class NoSavedSession(SessionExpired):
     """Nobody signed in with caselog for this portal yet (no saved session at all)."""
 
 
+class NoSavedCredentials(NoSavedSession):
+    """No Support API credentials were saved for this endpoint yet."""
+
+
 class RobotCheck(PortalError):
     """The portal wants a person to solve a captcha. Never retried blindly."""
 

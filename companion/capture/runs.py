@@ -35,11 +35,13 @@ def running_sync(db: sqlite_utils.Database) -> dict | None:
     return None
 
 
-def start_sync(db: sqlite_utils.Database, portal: str | None, mode: str) -> int:
+def start_sync(db: sqlite_utils.Database, portal: str | None, mode: str,
+               source: str | None = "portal") -> int:
     with db.atomic():
         return db["syncs"].insert({
             "portal": portal, "mode": mode, "state": "running", "started_at": utcnow(),
             "pid": os.getpid(), "total": 0, "done": 0, "listed": 0, "requests": 0,
+            "source": source,
         }).last_pk
 
 

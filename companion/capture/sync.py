@@ -46,6 +46,7 @@ class SyncOptions:
     max_attachment_bytes: int = 25 * 1024 * 1024
     timezone: str | None = None
     transport: str = "auto"
+    source: str = "portal"             # portal | spapi
 
 
 @dataclass
@@ -66,6 +67,8 @@ class SyncResult:
     seconds: float = 0.0
     message: str | None = None
     transport: str | None = None       # "page": the portal answered only in-page calls
+    source: str = "portal"
+    estimate: str | None = None        # how long the run takes, said before a long one
 
     @property
     def exit_code(self) -> int:
@@ -79,7 +82,8 @@ class SyncResult:
             "status_changes": self.status_changes, "failures": self.failures,
             "left_lobby": self.left_lobby, "requests": self.requests,
             "seconds": round(self.seconds, 3), "message": self.message,
-            "transport": self.transport,
+            "transport": self.transport, "source": self.source,
+            "estimate": self.estimate,
         }
 
 
@@ -125,6 +129,7 @@ class Syncer:
                 seen.update(r["case_id"] for r in fresh)
                 self._enqueue(self.source.decide(fresh, self.stored, self.opts))
             found = self.source.listing
+            self._announce()
             self.result.listed = len(found.rows)
             self.archive.log(found.captures, self.result.sync_id)
             self.result.left_lobby = store.record_listing(self.db, self.result.sync_id, found)
@@ -135,6 +140,16 @@ class Syncer:
         finally:
             for _ in range(self.workers):
                 self.queue.put_nowait(None)
+
+    def _announce(self) -> None:
+        """Say, before a long run, how long the source's pace makes it."""
+        estimate = getattr(self.source, "estimate", None)
+        if estimate is None or self.result.queued - self.done < 20:
+            return
+        self.result.estimate = estimate(self.result.queued - self.done)
+        note = getattr(self.progress, "note", None)
+        if note:
+            note(self.result.estimate)
 
     def _enqueue(self, picks: list[tuple[dict, str]]) -> None:
         for pick in picks:
@@ -150,7 +165,7 @@ class Syncer:
         if caps:
             self.archive.log(caps, self.result.sync_id)
             store.record_captures(self.db, self.result.sync_id, caps)
-        problem = errors.explain(exc, portal=self.source.origin)
+        problem = errors.explain(exc, portal=self.source.origin, login=self.source.login_hint)
         if problem.state != "case":  # a stop, or nothing answered at all
             raise Stop(problem.state, problem.message) from exc
         raise Stop("failed", f"the case list could not be read: {problem.message}") from exc
@@ -175,7 +190,7 @@ class Syncer:
             unit.sync_id, unit.portal = self.result.sync_id, self.source.origin
             self.archive.log(unit.captures, unit.sync_id)
             self._saved(store.record(self.db, unit))
-            if self.opts.download_attachments:
+            if self.opts.download_attachments and self.source.downloads_by_id:
                 await self._download(cid)
         self.done += 1
         self.result.opened = self.done  # read (saved or failed); not those a stop cut off
@@ -183,12 +198,13 @@ class Syncer:
             self.progress(self.done, self.result.queued)
 
     def _case_failed(self, cid: str, exc: Exception, captures: list[Archived]) -> None:
+        words = {"portal": self.source.origin, "login": self.source.login_hint}
         state = errors.stop_state(exc)
         if state:
-            raise Stop(state, errors.describe(exc, portal=self.source.origin)) from exc
+            raise Stop(state, errors.describe(exc, **words)) from exc
         if not isinstance(exc, CaptureError) and not self.source.alive():
-            raise Stop("failed", errors.describe(exc, portal=self.source.origin)) from exc
-        error = errors.describe(exc, portal=self.source.origin, case_id=cid)
+            raise Stop("failed", errors.describe(exc, **words)) from exc
+        error = errors.describe(exc, case_id=cid, **words)
         if isinstance(exc, PortalError) or not isinstance(exc, CaptureError):
             captures.append(self._error_capture(cid, exc, error))
         # The index first: it may then name a unit whose transaction a kill undid
@@ -249,7 +265,8 @@ async def sync(db: sqlite_utils.Database, opts: SyncOptions, *, source=None,
     archive.sweep()  # half-written files of a killed sync (the running-sync check is done)
     opts = _remembered_transport(db, opts)
     mode = "full" if opts.full else "incremental"
-    result = SyncResult(sync_id=runs.start_sync(db, opts.portal, mode), mode=mode)
+    result = SyncResult(sync_id=runs.start_sync(db, opts.portal, mode, opts.source),
+                        mode=mode, source=opts.source)
     started = time.monotonic()
     src = source or open_source(opts, archive)
     try:
@@ -301,6 +318,6 @@ async def _run(db, src, enter: bool, archive, opts, result, progress) -> None:
         result.state, result.message = stop.state, str(stop)
     except* Exception as group:  # the source would not open, the disk is full, a bug
         exc = group.exceptions[0]
-        problem = errors.explain(exc, portal=opts.portal)
+        problem = errors.explain(exc, portal=opts.portal, login=getattr(src, "login_hint", None))
         result.state = problem.state if problem.state != "case" else "failed"
         result.message = problem.message

@@ -62,10 +62,33 @@ def check_portal(ctx, param, value):
     return value.rstrip("/")
 
 
-def portal_option(fn):
-    return click.option("--portal", required=True, callback=check_portal, metavar="URL",
+def portal_option(fn, required: bool = True):
+    return click.option("--portal", required=required, callback=check_portal, metavar="URL",
                         help="Seller Central's address, e.g. https://sellercentral.amazon.com "
                         "(or the simulated portal's, http://127.0.0.1:8731).")(fn)
+
+
+def check_spapi(ctx, param, value):
+    """``na``, ``eu``, ``fe`` or an http(s) URL, as the Support API's base address."""
+    if value is None:
+        return None
+    from scrapers.spapi.lwa import resolve_endpoint
+
+    try:
+        return resolve_endpoint(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r}: give a region (na, eu or fe) or the API's whole address with "
+            "https://") from None
+
+
+def spapi_options(fn):
+    fn = click.option("--lwa-endpoint", default=None, callback=check_portal, metavar="URL",
+                      help="Login with Amazon's token endpoint (default: Amazon's own, "
+                      "https://api.amazon.com/auth/o2/token).")(fn)
+    return click.option("--spapi", "spapi", default=None, callback=check_spapi,
+                        metavar="ENDPOINT", help="Use Amazon's Selling Partner API for "
+                        "Support instead of the browser: na, eu, fe or a URL.")(fn)
 
 
 def parse_duration(ctx, param, value) -> timedelta:

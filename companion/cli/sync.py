@@ -8,41 +8,56 @@ import asyncio
 import json
 import signal
 import sys
+import time
 
 import click
 
 from companion import errors
 from companion.cli.options import (
     ExitError,
+    check_portal,
     db_option,
     open_database,
     parse_duration,
-    portal_option,
+    spapi_options,
     timezone_option,
 )
 from companion.read.labels import status_label
 
 
 class Progress:
-    """One self-rewriting line on a terminal; a few plain lines when stderr is a file."""
+    """One self-rewriting line on a terminal; a few plain lines when stderr is a file.
+    Both say how long the rest will take, from the pace so far."""
 
     def __init__(self):
         self.tty = sys.stderr.isatty()
         self.last_decile = -1
+        self.started = time.monotonic()
+
+    def note(self, text: str) -> None:
+        click.echo(("\n" if self.tty else "") + text, err=True)
+
+    def left(self, done: int, total: int) -> str:
+        if not done or done >= total:
+            return ""
+        seconds = (time.monotonic() - self.started) / done * (total - done)
+        if seconds < 90:
+            return f", about {max(1, round(seconds))} s left"
+        return f", about {round(seconds / 60)} min left"
 
     def __call__(self, done: int, total: int) -> None:
         if self.tty:
             width = 30
             filled = int(width * done / total) if total else width
-            click.echo(f"\rsync [{'#' * filled}{'-' * (width - filled)}] {done}/{total} cases",
-                       err=True, nl=False)
+            click.echo(f"\rsync [{'#' * filled}{'-' * (width - filled)}] {done}/{total} cases"
+                       f"{self.left(done, total)}   ", err=True, nl=False)
             if done >= total:
                 click.echo("", err=True)
             return
         decile = int(10 * done / total) if total else 10
         if decile != self.last_decile:
             self.last_decile = decile
-            click.echo(f"sync: {done}/{total} cases", err=True)
+            click.echo(f"sync: {done}/{total} cases{self.left(done, total)}", err=True)
 
 
 def print_human(s: dict) -> None:
@@ -97,7 +112,10 @@ def after_sync(database, summary: dict) -> None:
 
 
 @click.command(epilog="\b\n" + errors.EXIT_HELP)
-@portal_option
+@click.option("--portal", default=None, callback=check_portal, metavar="URL",
+              help="Seller Central's address, e.g. https://sellercentral.amazon.com "
+              "(or the simulated portal's, http://127.0.0.1:8731).")
+@spapi_options
 @click.option("--full", is_flag=True, help="Open and re-read every case, not only changed ones.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
 @click.option("--max-age", default="24h", callback=parse_duration, show_default=True,
@@ -111,25 +129,36 @@ def after_sync(database, summary: dict) -> None:
               help="Capture rendered case pages and parse the HTML instead of the JSON.")
 @timezone_option("The portal's display time zone (IANA), a hint for reading rendered pages.")
 @db_option
-def sync(portal, full, as_json, max_age, download_attachments, max_attachment_mb,
-         concurrency, html, timezone, db):
+def sync(portal, spapi, lwa_endpoint, full, as_json, max_age, download_attachments,
+         max_attachment_mb, concurrency, html, timezone, db):
     """Capture new and changed cases from the portal into the local database.
 
     Lists every case (not just the lobby's last 30 days), opens the new and changed ones
     (status or last Amazon reply), reads each thread whole, archives every raw answer,
     and saves each case in one transaction. Uses the session saved by `caselog login`.
 
+    With --spapi ENDPOINT the Support API is used instead (no browser; the credentials
+    of `caselog login --spapi`): slower (Amazon's plan is 0.1 requests a second), and it
+    says first how long the run will take.
+
     \b
     Usage:
         caselog sync --portal https://sellercentral.amazon.com
         caselog sync --portal http://127.0.0.1:8731 --full --json
+        caselog sync --spapi eu --download-attachments
     """
     from companion.capture.sync import AlreadyRunning, SyncOptions
 
-    opts = SyncOptions(portal=portal, full=full, max_age=max_age, concurrency=concurrency,
-                       html=html, download_attachments=download_attachments,
+    if bool(portal) == bool(spapi):
+        raise click.UsageError("give --portal URL (the browser) or --spapi ENDPOINT (the "
+                               "Support API)")
+    if lwa_endpoint and not spapi:
+        raise click.UsageError("--lwa-endpoint goes with --spapi")
+    opts = SyncOptions(portal=portal or spapi, full=full, max_age=max_age,
+                       concurrency=concurrency, html=html,
+                       download_attachments=download_attachments,
                        max_attachment_bytes=int(max_attachment_mb * 1024 * 1024),
-                       timezone=timezone)
+                       timezone=timezone, source="spapi" if spapi else "portal")
     database = open_database(db)
     try:
         result = asyncio.run(_run(database, opts, None if as_json else Progress()))

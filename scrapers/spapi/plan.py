@@ -30,16 +30,14 @@ DEFAULT_RATE = 0.1  # requests a second (model)
 DEFAULT_BURST = 10
 MAX_RATE = 10_000.0  # a header claiming more is not believed
 RETRY_AFTER_CAP = 300.0  # seconds: a longer Retry-After is waited out in several rounds
+WAIT_SLICE = 1.0  # seconds a waiting request sleeps before asking its bucket again
 
 Sleep = Callable[[float], Awaitable[None]]
 
 
 class TokenBucket:
-    """``rate`` tokens a second up to ``burst``; starts full.
-
-    ``reserve`` takes a token even when none is left (the count goes negative), so
-    concurrent callers queue up in order, each told how long to wait for its own.
-    """
+    """``rate`` tokens a second up to ``burst``; starts full. Callers take a token when
+    one is there (``available``, then ``take``) and otherwise wait and ask again."""
 
     def __init__(self, rate: float = DEFAULT_RATE, burst: int = DEFAULT_BURST,
                  clock: Callable[[], float] = time.monotonic):
@@ -56,20 +54,13 @@ class TokenBucket:
         self._at = now
 
     def available(self) -> float:
-        """Tokens now (negative while callers wait for tokens not yet due)."""
+        """Tokens now (fractions count: 0.5 means half a token earned so far)."""
         self._refill()
         return self._tokens
 
-    def reserve(self) -> float:
-        """Take a token; seconds until it is due (0.0 when one was there)."""
-        self._refill()
+    def take(self) -> None:
+        """Take a token that ``available`` said is there."""
         self._tokens -= 1.0
-        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
-
-    def refund(self) -> None:
-        """Give back a reservation that was never used (its caller was cancelled)."""
-        self._refill()
-        self._tokens = min(float(self.burst), self._tokens + 1.0)
 
     def drain(self) -> None:
         """Amazon answered 429: whatever we counted, its bucket is empty now."""
@@ -117,6 +108,7 @@ class UsagePlan:
                  clock: Callable[[], float] = time.monotonic, sleep: Sleep = asyncio.sleep,
                  operations: tuple[str, ...] = OPERATIONS):
         self.buckets = {op: TokenBucket(rate, burst, clock) for op in operations}
+        self._heard: set[str] = set()  # operations whose own answers gave their rate
         self._sleep = sleep
         self.waited = 0.0  # seconds spent waiting for tokens, all operations
 
@@ -129,24 +121,33 @@ class UsagePlan:
 
     async def acquire(self, operation: str) -> float:
         """Wait for this operation's next token; returns the seconds waited. Never
-        sleeps when a token is there."""
+        sleeps when a token is there. A wait is slept in slices of at most
+        ``WAIT_SLICE`` seconds, the bucket asked again after each: the first answers
+        often raise the rate (``x-amzn-RateLimit-Limit``), and a request queued at the
+        default 0.1 a second must not sleep on for ten seconds after that."""
         bucket = self.bucket(operation)
-        delay = bucket.reserve()
-        if delay <= 0:
-            return 0.0
-        self.waited += delay
-        try:
+        waited = 0.0
+        while True:
+            tokens = bucket.available()
+            if tokens >= 1.0 - 1e-9:  # slices summing to a token may fall short by a hair
+                bucket.take()
+                self.waited += waited
+                return waited
+            delay = min(WAIT_SLICE, (1.0 - tokens) / bucket.rate)
             # Pacing delay, the point of the plan; not a synchronisation sleep.
             await self._sleep(delay)
-        except asyncio.CancelledError:
-            bucket.refund()
-            raise
-        return delay
+            waited += delay
 
     def observe(self, operation: str, rate_header: str | None) -> None:
+        """An answer's ``x-amzn-RateLimit-Limit`` sets its operation's rate, and stands
+        for the operations not heard from yet (a plan is usually one rate throughout)."""
         rate = parse_rate_header(rate_header)
-        if rate is not None and rate != self.bucket(operation).rate:
-            self.bucket(operation).set_rate(rate)
+        if rate is None:
+            return
+        self._heard.add(operation)
+        for op, bucket in self.buckets.items():
+            if (op == operation or op not in self._heard) and bucket.rate != rate:
+                bucket.set_rate(rate)
 
     def throttled(self, operation: str) -> None:
         self.bucket(operation).drain()

@@ -91,10 +91,12 @@ def _cap_order(item) -> tuple:
 
 class PortalSource:
     name = "portal"
+    downloads_by_id = True
 
     def __init__(self, opts, archive: Archive, client=None):
         self.opts, self.archive = opts, archive
         self.origin = opts.portal
+        self.login_hint = f"caselog login --portal {opts.portal}"
         self.note: str | None = None
         self.listing: Listing | None = None
         self.client = client

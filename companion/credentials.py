@@ -1,0 +1,115 @@
+"""A seller's Support API credentials (a self-authorised app's LWA client id, client
+secret and refresh token), kept per API endpoint, never printed.
+
+Where: the operating system's keyring when one works (macOS Keychain, Windows Credential
+Locker, a Secret Service on a Linux desktop: the ``keyring`` library decides), else a
+file under ``CASELOG_HOME/credentials/`` readable by the owner only, as the saved browser
+sessions are. A machine without a desktop (a server, CI, this one) has no working keyring
+and gets the file. ``CASELOG_KEYRING=0`` asks for the file anyway. Every value loaded is
+registered with ``companion.errors`` so no message can ever show it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from companion.errors import remember_secret
+from companion.home import home, open_private, private_dir
+
+SERVICE = "caselog-spapi"
+
+
+@dataclass(frozen=True)
+class Saved:
+    endpoint: str                 # the API's base URL
+    token_endpoint: str           # the LWA token endpoint
+    client_id: str
+    client_secret: str
+    refresh_token: str
+
+    def __repr__(self) -> str:
+        return f"Saved(endpoint={self.endpoint!r}, client_id={self.client_id!r})"
+
+
+def endpoint_key(endpoint: str) -> str:
+    """A file- and keyring-safe name for one endpoint."""
+    return re.sub(r"[^a-z0-9.\-]+", "_", endpoint.lower().split("://", 1)[-1]).strip("_")
+
+
+def _keyring():
+    """The keyring, if a working one is there (not the "fail" or an empty chain)."""
+    if os.environ.get("CASELOG_KEYRING", "1") == "0":
+        return None
+    try:
+        import keyring
+        from keyring.backends import chainer, fail
+    except ImportError:
+        return None
+    backend = keyring.get_keyring()
+    if isinstance(backend, fail.Keyring) or (
+            isinstance(backend, chainer.ChainerBackend) and not backend.backends):
+        return None
+    return keyring
+
+
+def _file(endpoint: str) -> Path:
+    return private_dir(home() / "credentials") / f"spapi-{endpoint_key(endpoint)}.json"
+
+
+def save(creds: Saved) -> str:
+    """Store, and say where (for the seller: "the system keyring" or the file's path)."""
+    for value in (creds.client_secret, creds.refresh_token):
+        remember_secret(value)
+    data = json.dumps(creds.__dict__)
+    ring = _keyring()
+    if ring is not None:
+        try:
+            ring.set_password(SERVICE, endpoint_key(creds.endpoint), data)
+            return "the system keyring"
+        except Exception:  # a locked or refusing keyring: fall back to the file
+            pass
+    path = _file(creds.endpoint)
+    tmp = path.with_name(path.name + ".tmp")
+    with open_private(tmp, "w") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+    return str(path)
+
+
+def load(endpoint: str) -> Saved | None:
+    """The credentials saved for this endpoint, or None."""
+    raw = None
+    ring = _keyring()
+    if ring is not None:
+        try:
+            raw = ring.get_password(SERVICE, endpoint_key(endpoint))
+        except Exception:
+            raw = None
+    if raw is None:
+        try:
+            raw = _file(endpoint).read_text(encoding="utf-8")
+        except OSError:
+            return None
+    try:
+        creds = Saved(**json.loads(raw))
+    except (ValueError, TypeError):
+        return None
+    remember_secret(creds.client_secret)
+    remember_secret(creds.refresh_token)
+    return creds
+
+
+def configured() -> list[str]:
+    """Endpoints with credentials in the file store (the keyring cannot be listed)."""
+    folder = home() / "credentials"
+    out = []
+    for path in sorted(folder.glob("spapi-*.json")) if folder.is_dir() else []:
+        try:
+            out.append(json.loads(path.read_text(encoding="utf-8"))["endpoint"])
+        except (OSError, ValueError, KeyError):
+            continue
+    return out
