@@ -153,13 +153,14 @@ def record_listing(db: sqlite_utils.Database, sync_id: int | None, found: Listin
 
 _UPSERT_MESSAGE = """
 insert into messages (case_id, message_key, contact_id, sender, sender_address, sent_at,
-                      html, text, truncated, capture_id, channel, turns)
-values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      html, text, truncated, capture_id, channel, turns, source)
+values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 on conflict (case_id, message_key) do update set
     contact_id = excluded.contact_id, sender = excluded.sender,
     sender_address = excluded.sender_address, sent_at = excluded.sent_at,
     html = excluded.html, text = excluded.text, truncated = excluded.truncated,
-    capture_id = excluded.capture_id, channel = excluded.channel, turns = excluded.turns
+    capture_id = excluded.capture_id, channel = excluded.channel, turns = excluded.turns,
+    source = excluded.source
 """
 CHANNELS = ("email", "chat", "phone")
 
@@ -204,7 +205,8 @@ def _messages(db, unit: CaseUnit, main_capture: int | None) -> int:
                          m["sent_at"], m.get("html"), m.get("text"),
                          int(bool(m.get("truncated"))), main_capture,
                          m.get("channel") or "email",
-                         json.dumps(turns, ensure_ascii=False) if turns else None))
+                         json.dumps(turns, ensure_ascii=False) if turns else None,
+                         unit.source))
         for i, a in enumerate(m.get("attachments") or []):
             aid = a.get("attachment_id") or f"{key}#{i}:{a.get('name')}"
             att_rows.append((cid, aid, key, a.get("name"), a.get("size"), a.get("content_type")))
@@ -238,9 +240,14 @@ def record(db: sqlite_utils.Database, unit: CaseUnit, replay: bool = False) -> C
         else:
             _write(db, "update", row, cid)
         new_amazon = _messages(db, unit, main_cap)
+        caserow.link_downloads(db, unit)
         out.fully_captured = _thread_totals(db, unit, old)
-        _transfer_links(db, cid, row["status"])
-        _status(db, unit, old, row["status"], at, out)
+        caserow.note_source(db, unit, at, out.fully_captured)
+        caserow.save_appointments(db, unit, at)
+        status = caserow.status_now(db, cid)
+        _write(db, "update", {"status": status}, cid)
+        _transfer_links(db, cid, status)
+        _status(db, unit, old, status, at, out)
         if old is not None:
             out.new_replies = new_amazon
         if not replay:
