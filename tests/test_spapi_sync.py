@@ -166,7 +166,14 @@ def test_both_sources_keep_each_message_once_in_either_order(portal_factory, tmp
     with db(tmp_path) as conn:
         both = conn.execute("select count(distinct case_id) from case_sources "
                             "where source = 'spapi'").fetchone()[0]
+        callbacks = conn.execute("select count(*) from appointments").fetchone()[0]
     assert both == 32
+    before = export(tmp_path)
+    r = run_caselog("reparse", env=env(tmp_path))  # the archive of both sources
+    assert r.returncode == 0 and "0 groups skipped" in r.stdout, r.stdout + r.stderr
+    assert export(tmp_path) == before
+    with db(tmp_path) as conn:
+        assert conn.execute("select count(*) from appointments").fetchone()[0] == callbacks
 
 
 def test_ctrl_c_leaves_it_consistent_and_the_next_run_continues(portal_factory, tmp_path):

@@ -24,7 +24,8 @@ from companion.capture.archive import LISTING_KINDS, Archive, Archived
 from companion.errors import describe
 from scrapers.errors import CaptureError
 
-DERIVED_TABLES = ("attachments", "messages", "status_history", "cases")
+DERIVED_TABLES = ("attachments", "messages", "status_history", "case_sources",
+                  "appointments", "cases")
 
 
 def _groups(rows: list[dict]):
@@ -116,9 +117,10 @@ def _replay(db, archive, kind, group, listings, portals, timezone, stats) -> Non
         return
     case_id = group[0]["case_id"]
     listed = listings[sync_id].rows.get(case_id) if sync_id in listings else None
+    source = "spapi" if any(c.kind.startswith("spapi_") for c in caps) else "portal"
     try:
-        unit = pipeline.case_unit(case_id, caps, store.stored_case(db, case_id) if case_id
-                                  else None, listed, timezone)
+        unit = pipeline.case_unit(case_id, caps, store.stored_case(db, case_id, source)
+                                  if case_id else None, listed, timezone)
     except Exception as exc:  # the capture still cannot be read: keep it as it was
         store.record_captures(db, sync_id, caps, replay=True)
         stats["skipped"] += 1
