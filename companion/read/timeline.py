@@ -159,7 +159,7 @@ def _messages(db, filters, cursor, limit) -> list[dict]:
         where.append("m.sender = :sender")
         params["sender"] = filters["sender"]
     if filters.get("channel") == "email":  # rows from before migration 7 are e-mails
-        where.append("(m.channel IS NULL OR m.channel = 'email')")
+        where.append("coalesce(m.channel, 'email') = 'email'")  # walks the time index
     elif "channel" in filters:
         where.append("m.channel = :channel")
         params["channel"] = filters["channel"]
