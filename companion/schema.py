@@ -372,6 +372,13 @@ def _v7(db: sqlite_utils.Database) -> None:
     db["appointments"].create_index(["status", "earliest"], if_not_exists=True)
 
 
+def _v8(db: sqlite_utils.Database) -> None:
+    """The timeline's channel filter: chats and calls are a few in every hundred
+    messages, so finding a page of them newest first walks this index instead of every
+    message (a few ms on 100,000 messages, against 50+ ms with another filter beside)."""
+    db["messages"].create_index(["channel", "sent_at"], if_not_exists=True)
+
+
 # Numbered migrations, applied in order and recorded in the ``migrations`` table.
 # Append new ones; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
@@ -382,6 +389,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (5, "full-text search with stemming and folded diacritics", _v5),
     (6, "captures remember what they asked for", _v6),
     (7, "channels, transfers, per-source status, call-backs", _v7),
+    (8, "index for the timeline's channel filter", _v8),
 ]
 
 
