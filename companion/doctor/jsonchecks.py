@@ -124,11 +124,8 @@ def search_row_types(c):
        "creationDate and lastAmazonReplyDate in epoch seconds, as numbers (or null)")
 def search_times(c):
     listed = rows(c)
-    created = js.epochs(_values(listed, "creationDate"), "creationDate values")
-    replied = js.epochs(_values(listed, "lastAmazonReplyDate"), "lastAmazonReplyDate values",
-                        nullable=True)
-    bad = [f for r, f in (created, replied) if r != "ok"]
-    return ("differs", "; ".join(bad)) if bad else created
+    return js.epochs({k: _values(listed, k) for k in ("creationDate", "lastAmazonReplyDate")},
+                     nullable=("lastAmazonReplyDate",))
 
 
 def ids_found(ids: list, what: str) -> tuple[str, str]:
@@ -142,7 +139,8 @@ def ids_found(ids: list, what: str) -> tuple[str, str]:
         elif not RE_CASE_ID.fullmatch(value):
             odd[f"{len(value)} characters, not 8 to 14 digits"] += 1
     lengths = sorted({len(v) for v in ids if isinstance(v, str) and RE_CASE_ID.fullmatch(v)})
-    span = f"{lengths[0]} to {lengths[-1]} digits" if lengths else "none of 8 to 14 digits"
+    span = ("none of 8 to 14 digits" if not lengths else f"{lengths[0]} digits"
+            if len(lengths) == 1 else f"{lengths[0]} to {lengths[-1]} digits")
     if not odd:
         return "ok", f"{count(len(ids), what.rstrip('s'))}, {span}"
     return "differs", "; ".join(f"{n} of {len(ids)} are {kind}" for kind, n in odd.items())
@@ -289,8 +287,8 @@ def viewcase_attachments(c):
 @check("viewcase.times", "viewcase",
        "creationDate and each contact's timestamp in epoch seconds, as numbers")
 def viewcase_times(c):
-    values = _values([meta(c)], "creationDate") + _values(contacts(c), "timestamp")
-    return js.epochs(values, "times")
+    return js.epochs({"creationDate": _values([meta(c)], "creationDate"),
+                      "timestamp": _values(contacts(c), "timestamp")})
 
 
 @check("viewcase.order", "viewcase", "contactList newest first")

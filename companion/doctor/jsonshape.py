@@ -105,9 +105,10 @@ def epoch_problem(value) -> str | None:
     return None
 
 
-def epochs(values: list, what: str, nullable: bool = False) -> tuple[str, str]:
-    """Every value epoch seconds (or null where PORTAL.md allows it)."""
-    problems = Counter()
+def epoch_counts(values: list, nullable: bool = False) -> tuple[int, Counter]:
+    """(how many are epoch seconds, Counter of why the others are not); nulls are
+    skipped where PORTAL.md allows them."""
+    problems: Counter = Counter()
     numbers = 0
     for value in values:
         if value is None and nullable:
@@ -117,12 +118,22 @@ def epochs(values: list, what: str, nullable: bool = False) -> tuple[str, str]:
             problems[problem] += 1
         else:
             numbers += 1
-    if not values:
-        raise NotShown(f"no {what} to look at")
-    if not problems:
-        return "ok", f"{count(numbers, 'time')} in epoch seconds, all numbers"
-    return "differs", "; ".join(f"{n} of {len(values)} {what} are {p}"
-                                for p, n in problems.items())
+    return numbers, problems
+
+
+def epochs(groups: dict[str, list], nullable=()) -> tuple[str, str]:
+    """Every value of every group (``{field: values}``) epoch seconds, or null for the
+    fields in ``nullable``; a group without values is skipped."""
+    total, wrong = 0, []
+    for key, values in groups.items():
+        numbers, problems = epoch_counts(values, key in nullable)
+        total += numbers
+        wrong += [f"{n} of {len(values)} {key} values are {p}" for p, n in problems.items()]
+    if not any(groups.values()):
+        raise NotShown(f"no {' or '.join(groups)} to look at")
+    if wrong:
+        return "differs", "; ".join(wrong)
+    return "ok", f"{count(total, 'time')} in epoch seconds, all numbers"
 
 
 # -- the summary of an answer, for a report -----------------------------------------------
