@@ -363,3 +363,33 @@ def test_doctor_exits_3_4_5_for_sign_in_robot_check_and_outage(portal_factory, t
     for out in (r.stdout, r.stderr):
         assert "Traceback" not in out
         assert_holds_none(out, [p.sim("config")["password"]], tmp_path)
+
+
+@pytest.mark.parametrize("shape", range(11))
+def test_hostile_view_case_shapes_are_differences_never_crashes(shape):
+    """The portal's hostile-JSON fault (fixtures/hostile.py, used here only to make the
+    bytes): every shape is named by some ViewCase check, and the report still builds."""
+    from fixtures import hostile
+
+    body = json.loads((DATA / f"view_case_v2_en_US_{CASE}.json").read_bytes())
+    bent = hostile.view_case(shape, body).encode()
+    c = captured(viewcase=bent)
+    found = run(c)
+    assert any(f.failed and f.check.startswith("viewcase.") for f in found), shape
+    report = reports.build(c, found, portal="http://127.0.0.1:1")
+    assert report["exit_code"] == 1
+    assert all("cannot read" not in f.found for f in found), \
+        [f for f in found if "cannot read" in f.found]
+
+
+def test_an_account_without_cases_is_no_finding():
+    """Nothing to open: the case checks are "not shown", not failures."""
+    from companion.doctor.driver import no_cases
+
+    empty = Raw(200, b'{"caseSearchResultList": [], "totalNumberOfResults": 0}')
+    skipped = Raw(None, None, "no case to open: the case list is empty", skipped=True)
+    c = Captured(search=empty, viewcase=skipped, case_page=skipped)
+    assert no_cases(c)
+    found = {f.check: f for f in run(c)}
+    assert not [f for name, f in found.items() if f.failed and not name.startswith("lobby")]
+    assert found["viewcase.answer"].result == found["case_page.answer"].result == "not shown"

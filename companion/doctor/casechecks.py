@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import Counter
 
 from companion.doctor import html
-from companion.doctor.findings import NotShown, check, count
-from companion.doctor.jsonchecks import RE_CASE_ID, contacts, meta, parsed_by
+from companion.doctor.findings import NotShown, check, count, number
+from companion.doctor.jsonchecks import RE_CASE_ID, contacts, meta, parsed_by, why
 from companion.doctor.privacy import zone_shown
 from scrapers.errors import AmbiguousTimeZone
 from scrapers.parse import locales
@@ -22,6 +22,7 @@ REOPEN_NOTICE = '[data-testid="reopen-notice"]'
 
 
 def view(c):
+    """The page's view-case container, or NotShown (case_page.answer says it is gone)."""
     node = html.view_of(c.tree("case_page"))
     if node is None:
         raise NotShown('no <div class="view-case"> on the page')
@@ -29,6 +30,7 @@ def view(c):
 
 
 def page_contacts(c) -> list:
+    """The contacts, or NotShown (case_page.contacts says none were found)."""
     found = html.contacts_of(c.tree("case_page"))
     if not found:
         raise NotShown("no contact element on the page")
@@ -36,6 +38,7 @@ def page_contacts(c) -> list:
 
 
 def summary_values(c) -> dict:
+    """ID/Status/Created/Category values of the summary, any locale."""
     node = view(c).css_first(SUMMARY)
     if node is None:
         raise NotShown(f"no {SUMMARY}")
@@ -43,6 +46,7 @@ def summary_values(c) -> dict:
 
 
 def page_locale(c) -> str:
+    """The locale the summary is in (labels, then how Created: is written)."""
     node = view(c).css_first(SUMMARY)
     text = text_of(node) if node is not None else ""
     return detect_locale(text, labelled_values(text).get("created"))
@@ -62,9 +66,10 @@ def whole_json(c) -> list | None:
 
 @check("case_page.answer", "case_page", 'HTTP 200, a page holding <div class="view-case">')
 def case_answer(c):
-    raw = c.raws.get("case_page")
-    if raw is None or raw.body is None:
-        return "missing", f"no page ({raw.problem if raw and raw.problem else 'not asked'})"
+    """The page rendered and holds the view-case container."""
+    raw = c.answered("case_page")
+    if raw is None:
+        return "missing", f"no page ({why(c, 'case_page')})"
     present = html.view_of(c.tree("case_page")) is not None
     return ("ok" if present and raw.status == 200 else "missing" if not present else "differs",
             f"HTTP {raw.status}, view-case {'present' if present else 'absent'}")
@@ -73,6 +78,7 @@ def case_answer(c):
 @check("case_page.summary", "case_page",
        f"{SUMMARY} with an <h1> and the lines ID:, Status:, Created:, Category:")
 def case_summary(c):
+    """The summary block and its four labelled lines."""
     node = view(c).css_first(SUMMARY)
     if node is None:
         return "missing", "no case-summary"
@@ -87,6 +93,7 @@ def case_summary(c):
 
 @check("case_page.case_id", "case_page", "ID: 8 to 14 digits, the case asked for")
 def case_id(c):
+    """The id pattern, and the page is the case asked for (said without the id)."""
     shown = summary_values(c).get("id", "").strip()
     if not shown:
         return "missing", "no ID: value"
@@ -98,6 +105,7 @@ def case_id(c):
 
 
 def label_locale(label: str) -> str | None:
+    """Which locale a status label belongs to (en_US stands for en_GB too)."""
     for loc in ("en_US", "de_DE"):
         if label in locales.STATUS_LABELS[loc].values():
             return loc
@@ -123,6 +131,8 @@ def labels_found(c, labels: list[str], locale: str) -> tuple[str, str]:
 @check("case_page.status_label", "case_page",
        "Status: one of the seven labels of the page's locale, the same status as ViewCase")
 def case_status_label(c):
+    """The shown label is known in the page's locale and means ViewCase's
+    status: a page and JSON that disagree would make the two parsers disagree."""
     label = summary_values(c).get("status", "")
     result, found = labels_found(c, [label] if label else [], page_locale(c))
     try:
@@ -139,6 +149,7 @@ def case_status_label(c):
 
 @check("case_page.created", "case_page", "Created: a date in the page's locale")
 def case_created(c):
+    """The Created: date parses in the page's locale."""
     shown = summary_values(c).get("created", "")
     if not shown:
         raise NotShown("no Created: value")
@@ -150,6 +161,7 @@ def case_created(c):
 
 
 def kind_of(contact) -> str:
+    """Which of the contract's contact elements a contact is."""
     if contact.tag == "kat-box":
         return "kat-box"
     classes = (contact.attributes.get("class") or "").split()
@@ -161,6 +173,9 @@ def kind_of(contact) -> str:
        '<kat-box> (layout a) or <kat-expander class="contact-expander"> (layout b), '
        "one per contact of ViewCase")
 def case_contacts(c):
+    """One contact element per contact (kat-box, or kat-expander with its
+    one stable class), as many as ViewCase counts: fewer means the driver or the page
+    missed some."""
     found = html.contacts_of(c.tree("case_page")) if html.view_of(c.tree("case_page")) \
         else []
     if not found:
@@ -173,13 +188,14 @@ def case_contacts(c):
     except (NotShown, AttributeError):
         total = None
     if isinstance(total, int | float) and total != len(found):
-        return "differs", f"{words}; ViewCase says {total:g}"
+        return "differs", f"{words}; ViewCase says {number(total)}"
     return ("differs" if odd else "ok"), words
 
 
 @check("case_page.sender_labels", "case_page",
        '[data-testid="sender-label"] in each contact: Amazon or You (Sie)')
 def case_sender_labels(c):
+    """The sender label the parser takes the side from."""
     found = page_contacts(c)
     labels = [n.css_first(html.SENDER_LABEL) for n in found]
     absent = sum(1 for n in labels if n is None)
@@ -193,6 +209,8 @@ def case_sender_labels(c):
 
 @check("case_page.receivers", "case_page", '[data-testid="reciever"] in each contact')
 def case_receivers(c):
+    """The receiver, in the real portal's spelling; the parser also reads
+    `receiver`, but a fixed spelling is still a change worth reporting."""
     found = page_contacts(c)
     real = sum(1 for n in found if n.css_first(html.TESTID_RECEIVER) is not None)
     other = sum(1 for n in found if n.css_first(html.TESTID_RECEIVER) is None
@@ -208,6 +226,8 @@ def case_receivers(c):
        '[data-testid="channel"] (Chat, Phone call / Telefonat) on each chat or call '
        "contact of ViewCase, on no e-mail")
 def case_channels(c):
+    """A channel label exactly on the chats and calls ViewCase names: a
+    missing one would make a chat read as an e-mail."""
     found = page_contacts(c)
     labels = [n.css_first(html.CHANNEL) for n in found]
     shown = Counter(c.seen(html.shown(n)) for n in labels if n is not None)
@@ -248,6 +268,8 @@ def _read_time(node, timezone: str | None, locale: str) -> tuple[str, str, bool]
        "every contact's time parses: a date box of two <div>s (layout a) or one line "
        "(layout b), with a zone")
 def case_times(c):
+    """Every shown time parses with ``scrapers.parse.locales`` (a time the
+    parser cannot read fails the whole page)."""
     found = page_contacts(c)
     forms, zones, bad = Counter(), Counter(), 0
     locale = page_locale(c)
@@ -273,6 +295,7 @@ def case_times(c):
        '<a data-testid="attachment"> to /cu/case-dashboard/attachment?caseID=&attachmentId= '
        "for each attachment of ViewCase")
 def case_attachments(c):
+    """Attachment links the sync can download, one per attachment."""
     links = view(c).css(ATTACHMENT)
     good = sum(1 for a in links if "caseID=" in (a.attributes.get("href") or "")
                and "attachmentId=" in (a.attributes.get("href") or ""))
@@ -291,6 +314,7 @@ def case_attachments(c):
 @check("case_page.reopen_notice", "case_page",
        '[data-testid="reopen-notice"] on an Answered case')
 def case_reopen_notice(c):
+    """The 5-day notice of an Answered case (v2), read into reopen_notice."""
     try:
         status = meta(c).get("caseStatus")
     except NotShown:
@@ -305,6 +329,8 @@ def case_reopen_notice(c):
 @check("case_page.actions", "case_page",
        '<kat-button label="Reply"> when canEditCase, label="Reopen case" when canReopenCase')
 def case_actions(c):
+    """The Reply and Reopen case buttons the page's can_edit / can_reopen
+    come from, as ViewCase's flags say."""
     from scrapers.parse.dom import buttons_of
 
     m = meta(c)
@@ -322,6 +348,7 @@ def case_actions(c):
 
 @check("case_page.parser", "case_page", "caselog's parser reads the page")
 def case_parser(c):
+    """caselog's case page parser reads the page."""
     from scrapers.parse.pages import parse_case_page
 
     kwargs = {"timezone": c.timezone} if c.timezone else {}

@@ -38,6 +38,7 @@ class Finding:
 
     @property
     def failed(self) -> bool:
+        """Does this finding make the doctor exit 1?"""
         return self.result in FAILING
 
     def as_dict(self) -> dict:
@@ -48,11 +49,14 @@ class Finding:
 @dataclass(frozen=True)
 class Raw:
     """One answer as the driver got it: the HTTP status and the bytes, or, when there
-    were none, why (``problem``, in words that hold no data: "HTTP 404")."""
+    were none, why (``problem``, in words that hold no data: "HTTP 404"). ``skipped``:
+    not asked because there was nothing to ask about (an account without cases), which
+    is no finding."""
 
     status: int | None
     body: bytes | None
     problem: str | None = None
+    skipped: bool = False
 
 
 class NotShown(Exception):
@@ -72,6 +76,14 @@ class Captured:
         self.case_id, self.timezone = case_id, timezone
         self._memo: dict = {}
         self._data: privacy.DataValues | None = None
+
+    def answered(self, kind: str) -> Raw | None:
+        """The capture for an "answer" check: None when it is absent (a finding), or
+        NotShown when it was rightly never asked for."""
+        raw = self.raws.get(kind)
+        if raw is not None and raw.skipped:
+            raise NotShown(raw.problem or "not asked")
+        return raw if raw is not None and raw.body is not None else None
 
     def raw(self, kind: str) -> Raw:
         """The capture, or NotShown saying why there is none."""
@@ -163,10 +175,21 @@ def run(captured: Captured, names: tuple[str, ...] | None = None) -> list[Findin
         except NotShown as exc:
             result, found = "not shown", str(exc)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError,
-                RecursionError) as exc:
+                ArithmeticError, RecursionError) as exc:
             result, found = "differs", f"an answer this check cannot read ({type(exc).__name__})"
         findings.append(Finding(chk.name, chk.capture, chk.expected, found, result))
     return findings
+
+
+def number(value) -> str:
+    """A JSON number as a report may say it, whatever its size (a 400-digit integer
+    cannot even become a float)."""
+    if isinstance(value, int):
+        return str(value) if abs(value) < 10**15 else "a huge number"
+    try:
+        return f"{value:g}"
+    except (TypeError, ValueError):
+        return "not a number"
 
 
 def count(n: int, word: str) -> str:

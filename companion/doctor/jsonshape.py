@@ -21,6 +21,7 @@ MAX_SHAPE_ITEMS = 500
 
 
 def json_type(value) -> str:
+    """The JSON type of a decoded value, in JSON's words."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -36,12 +37,21 @@ def json_type(value) -> str:
     return type(value).__name__
 
 
+def a(value) -> str:
+    """``a string``, ``an object``, ``null``: a value's JSON type, as a sentence says it."""
+    kind = json_type(value)
+    if kind in ("null", "true/false"):
+        return kind
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
 def spec_words(spec: dict) -> str:
     """``caseId (string), creationDate (number)...`` for an "expected" column."""
     return ", ".join(f"{name} ({' or '.join(kinds)})" for name, kinds in spec.items())
 
 
 def _objects(objs: list, what: str) -> list:
+    """The objects to check, or NotShown when there are none."""
     if not objs:
         raise NotShown(f"no {what}s in the answer")
     return objs
@@ -51,13 +61,13 @@ def fields(objs: list, spec: dict, what: str, data, optional=()) -> tuple[str, s
     """Does every object carry every field of ``spec``? Missing ones are named with how
     many objects lack them; extra keys are listed but fail nothing (a portal may add)."""
     objs = _objects(objs, what)
-    odd = Counter(json_type(o) for o in objs if not isinstance(o, dict))
+    odd = Counter(a(o) for o in objs if not isinstance(o, dict))
     missing, extra = Counter(), Counter()
     for obj in objs:
         if isinstance(obj, dict):
             missing.update(k for k in spec if k not in obj)
             extra.update(privacy.key_shown(k, data) for k in obj if k not in spec)
-    parts = [f"{count(n, what)} of {len(objs)} {kind}, not an object"
+    parts = [f"{n} of {len(objs)} {what}s {'is' if n == 1 else 'are'} {kind}, not an object"
              for kind, n in odd.items()]
     parts += [f"{key} absent in {n} of {len(objs)}" for key, n in sorted(missing.items())
               if key not in optional]
@@ -83,11 +93,11 @@ def types(objs: list, spec: dict, what: str) -> tuple[str, str]:
     for obj in objs:
         for key, kinds in spec.items():
             if key in obj and json_type(obj[key]) not in kinds:
-                wrong.setdefault(key, Counter())[json_type(obj[key])] += 1
+                wrong.setdefault(key, Counter())[a(obj[key])] += 1
     if not wrong:
         return "ok", ("each field has its type" if len(objs) == 1
                       else f"each field has its type in all {len(objs)} {what}s")
-    parts = [f"{key} is {' / '.join(f'a {t} in {n}' for t, n in found.items())} of "
+    parts = [f"{key} is {' / '.join(f'{t} in {n}' for t, n in found.items())} of "
              f"{len(objs)}" for key, found in sorted(wrong.items())]
     return "differs", "; ".join(parts)
 
@@ -95,10 +105,10 @@ def types(objs: list, spec: dict, what: str) -> tuple[str, str]:
 def epoch_problem(value) -> str | None:
     """Why ``value`` is not epoch seconds as a JSON number (None when it is)."""
     if json_type(value) != "number":
-        return f"a {json_type(value)}"
+        return a(value)
     if not math.isfinite(value):
         return "not a finite number"
-    if value > 1e11:
+    if value > 1e11 and EPOCH_MIN <= value / 1000 < EPOCH_MAX:
         return "milliseconds"
     if not EPOCH_MIN <= value < EPOCH_MAX:
         return "outside 1990-2100"
@@ -148,6 +158,7 @@ class Shape:
         self.items: Shape | None = None
 
     def add(self, value, data, depth: int = 0) -> None:
+        """Count one more value seen here (and, below the depth cap, what it holds)."""
         self.types[json_type(value)] += 1
         if depth >= MAX_SHAPE_DEPTH:
             return
@@ -163,6 +174,7 @@ class Shape:
                 self.items.add(inner, data, depth + 1)
 
     def as_dict(self) -> dict:
+        """The accumulated shape as the report holds it."""
         out: dict = {"types": dict(sorted(self.types.items()))}
         if self.lengths:
             out["length"] = [min(self.lengths), max(self.lengths)]

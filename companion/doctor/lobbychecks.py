@@ -14,8 +14,8 @@ from collections import Counter
 
 from companion.doctor import html
 from companion.doctor.casechecks import kind_of, labels_found, page_locale
-from companion.doctor.findings import NotShown, check, count
-from companion.doctor.jsonchecks import ids_found, parsed_by
+from companion.doctor.findings import NotShown, check, count, number
+from companion.doctor.jsonchecks import ids_found, parsed_by, why
 from scrapers.parse import locales
 from scrapers.parse.dom import RE_CASE_ID_IN_URL, RE_TOTAL, text_of
 
@@ -29,6 +29,7 @@ VIEW_LINK = 'a[href*="view-case"]'
 
 
 def table(c) -> html.Table:
+    """The lobby table with the required columns, or NotShown (lobby.headers says)."""
     found = html.lobby_table(c.tree("lobby"))
     if found is None or not all(k in found.columns for k in REQUIRED):
         raise NotShown("no table with the lobby's headers")
@@ -53,6 +54,7 @@ def lobby_locale(c) -> str:
 
 
 def lobby_layout(t: html.Table) -> str:
+    """``a``, ``b`` or ``neither`` from the columns the headers name."""
     cols = set(t.columns)
     if cols >= set(LAYOUT_A) and "email" not in cols:
         return "a"
@@ -62,15 +64,17 @@ def lobby_layout(t: html.Table) -> str:
 
 
 def column(t: html.Table, key: str) -> list:
+    """The cells of one column, by meaning."""
     i = t.columns[key]
     return [cells[i] for cells in t.rows if len(cells) > i]
 
 
 @check("lobby.answer", "lobby", "HTTP 200, a page with a table of cases")
 def lobby_answer(c):
-    raw = c.raws.get("lobby")
-    if raw is None or raw.body is None:
-        return "missing", f"no page ({raw.problem if raw and raw.problem else 'not asked'})"
+    """The lobby rendered with a table of cases."""
+    raw = c.answered("lobby")
+    if raw is None:
+        return "missing", f"no page ({why(c, 'lobby')})"
     found = html.lobby_table(c.tree("lobby"))
     words = f"HTTP {raw.status}, " + (f"a table of {count(len(found.rows), 'row')}"
                                       if found else "no table with a header row")
@@ -81,6 +85,7 @@ def lobby_answer(c):
 @check("lobby.summary", "lobby",
        "a line `Cases 1 to 10 of N` (de_DE `Fälle ... von N`), N as SearchForCases says")
 def lobby_summary(c):
+    """The summary line the driver waits for, with SearchForCases' count."""
     m = RE_TOTAL.search(text_of(c.tree("lobby").body)[:200_000])
     if not m:
         return "missing", "no such line"
@@ -90,15 +95,16 @@ def lobby_summary(c):
     except (NotShown, AttributeError):
         total = None
     if isinstance(total, int | float) and total != shown:
-        return "differs", f"N is {shown}; SearchForCases says {total:g}"
+        return "differs", f"N is {shown}; SearchForCases says {number(total)}"
     return "ok", f"present, N {shown}"
 
 
 @check("lobby.headers", "lobby",
        "headers Case ID, Status, Subject, Creation Date, Last Amazon Reply (layout a) or "
-       "Creation Date, Case ID, Status, Primary Email, Short Description and a View link "
-       "(layout b), in the page's locale")
+       "Creation Date, Case ID, Status, Primary Email, Short Description (layout b), in "
+       "the page's locale")
 def lobby_headers(c):
+    """The columns by header text in any locale, the headers seen listed."""
     found = html.lobby_table(c.tree("lobby"))
     if found is None:
         return "missing", "no table with a header row"
@@ -114,6 +120,7 @@ def lobby_headers(c):
 @check("lobby.links", "lobby",
        "each row links to view-case?caseID=<id> (layout a: the Case ID cell; b: View)")
 def lobby_links(c):
+    """The link the lobby parser takes each case id from."""
     t = table(c)
     if not t.rows:
         raise NotShown("no rows")
@@ -130,6 +137,7 @@ def lobby_links(c):
 
 @check("lobby.case_ids", "lobby", "case ids of 8 to 14 digits")
 def lobby_case_ids(c):
+    """The id pattern, from the links (else the Case ID cell)."""
     t = table(c)
     ids = []
     for cells, cell in zip(t.rows, column(t, "case_id"), strict=False):
@@ -142,11 +150,13 @@ def lobby_case_ids(c):
 
 @check("lobby.status_labels", "lobby", "each Status one of the seven labels of the locale")
 def lobby_status_labels(c):
+    """Each status label known in the lobby's own locale."""
     return labels_found(c, [html.shown(n) for n in column(table(c), "status")],
                         lobby_locale(c))
 
 
 def _date_ok(text: str, locale: str, no_reply: bool) -> bool:
+    """Does a shown lobby date (or No reply) parse?"""
     if no_reply and locales.ui_meaning(text) == "no_reply":
         return True
     try:
@@ -163,6 +173,7 @@ def _date_ok(text: str, locale: str, no_reply: bool) -> bool:
 @check("lobby.dates", "lobby",
        "Creation Date (and Last Amazon Reply, or No reply) dates in the page's locale")
 def lobby_dates(c):
+    """The shown dates a lobby listing stores, in the lobby's locale."""
     t, locale = table(c), lobby_locale(c)
     keys = [k for k in ("created", "last_reply") if k in t.columns]
     cells = [(html.shown(n), k == "last_reply") for k in keys for n in column(t, k)]
@@ -175,6 +186,7 @@ def lobby_dates(c):
 
 @check("lobby.parser", "lobby", "caselog's parser reads the page")
 def lobby_parser(c):
+    """caselog's lobby parser reads the page."""
     from scrapers.parse.pages import parse_lobby
 
     return parsed_by(lambda: parse_lobby(c.raw("lobby").body))
@@ -203,6 +215,7 @@ def layouts(c) -> dict:
 
 
 def _form(contact) -> str:
+    """``a`` for a two-div date box, ``b`` for a one-line time."""
     node = html.time_of(contact)
     if node is None:
         return "neither"
@@ -213,6 +226,7 @@ def _form(contact) -> str:
        "layout a (five-column lobby, kat-box, date box) or b (six columns, kat-expander, "
        "one-line times), each part either")
 def layout(c):
+    """Which layout each part shows; any mix of a and b is PORTAL.md's."""
     parts = layouts(c)
     seen = {k: v for k, v in parts.items() if v is not None}
     if not seen:
@@ -223,6 +237,7 @@ def layout(c):
 
 @check("locale", "all", "en_US, en_GB or de_DE, the same on both pages")
 def locale(c):
+    """The locale both pages show, which every label above is read in."""
     shown = {}
     for kind, find in (("lobby", lobby_locale), ("case page", page_locale)):
         try:

@@ -46,6 +46,7 @@ _EXTRA_WORDS = ("EMAIL", "CHAT", "PHONE", "Actions", "Aktionen", "View", "Anzeig
 
 
 def _contract_words() -> frozenset[str]:
+    """PORTAL.md's vocabulary, casefolded: words a report may always repeat."""
     words = set(FIELD_NAMES) | set(TESTIDS) | set(_EXTRA_WORDS) | set(locales.API_STATUSES)
     for table in locales.STATUS_LABELS.values():
         words.update(table.values())
@@ -87,6 +88,7 @@ class DataValues:
         return False
 
     def overlaps(self, text: str) -> bool:
+        """Does ``text`` hold a data value, or appear inside one?"""
         t = text.casefold().strip()
         return bool(t) and (t in self._blob or self.inside(t))
 
@@ -138,6 +140,8 @@ def scrub(value, data: DataValues):
 # -- collecting the data values ----------------------------------------------------------
 
 def _json_values(doc, out: list, depth: int = 0) -> None:
+    """Every string of a JSON answer but the enumerations' values, plus long
+    integers (ids as numbers) and the lines of HTML messages."""
     if depth > 64:
         return
     if isinstance(doc, dict):
@@ -159,6 +163,7 @@ def _json_values(doc, out: list, depth: int = 0) -> None:
 
 
 def _lobby_values(tree, out: list) -> None:
+    """The lobby cells that are data (not the status or date columns) and link ids."""
     table = html.lobby_table(tree)
     if table is None:
         return
@@ -172,6 +177,8 @@ def _lobby_values(tree, out: list) -> None:
 
 
 def _case_page_values(tree, out: list) -> None:
+    """The case page's data: title, id and category values, receivers,
+    everything of each contact but its head."""
     view = html.view_of(tree)
     if view is None:
         return

@@ -46,6 +46,8 @@ def _page_counts(c: Captured) -> dict:
 
 
 def _capture(c: Captured, kind: str) -> dict:
+    """One capture in the report: request, status, size and its shape
+    (or why there is none)."""
     raw = c.raws.get(kind)
     out: dict = {"request": CAPTURES[kind]}
     if raw is None or raw.body is None:
@@ -67,6 +69,7 @@ def _capture(c: Captured, kind: str) -> dict:
 
 
 def _locales(c: Captured) -> dict:
+    """The locale each page showed (None: not captured)."""
     out = {}
     for kind, find in (("lobby", lobby_locale), ("case_page", page_locale)):
         try:
