@@ -393,3 +393,15 @@ def test_an_account_without_cases_is_no_finding():
     found = {f.check: f for f in run(c)}
     assert not [f for name, f in found.items() if f.failed and not name.startswith("lobby")]
     assert found["viewcase.answer"].result == found["case_page.answer"].result == "not shown"
+
+
+def test_a_data_value_that_is_a_common_word_blanks_only_what_could_hold_it():
+    """A message line "number" is data: the report keeps caselog's own words (what each
+    check expects) but withholds any found text holding it."""
+    doc = json.loads((DATA / f"view_case_v2_en_US_{CASE}.json").read_bytes())
+    doc["contactList"][0]["message"] = "number"
+    c = captured(viewcase=json.dumps(doc).encode())
+    report = reports.build(c, run(c), portal="http://127.0.0.1:1")
+    rows = {r["check"]: r for r in report["checks"]}
+    assert "(number)" in rows["search.row_types"]["expected"]
+    assert rows["search.total"]["found"].startswith("[withheld")  # "...NumberOfResults 13"

@@ -121,15 +121,17 @@ def zone_shown(text: str) -> str:
     return t if _ZONE.fullmatch(t) else f"(zone text of {len(t)} characters, not shown)"
 
 
-def scrub(value, data: DataValues):
+def scrub(value, data: DataValues, keep: frozenset[str] = frozenset()):
     """The finished report with every string (keys too) that holds an e-mail address,
-    six digits in a row, or a data value of this run replaced by ``WITHHELD``."""
+    six digits in a row, or a data value of this run replaced by ``WITHHELD``. Strings
+    in ``keep`` are caselog's own (check names, what they expect): a data value that
+    happens to be a common word ("number") must not blank them."""
     if isinstance(value, dict):
-        return {scrub(k, data): scrub(v, data) for k, v in value.items()}
+        return {scrub(k, data, keep): scrub(v, data, keep) for k, v in value.items()}
     if isinstance(value, list):
-        return [scrub(v, data) for v in value]
+        return [scrub(v, data, keep) for v in value]
     if isinstance(value, str):
-        if value.casefold() in CONTRACT_WORDS:
+        if value in keep or value.casefold() in CONTRACT_WORDS:
             return value
         if _EMAIL.search(value) or _LONG_DIGITS.search(value) or data.inside(value):
             return WITHHELD

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from companion import __version__
 from companion.doctor import html, privacy
-from companion.doctor.findings import CAPTURES, RESULTS, Captured, Finding, NotShown
+from companion.doctor.findings import CAPTURES, CHECKS, RESULTS, Captured, Finding, NotShown
 from companion.doctor.jsonshape import shape
 from companion.doctor.lobbychecks import layouts, lobby_locale, page_locale, seen_labels
 
@@ -94,7 +94,9 @@ def build(c: Captured, findings: list[Finding], *, portal: str,
         "checks": [f.as_dict() for f in findings],
         "captures": {kind: _capture(c, kind) for kind in CAPTURES},
     }
-    return privacy.scrub(report, c.data)
+    own = {text for chk in CHECKS for text in (chk.name, chk.capture, chk.expected)}
+    own.update(CAPTURES.values())
+    return privacy.scrub(report, c.data, frozenset(own))
 
 
 def table(report: dict, width: int | None = None) -> str:
