@@ -373,6 +373,13 @@ def _v7(db: sqlite_utils.Database) -> None:
 
 
 def _v8(db: sqlite_utils.Database) -> None:
+    """The timeline's channel filter: chats and calls are a few in every hundred
+    messages, so finding a page of them newest first walks this index instead of every
+    message (a few ms on 100,000 messages, against 50+ ms with another filter beside)."""
+    db["messages"].create_index(["channel", "sent_at"], if_not_exists=True)
+
+
+def _v9(db: sqlite_utils.Database) -> None:
     """Two sources, one archive: which source wrote each message (the more detailed copy
     of a message is kept, see ``companion.capture.merge``) and which one each run used."""
     if "source" not in db["messages"].columns_dict:
@@ -391,7 +398,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (5, "full-text search with stemming and folded diacritics", _v5),
     (6, "captures remember what they asked for", _v6),
     (7, "channels, transfers, per-source status, call-backs", _v7),
-    (8, "which source wrote each message and ran each sync", _v8),
+    (8, "index for the timeline's channel filter", _v8),
+    (9, "which source wrote each message and ran each sync", _v9),
 ]
 
 

@@ -7,6 +7,9 @@ backoff and rate; this module owns *what* to fetch and what a failure means:
 - a session, robot-check or outage stop (``scrapers.errors.STOPS``) ends the sync (state
   ``auth``/``robot``/``outage``); every case saved so far stays saved, cases in flight are
   not saved, and the next sync opens them again because they still look new or changed;
+- a case list that the parser reads but that is no longer PORTAL.md's shape (the doctor's
+  cheap checks, ``companion.doctor.canary.ShapeChanged``) ends the sync as ``failed``
+  before any case is saved, saying what changed and to run ``caselog doctor``;
 - anything else that goes wrong with one case (retries exhausted, 404, 403, an answer of
   a shape the parsers do not know, a parser bug) fails that case: its captures are kept,
   it is named in the summary, and the sync goes on.
@@ -31,6 +34,7 @@ from companion import errors
 from companion.capture import pipeline, runs, store
 from companion.capture.archive import CAPTURE_KINDS, Archive, Archived
 from companion.capture.sources import open_source
+from companion.doctor.canary import ShapeChanged
 from companion.schema import utcnow
 from scrapers.errors import CaptureError, PortalError
 
@@ -165,6 +169,8 @@ class Syncer:
         if caps:
             self.archive.log(caps, self.result.sync_id)
             store.record_captures(self.db, self.result.sync_id, caps)
+        if isinstance(exc, ShapeChanged):  # the case list's shape changed: say so, as is
+            raise Stop("failed", errors.redact(str(exc))) from exc
         problem = errors.explain(exc, portal=self.source.origin, login=self.source.login_hint)
         if problem.state != "case":  # a stop, or nothing answered at all
             raise Stop(problem.state, problem.message) from exc

@@ -28,6 +28,7 @@ COMMANDS = {
     "checklist": "companion.cli.replies:checklist",
     "draft": "companion.cli.replies:draft",
     "reminders": "companion.cli.replies:reminders_cmd",
+    "doctor": "companion.cli.doctor:doctor",
 }
 # One-line help for `caselog --help`, so listing commands imports none of them.
 SUMMARIES = {
@@ -40,6 +41,7 @@ SUMMARIES = {
     "checklist": "Show (and tick, or attach files to) a case's evidence checklist.",
     "draft": "Print the drafted reply for a case.",
     "reminders": "List overdue and due follow-ups and answers.",
+    "doctor": "Check the portal against PORTAL.md (a redacted report).",
     "serve": "Serve the local web UI on 127.0.0.1.",
     "demo": "Simulated portal, sign-in, sync and UI in one step.",
     "portal": "Run the simulated Seller Central.",

@@ -17,6 +17,7 @@ from companion.read.queries import (
     fts_query,
     utc_now,
 )
+from companion.read.thread import present
 
 CASE_SORTS = {
     "created": "c.created_at",
@@ -82,7 +83,8 @@ def cases_table(db: sqlite_utils.Database, filters: dict, sort: str = "created",
     rows = list(db.query(
         f"""
         SELECT c.case_id, c.subject, c.status, c.category, c.created_at,
-               c.last_amazon_reply_at, c.total_messages, c.in_lobby, c.last_error
+               c.last_amazon_reply_at, c.total_messages, c.in_lobby, c.last_error,
+               c.continued_in, c.continues
         FROM cases c {where_sql}
         ORDER BY {sort_sql} {direction} NULLS LAST, c.case_id {direction}
         LIMIT :limit OFFSET :offset
@@ -93,8 +95,31 @@ def cases_table(db: sqlite_utils.Database, filters: dict, sort: str = "created",
     return {"rows": rows, "total": total, "page": page, "pages": pages}
 
 
+def transfer_links(db: sqlite_utils.Database, case: dict) -> dict:
+    """Both ends of a transfer as the case page links them: ``continued_in`` (the case
+    this transferred one continues in) and ``continues`` (the case this one continues),
+    each ``{"case_id", "stored"}`` or None. The other end may not be synced yet; the
+    page links it all the same (the next sync brings it)."""
+    out: dict = {"continued_in": None, "continues": None}
+    for key in out:
+        other = case.get(key)
+        if other:
+            out[key] = {"case_id": other, "stored": db.execute(
+                "SELECT 1 FROM cases WHERE case_id = ?", [other]).fetchone() is not None}
+    return out
+
+
+def referring_cases(db: sqlite_utils.Database, case_id: str) -> list[dict]:
+    """Stored cases whose transfer link names ``case_id`` (for the page of a case not
+    synced yet: it says which case pointed there)."""
+    return list(db.query(
+        "SELECT case_id, subject, status, continued_in, continues FROM cases "
+        "WHERE continued_in = ? OR continues = ? ORDER BY case_id", [case_id, case_id]))
+
 
 def case_detail(db: sqlite_utils.Database, case_id: str, newest_first: bool = False) -> dict | None:
+    """One case with its thread (each message with its channel and a chat's turns,
+    ``companion.read.thread``), attachments, status history and transfer links."""
     rows = list(db.query("SELECT * FROM cases WHERE case_id = ?", [case_id]))
     if not rows:
         return None
@@ -104,10 +129,10 @@ def case_detail(db: sqlite_utils.Database, case_id: str, newest_first: bool = Fa
     except ValueError:
         case["tag_list"] = []
     order = "DESC" if newest_first else "ASC"
-    messages = list(db.query(
+    messages = [present(m) for m in db.query(
         f"""SELECT rowid, message_key, contact_id, sender, sender_address, sent_at, html, text,
-                   truncated FROM messages WHERE case_id = ?
-            ORDER BY sent_at {order}, rowid {order}""", [case_id]))
+                   truncated, channel, turns FROM messages WHERE case_id = ?
+            ORDER BY sent_at {order}, rowid {order}""", [case_id])]
     attachments: dict[str, list] = {}
     for a in db.query("SELECT * FROM attachments WHERE case_id = ? ORDER BY name", [case_id]):
         attachments.setdefault(a["message_key"], []).append(a)
@@ -121,7 +146,10 @@ def case_detail(db: sqlite_utils.Database, case_id: str, newest_first: bool = Fa
          if m["sender"] == "amazon"), None)
     return {"case": case, "messages": messages, "history": history,
             "orphan_attachments": [a for lst in attachments.values() for a in lst],
-            "last_amazon_reply_at": last_amazon}
+            "last_amazon_reply_at": last_amazon,
+            "last_message_at": max((m["sent_at"] for m in messages if m["sent_at"]),
+                                   default=None),
+            "transfer": transfer_links(db, case)}
 
 
 def attachment(db: sqlite_utils.Database, case_id: str, attachment_id: str) -> dict | None:

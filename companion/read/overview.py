@@ -16,8 +16,9 @@ def needs_answer(db: sqlite_utils.Database, now: datetime, limit: int = 25) -> d
     """Cases where Amazon waits on the seller, the longest wait first."""
     rows = list(db.query(
         """
-        SELECT case_id, subject, category, status, created_at, waiting_since FROM (
-          SELECT c.case_id, c.subject, c.category, c.status, c.created_at,
+        SELECT case_id, subject, category, status, created_at, continues, waiting_since
+        FROM (
+          SELECT c.case_id, c.subject, c.category, c.status, c.created_at, c.continues,
                  COALESCE(c.last_amazon_reply_at,
                           (SELECT max(m.sent_at) FROM messages m
                             WHERE m.case_id = c.case_id AND m.sender = 'amazon'),
@@ -37,8 +38,9 @@ def waiting_on_amazon(db: sqlite_utils.Database, now: datetime, limit: int = 25)
     from the last message in the thread (normally the seller's)."""
     rows = list(db.query(
         """
-        SELECT case_id, subject, category, status, created_at, waiting_since FROM (
-          SELECT c.case_id, c.subject, c.category, c.status, c.created_at,
+        SELECT case_id, subject, category, status, created_at, continues, waiting_since
+        FROM (
+          SELECT c.case_id, c.subject, c.category, c.status, c.created_at, c.continues,
                  COALESCE((SELECT max(m.sent_at) FROM messages m WHERE m.case_id = c.case_id),
                           c.created_at) AS waiting_since
           FROM cases c WHERE c.status IN ('PendingAmazonAction', 'Reopened'))
@@ -67,7 +69,8 @@ def last_changes(db: sqlite_utils.Database, per_kind: int = 20) -> dict:
     sync_id = row[0]
     items = list(db.query(
         """
-        SELECT ch.kind, ch.case_id, ch.detail, ch.at, c.subject, c.status
+        SELECT ch.kind, ch.case_id, ch.detail, ch.at, c.subject, c.status, c.continued_in,
+               c.continues
         FROM (SELECT *, row_number() OVER (PARTITION BY kind ORDER BY id) AS n
               FROM changes WHERE sync_id = :sync) ch
         LEFT JOIN cases c ON c.case_id = ch.case_id

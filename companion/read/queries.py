@@ -17,11 +17,9 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
+from companion.read.labels import STATUS_LABELS  # the portal's en_US words, one table
 from companion.read.params import clean_text
-from scrapers.parse.locales import STATUS_LABELS as _PORTAL_LABELS
 
-# The UI speaks the portal's en_US labels, so a seller sees the words Seller Central uses.
-STATUS_LABELS = _PORTAL_LABELS["en_US"]
 SENDERS = ("amazon", "seller")
 
 # Private-use characters mark FTS matches so that the text can be HTML-escaped first and

@@ -1,4 +1,5 @@
-"""Full-text search over subjects and message text, matches marked with
+"""Full-text search over subjects and message text (e-mails, chat transcripts and call
+notes alike: all are ``messages.text``, which the FTS index holds), matches marked with
 ``MARK_OPEN``/``MARK_CLOSE`` so the text can be escaped before they become ``<mark>``.
 """
 
@@ -46,7 +47,8 @@ def search(db: sqlite_utils.Database, q: str, limit: int = 50) -> dict:
         marks = ",".join("?" * len(rowids))
         by_id = {r["rowid"]: r for r in db.query(
             f"""SELECT m.rowid, m.case_id, m.message_key, m.sender, m.sent_at, c.subject,
-                       c.status FROM messages m JOIN cases c ON c.case_id = m.case_id
+                       c.status, coalesce(m.channel, 'email') AS channel
+                FROM messages m JOIN cases c ON c.case_id = m.case_id
                 WHERE m.rowid IN ({marks})""", rowids)}
         for rid in rowids:
             if rid in by_id:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from companion.read.days import clamp_day, date_clauses
+from companion.read.labels import CHANNELS
 from companion.read.params import INT_MAX, TEXT_MAX, clean_text
 from companion.read.queries import (
     MARK_CLOSE,
@@ -37,7 +38,9 @@ RANK_OPENED, RANK_STATUS, RANK_MESSAGE = 0, 1, 2
 PAGE_SIZE = 50
 EXCERPT_CHARS = 320
 
-FILTER_KEYS = ("status", "category", "sender", "case", "from", "to", "q")
+FILTER_KEYS = ("status", "category", "sender", "channel", "case", "from", "to", "q")
+# Filters only messages have: any of them narrows the timeline to messages.
+MESSAGE_FILTERS = ("sender", "channel", "q")
 
 
 @dataclass(frozen=True)
@@ -77,14 +80,16 @@ _AT = re.compile(r"\d[\dT:.+\-Z ]{0,39}")  # ISO times as stored, nothing else
 
 def clean_filters(args) -> dict:
     """Keep only known, non-empty filters, each cleaned (text without control
-    characters and capped; a sender or status one of the known values; dates real and
-    clamped into the range the day rule can handle)."""
+    characters and capped; a sender, channel or status one of the known values; dates
+    real and clamped into the range the day rule can handle)."""
     out = {}
     for key in FILTER_KEYS:
         value = clean_text(args.get(key) or "", 64 if key == "case" else TEXT_MAX)
         if not value:
             continue
         if key == "sender" and value not in SENDERS:
+            continue
+        if key == "channel" and value not in CHANNELS:
             continue
         if key == "status" and value not in STATUS_LABELS:
             continue
@@ -118,7 +123,8 @@ def _opened(db, filters, cursor, limit) -> list[dict]:
     where += keyset("c.created_at", "c.rowid", RANK_OPENED, cursor, params)
     params["limit"] = limit
     sql = f"""
-        SELECT c.rowid AS seq, c.created_at AS at, c.case_id, c.subject, c.status, c.category
+        SELECT c.rowid AS seq, c.created_at AS at, c.case_id, c.subject, c.status, c.category,
+               c.continued_in, c.continues
         FROM cases c {"WHERE " + " AND ".join(where) if where else ""}
         ORDER BY c.created_at DESC, c.rowid DESC LIMIT :limit"""
     return [{**r, "kind": "opened", "rank": RANK_OPENED} for r in db.query(sql, params)]
@@ -137,7 +143,8 @@ def _status(db, filters, cursor, limit) -> list[dict]:
     params["limit"] = limit
     sql = f"""
         SELECT h.id AS seq, h.observed_at AS at, h.case_id, h.status AS new_status,
-               h.previous_status, c.subject, c.status, c.category
+               h.previous_status, c.subject, c.status, c.category, c.continued_in,
+               c.continues
         FROM (SELECT h.id, h.observed_at, h.case_id, h.status, h.previous_status
               FROM status_history h WHERE {" AND ".join(inner)}
               ORDER BY h.observed_at DESC, h.id DESC LIMIT :limit) h
@@ -151,6 +158,11 @@ def _messages(db, filters, cursor, limit) -> list[dict]:
     if "sender" in filters:
         where.append("m.sender = :sender")
         params["sender"] = filters["sender"]
+    if filters.get("channel") == "email":  # rows from before migration 7 are e-mails
+        where.append("coalesce(m.channel, 'email') = 'email'")  # walks the time index
+    elif "channel" in filters:
+        where.append("m.channel = :channel")
+        params["channel"] = filters["channel"]
     where += date_clauses("m.sent_at", filters, params)
     where += keyset("m.sent_at", "m.rowid", RANK_MESSAGE, cursor, params)
     match = fts_query(filters.get("q", ""))
@@ -161,7 +173,8 @@ def _messages(db, filters, cursor, limit) -> list[dict]:
     sql = f"""
         SELECT m.rowid AS seq, m.sent_at AS at, m.case_id, m.message_key, m.sender,
                substr(m.text, 1, :chars) AS excerpt, length(m.text) > :chars AS cut,
-               c.subject, c.status, c.category
+               coalesce(m.channel, 'email') AS channel, c.subject, c.status, c.category,
+               c.continued_in, c.continues
         FROM messages m JOIN cases c ON c.case_id = m.case_id
         {"WHERE " + " AND ".join(where) if where else ""}
         ORDER BY m.sent_at DESC, m.rowid DESC LIMIT :limit"""
@@ -184,10 +197,10 @@ def events(db: sqlite_utils.Database, filters: dict, cursor: Cursor | None = Non
            limit: int = PAGE_SIZE, sources: Iterable[Source] = ()) -> dict:
     """One page of events after ``cursor``: ``{"events": [...], "next": Cursor|None}``.
 
-    A sender or a text search narrows the timeline to messages (only messages have
-    either); every other filter applies to all kinds."""
+    A sender, a channel or a text search narrows the timeline to messages (only
+    messages have them); every other filter applies to all kinds."""
     arms: list[Source] = [_messages]
-    if "sender" not in filters and "q" not in filters:
+    if not any(key in filters for key in MESSAGE_FILTERS):
         arms += [_opened, _status, *sources]
     found: list[dict] = []
     for arm in arms:

@@ -14,7 +14,9 @@ from html import escape
 
 import sqlite_utils
 
+from companion.read.labels import status_label
 from companion.read.safe_html import message_html
+from companion.read.thread import present
 from companion.replies import checklists, drafts, related
 
 CSS = """
@@ -26,6 +28,9 @@ table{border-collapse:collapse;width:100%}th,td{border:1px solid #dde;padding:.3
 text-align:left;vertical-align:top}th{background:#f3f4f8}
 .msg{border:1px solid #dde;border-radius:6px;margin:.75rem 0;padding:.5rem .75rem}
 .msg.amazon{border-left:4px solid #ff9900}.msg.seller{border-left:4px solid #2a6fdb}
+.msg.chat,.msg.phone{border-style:dashed}.channel{font-weight:bold;text-transform:uppercase;
+font-size:.75rem;letter-spacing:.04em}.turns{list-style:none;padding:0;margin:.25rem 0}
+.turns li{margin:.15rem 0}
 .meta{color:#555;font-size:.85rem}.body{overflow-wrap:anywhere}
 .hash{font-family:ui-monospace,monospace;font-size:.8rem;word-break:break-all}
 pre{white-space:pre-wrap;background:#f6f7fa;padding:.75rem;border-radius:6px}
@@ -81,8 +86,12 @@ def _head(case_id: str, case: dict, msgs: list, now: datetime) -> list[str]:
          f"<h1>Case {_e(case_id)}: {_e(case['subject'])}</h1>",
          f"<p class='meta'>Dossier made by caselog on {now:%Y-%m-%d %H:%M} UTC.</p>",
          "<h2>Summary</h2><table>"]
+    transfer = [(label, case.get(key)) for key, label in
+                (("continued_in", "Continued in case"), ("continues", "Continues case"))
+                if case.get(key)]
     for label, value in (("Case ID", case_id), ("Subject", case["subject"]),
-                         ("Status", case["status"]), ("Category", case.get("category")),
+                         ("Status", status_label(case["status"])), *transfer,
+                         ("Category", case.get("category")),
                          ("Created", _t(case.get("created_at"))),
                          ("Last Amazon reply", _t(case.get("last_amazon_reply_at")) or "No reply"),
                          ("Messages", len(msgs))):
@@ -96,11 +105,13 @@ def _history(db, case_id: str, case: dict) -> list[str]:
                             "order by observed_at", [case_id]))
     if not history:
         return ["<h2>Status history</h2>",
-                f"<p>No status change observed; current status {_e(case['status'])}.</p>"]
+                f"<p>No status change observed; current status "
+                f"{_e(status_label(case['status']))}.</p>"]
     p = ["<h2>Status history</h2>", "<table><tr><th>Observed</th><th>From</th><th>To</th></tr>"]
     for h in history:
-        p.append(f"<tr><td>{_e(_t(h['observed_at']))}</td><td>{_e(h['previous_status'] or '')}"
-                 f"</td><td>{_e(h['status'])}</td></tr>")
+        before = status_label(h["previous_status"]) if h["previous_status"] else ""
+        p.append(f"<tr><td>{_e(_t(h['observed_at']))}</td><td>{_e(before)}"
+                 f"</td><td>{_e(status_label(h['status']))}</td></tr>")
     p.append("</table>")
     return p
 
@@ -110,16 +121,31 @@ def _thread(db, case_id: str, msgs: list) -> list[str]:
     for a in db.query("select * from attachments where case_id = ?", [case_id]):
         atts.setdefault(a["message_key"], []).append(a)
     p = [f"<h2>Thread ({len(msgs)} messages, oldest first)</h2>"]
-    for m in msgs:
+    for m in map(present, msgs):
         who = "Amazon" if m["sender"] == "amazon" else "Seller"
-        p.append(f"<div class='msg {_e(m['sender'])}'><div class='meta'><strong>{who}</strong>"
+        channel = (f"<span class='channel'>{_e(m['channel_label'])}</span> "
+                   if m["channel_label"] else "")
+        p.append(f"<div class='msg {_e(m['sender'])} {_e(m['channel'])}'><div class='meta'>"
+                 f"{channel}<strong>{who}</strong>"
                  f" {_e(m.get('sender_address') or '')} · {_e(_t(m['sent_at']))}</div>")
-        # the one policy the UI uses too: no <img>, nothing that loads or runs
-        p.append(f"<div class='body'>{message_html(m)}</div>")
+        p.append(_body(m))
         for a in atts.get(m["message_key"], []):
             p.append(f"<div class='meta'>Attachment: {_e(a['name'])} {_e(_size(a['size']))}</div>")
         p.append("</div>")
     return p
+
+
+def _body(m: dict) -> str:
+    """A chat as its turns, call notes as Amazon's notes, an e-mail as its HTML through
+    the one policy the UI uses too (no <img>, nothing that loads or runs)."""
+    if m["turns"]:
+        turns = "".join(
+            f"<li>{_e(_t(t['at'])[11:] + ' ' if t['at'] else '')}"
+            f"{'<strong>' + _e(t['name']) + ':</strong> ' if t['name'] else ''}"
+            f"{_e(t['text'])}</li>" for t in m["turns"])
+        return f"<ol class='turns body'>{turns}</ol>"
+    notes = "<div class='meta'>Amazon's notes of the call</div>" if m["channel"] == "phone" else ""
+    return f"{notes}<div class='body'>{message_html(m)}</div>"
 
 
 def _file(e: dict) -> str:
@@ -161,6 +187,8 @@ def _drafts(db, case_id: str) -> list[str]:
         p.append(f"<p class='meta'>State: {_e(draft['state'])} · revision "
                  f"{_e(draft['revision'])} · {_e(draft['situation'])}</p>"
                  f"<pre>{_e(draft['body'])}</pre>")
+    elif db["cases"].get(case_id)["status"] == "Transferred":
+        p.append(f"<p>No draft: {_e(drafts.transfer_reason(db['cases'].get(case_id)))}</p>")
     else:
         p.append("<p>No draft.</p>")
     events = drafts.events(db, case_id)
@@ -186,7 +214,8 @@ def _related(db, case_id: str) -> list[str]:
     if not rel:
         return []
     return (["<h2>Related cases</h2><ul>"]
-            + [f"<li>{_e(r['case_id'])}: {_e(r['subject'])} ({_e(r['status'])}; "
+            + [f"<li>{_e(r['case_id'])}: {_e(r['subject'] or 'not synced yet')} "
+               f"({_e(status_label(r['status']) if r['status'] else 'not synced yet')}; "
                f"{_e(', '.join(r['reasons']))})</li>" for r in rel]
             + ["</ul>"])
 

@@ -14,7 +14,15 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from companion.replies import checklists, drafts, evidence, progress, related, reminders
+from companion.replies import (
+    checklists,
+    drafts,
+    evidence,
+    progress,
+    related,
+    reminders,
+    window,
+)
 from companion.replies.library import default_library
 from companion.replies.sandbox import DraftError
 from companion.replies.situation import context
@@ -74,6 +82,17 @@ def _draft_part(db, case_id: str, ctx: dict, now: datetime) -> dict:
     return out
 
 
+def _transfer_part(db, case_id: str) -> dict:
+    """A transferred case has no draft: why, where to write instead (the continuation,
+    stored or not yet), and the draft kept from before the transfer, to copy over."""
+    case = db["cases"].get(case_id)
+    other = case.get("continued_in")
+    stored = bool(other) and db.execute("select 1 from cases where case_id = ?",
+                                        [other]).fetchone() is not None
+    return {"reason": drafts.transfer_reason(case), "continued_in": other,
+            "stored": stored, "old_draft": drafts.current(db, case_id)}
+
+
 def case_panel(db: sqlite_utils.Database, case_id: str, now: datetime | None = None) -> dict:
     """Everything ``replies/_case_panel.html`` shows for one case."""
     now = now or datetime.now(UTC)
@@ -82,13 +101,15 @@ def case_panel(db: sqlite_utils.Database, case_id: str, now: datetime | None = N
     asks = checklists.case_asks(db, case_id)
     items = _numbered(checklists.view(db, case_id, lib, asks))
     out: dict = {"draft": None, "notes": [], "reminder": None, "placeholders": [],
-                 "typed_brackets": [], "history": []}
+                 "typed_brackets": [], "history": [], "transfer": None}
     try:
         ctx = context(db, case_id, now, items=items, asks=asks)
     except (reminders.ConfigError, DraftError) as exc:
         problems.append(str(exc))
         ctx = None
-    if ctx is not None:
+    if ctx is not None and ctx["situation"] is None:
+        out["transfer"] = _transfer_part(db, case_id)
+    elif ctx is not None:
         part = _draft_part(db, case_id, ctx, now)
         problems += part.pop("problems")
         out.update(part)
@@ -101,6 +122,27 @@ def case_panel(db: sqlite_utils.Database, case_id: str, now: datetime | None = N
         max_mb=evidence.max_bytes() // (1024 * 1024),
         accept=",".join("." + ext for ext in sorted(evidence.ALLOWED)))
     return out
+
+
+def reopen_window(case: dict, last_message_at: str | None,
+                  now: datetime | None = None) -> dict | None:
+    """An Answered case's reopen window for the case page's summary (``window``): the
+    moment it closes, counted from the thread's last message, and what to do once it
+    has. None for other statuses. A broken settings file falls back to the defaults
+    (the replies panel says what is wrong with it)."""
+    if case.get("status") not in reminders.REOPENABLE:
+        return None
+    now = now or datetime.now(UTC)
+    try:
+        config = reminders.load_config()
+    except reminders.ConfigError:
+        config = {"defaults": dict(reminders.DEFAULTS), "categories": {}, "seller": {}}
+    s = reminders.settings_for(config, case.get("category"))
+    found = window.answered(window.last_activity(
+        last_message_at, case.get("last_amazon_reply_at")), s, now)
+    if found is None:
+        return None
+    return {**found, "advice": window.advice(found, case["case_id"], dated=False)}
 
 
 def home_panel(db: sqlite_utils.Database, now: datetime | None = None) -> dict:

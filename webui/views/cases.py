@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, render_template, request, send_
 
 from companion.home import home as caselog_home
 from companion.read import cases, queries
-from companion.read.queries import STATUS_LABELS
+from companion.read.labels import STATUS_LABELS
 from companion.replies import panels, progress
 from webui.db import get_db
 from webui.htmx import page
@@ -39,12 +39,27 @@ def case(case_id: str):
     newest = request.args.get("order") == "newest"
     detail = cases.case_detail(db, case_id, newest_first=newest)
     if detail is None:
-        abort(404)
-    portal = detail["case"].get("portal") or queries.portal_url(db) or \
-        current_app.config.get("PORTAL_URL")
+        return _not_stored(db, case_id)
+    portal = detail["case"].get("portal") or _portal(db)
     replies = panels.case_panel(db, case_id) if replies_on() else None
+    reopen = panels.reopen_window(detail["case"], detail["last_message_at"])
     return render_template("case.html", **detail, newest=newest, portal=portal,
-                           case_id=case_id, r=replies, flashes=flashed())
+                           case_id=case_id, r=replies, flashes=flashed(), reopen=reopen)
+
+
+def _portal(db) -> str | None:
+    return queries.portal_url(db) or current_app.config.get("PORTAL_URL")
+
+
+def _not_stored(db, case_id: str):
+    """A case caselog has not stored: a plain 404, unless a stored case's transfer link
+    names it (the case page links both ends whether or not the other one is synced);
+    then the 404 says which case pointed here and that the next sync brings it."""
+    refs = cases.referring_cases(db, case_id)
+    if not refs:
+        abort(404)
+    return render_template("case_missing.html", case_id=case_id, refs=refs,
+                           portal=_portal(db)), 404
 
 
 @bp.get("/cases/<case_id>/attachments/<attachment_id>")
