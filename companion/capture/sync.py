@@ -34,7 +34,6 @@ from companion import errors
 from companion.capture import pipeline, runs, store
 from companion.capture.archive import CAPTURE_KINDS, Archive, Archived
 from companion.capture.sources import open_source
-from companion.doctor.canary import ShapeChanged
 from companion.schema import utcnow
 from scrapers.errors import CaptureError, PortalError
 
@@ -169,8 +168,6 @@ class Syncer:
         if caps:
             self.archive.log(caps, self.result.sync_id)
             store.record_captures(self.db, self.result.sync_id, caps)
-        if isinstance(exc, ShapeChanged):  # the case list's shape changed: say so, as is
-            raise Stop("failed", errors.redact(str(exc))) from exc
         problem = errors.explain(exc, portal=self.source.origin, login=self.source.login_hint)
         if problem.state != "case":  # a stop, or nothing answered at all
             raise Stop(problem.state, problem.message) from exc

@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 
 from companion.home import home as caselog_home
-from companion.read import cases, queries
+from companion.read import cases, queries, sources
 from companion.read.labels import STATUS_LABELS
 from companion.replies import panels, progress
 from webui.db import get_db
@@ -44,7 +44,9 @@ def case(case_id: str):
     replies = panels.case_panel(db, case_id) if replies_on() else None
     reopen = panels.reopen_window(detail["case"], detail["last_message_at"])
     return render_template("case.html", **detail, newest=newest, portal=portal,
-                           case_id=case_id, r=replies, flashes=flashed(), reopen=reopen)
+                           case_id=case_id, r=replies, flashes=flashed(), reopen=reopen,
+                           seen=sources.case_sources(db, case_id, detail["case"]["status"]),
+                           callbacks=sources.callbacks(db, case_id))
 
 
 def _portal(db) -> str | None:

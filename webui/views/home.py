@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from companion.read import overview, stats
+from companion.read import overview, sources, stats
 from companion.read.queries import utc_now
 from companion.replies import panels
 from webui import charts
@@ -45,5 +45,6 @@ def index():
         changes=overview.last_changes(db),
         charts=chart_svgs(db),
         h=panels.home_panel(db, now) if replies_on() else None,
+        callbacks=sources.callbacks(db, now=now),
         **sync_context(db),
     )
