@@ -48,7 +48,9 @@ case "$cmd" in
   test)
     setup
     .venv/bin/ruff check .
-    exec .venv/bin/python -m pytest "$@"
+    # Two workers, a whole test file each: most tests wait on real servers and Chromium,
+    # so two cores run two files at once; a file's shared portal starts only once.
+    exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"
     ;;
   setup)
     setup
