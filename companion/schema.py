@@ -388,6 +388,36 @@ def _v9(db: sqlite_utils.Database) -> None:
         db["syncs"].add_column("source", str)  # portal | spapi
 
 
+def _v23(db: sqlite_utils.Database) -> None:
+    """New cases prepared before they exist in Seller Central (``replies.prepared``):
+    topic, subject and description with every revision, the topic's checklist, files
+    (``path`` relative to CASELOG_HOME, like ``evidence``), and the case it was attached
+    to once a sync brought it. No foreign key to ``cases`` (migration 4's reason)."""
+    owned = {"foreign_keys": [("prepared_id", "prepared_cases", "id")], "pk": "id",
+             "if_not_exists": True}
+    db["prepared_cases"].create(
+        {"id": int, "topic": str, "topic_title": str, "category": str, "subject": str,
+         "description": str, "revision": int,
+         "state": str,  # draft | ready | attached | discarded
+         "case_id": str, "created_at": str, "updated_at": str, "ready_at": str,
+         "attached_at": str}, pk="id", if_not_exists=True)
+    db["prepared_revisions"].create(
+        {"id": int, "prepared_id": int, "revision": int, "subject": str, "description": str,
+         "source": str, "saved_at": str}, **owned)  # source: generated | edited
+    db["prepared_items"].create(
+        {"id": int, "prepared_id": int, "key": str, "text": str, "help": str,
+         "position": int, "done": int, "done_at": str}, **owned)
+    db["prepared_evidence"].create(
+        {"id": int, "prepared_id": int, "item_key": str, "name": str, "sha256": str,
+         "size": int, "content_type": str, "path": str, "added_at": str}, **owned)
+    for table, cols, unique in (("prepared_cases", ["state"], False),
+                                ("prepared_cases", ["case_id"], False),
+                                ("prepared_revisions", ["prepared_id", "revision"], False),
+                                ("prepared_items", ["prepared_id", "key"], True),
+                                ("prepared_evidence", ["prepared_id"], False),
+                                ("prepared_evidence", ["sha256"], False)):
+        db[table].create_index(cols, unique=unique, if_not_exists=True)
+
 # Numbered migrations, applied in order and recorded in the ``migrations`` table.
 # Append new ones; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
@@ -400,6 +430,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (7, "channels, transfers, per-source status, call-backs", _v7),
     (8, "index for the timeline's channel filter", _v8),
     (9, "which source wrote each message and ran each sync", _v9),
+    (23, "prepared new cases: topic, description revisions, checklist, files", _v23),
 ]
 
 

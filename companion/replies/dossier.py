@@ -17,7 +17,7 @@ import sqlite_utils
 from companion.read.labels import status_label
 from companion.read.safe_html import message_html
 from companion.read.thread import present
-from companion.replies import checklists, drafts, related
+from companion.replies import checklists, drafts, prepared, related
 
 CSS = """
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2430;
@@ -220,6 +220,19 @@ def _related(db, case_id: str) -> list[str]:
             + ["</ul>"])
 
 
+def _prepared(db, case_id: str) -> list[str]:
+    """The new case as it was prepared in caselog before the seller opened it."""
+    p = []
+    for prep in prepared.for_case(db, case_id):
+        p += ["<h2>Prepared in caselog before the case was opened</h2>",
+              f"<p class='meta'>Topic: {_e(prep['topic_title'])} · prepared "
+              f"{_e(_t(prep['created_at']))} · attached {_e(_t(prep['attached_at']))} · "
+              f"revision {_e(prep['revision'])}</p>",
+              f"<p><strong>Subject:</strong> {_e(prep['subject'])}</p>",
+              f"<pre>{_e(prep['description'])}</pre>"]
+    return p
+
+
 def build(db: sqlite_utils.Database, case_id: str, now: datetime | None = None) -> str:
     """The dossier as one HTML string; reading it writes nothing to the database."""
     now = now or datetime.now(UTC)
@@ -227,6 +240,59 @@ def build(db: sqlite_utils.Database, case_id: str, now: datetime | None = None) 
     msgs = list(db.query("select * from messages where case_id = ? order by sent_at",
                          [case_id]))
     parts = (_head(case_id, case, msgs, now) + _history(db, case_id, case)
-             + _thread(db, case_id, msgs) + _checklist(db, case_id) + _drafts(db, case_id)
-             + _related(db, case_id) + ["</body></html>\n"])
+             + _thread(db, case_id, msgs) + _prepared(db, case_id) + _checklist(db, case_id)
+             + _drafts(db, case_id) + _related(db, case_id) + ["</body></html>\n"])
     return "".join(parts)
+
+
+def _prepared_head(p: dict, now: datetime) -> list[str]:
+    title = p["subject"] or p["topic_title"]
+    rows = [("Topic", p["topic_title"]), ("Category", p["category"]),
+            ("State", {"draft": "Draft", "ready": "Ready to open in Seller Central",
+                       "attached": f"Opened as case {p['case_id']}",
+                       "discarded": "Discarded"}.get(p["state"], p["state"])),
+            ("Prepared", _t(p["created_at"])), ("Last saved", _t(p["updated_at"])),
+            ("Revision", p["revision"])]
+    return (["<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+             f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">",
+             "<meta name='viewport' content='width=device-width,initial-scale=1'>",
+             f"<title>Prepared case: {_e(title)}</title><style>{CSS}</style></head><body>",
+             f"<h1>Prepared case: {_e(title)}</h1>",
+             f"<p class='meta'>Dossier made by caselog on {now:%Y-%m-%d %H:%M} UTC. caselog "
+             "never sends anything to Amazon: this is what the seller prepared.</p>",
+             "<h2>Summary</h2><table>"]
+            + [f"<tr><th scope='row'>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows]
+            + ["</table>"])
+
+
+def build_prepared(db: sqlite_utils.Database, pid: int, topic: dict | None = None,
+                   now: datetime | None = None) -> str:
+    """A prepared new case as one self-contained HTML file: topic, what Amazon needs
+    (when the topic is known), subject and description, the checklist with file names
+    and sha256 hashes. Reading it writes nothing."""
+    now = now or datetime.now(UTC)
+    p = prepared.get(db, pid)
+    parts = _prepared_head(p, now)
+    if topic and topic["needs"]:
+        parts += ["<h2>What Amazon needs to decide it</h2><ul>"]
+        parts += [f"<li>{_e(n)}</li>" for n in topic["needs"]] + ["</ul>"]
+    parts += ["<h2>Subject</h2>", f"<p>{_e(p['subject'])}</p>", "<h2>Description</h2>",
+              f"<pre>{_e(p['description'])}</pre>"]
+    items = prepared.items(db, pid)
+    parts.append(f"<h2>Evidence checklist ({sum(1 for i in items if i['done'])} of "
+                 f"{len(items)} done)</h2>")
+    if items:
+        parts.append("<table><tr><th>Done</th><th>Item</th><th>Files</th></tr>")
+        for i in items:
+            mark = "<span class='done'>yes</span>" if i["done"] else "<span class='open'>no</span>"
+            ev = "".join(f"<div>{_file(f)}</div>" for f in i["files"])
+            parts.append(f"<tr><td>{mark}</td><td>{_e(i['text'])}</td><td>{ev}</td></tr>")
+        parts.append("</table>")
+    loose = [f for f in prepared.files(db, pid) if f["item_key"] is None]
+    if loose:
+        parts += ["<p>Other files:</p><ul>"] + [f"<li>{_file(f)}</li>" for f in loose]
+        parts.append("</ul>")
+    if p["state"] == "attached":
+        parts.append(f"<p>The files now belong to case {_e(p['case_id'])}; its dossier "
+                     "lists them.</p>")
+    return "".join(parts + ["</body></html>\n"])

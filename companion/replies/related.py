@@ -49,6 +49,18 @@ def _fts_phrase(value: str) -> str:
     return '"' + re.sub(r"[^0-9A-Za-z]+", " ", value).strip() + '"'
 
 
+def cases_mentioning(db: sqlite_utils.Database, value: str, limit: int = 50) -> list[str]:
+    """Cases whose subject or a message holds the identifier ``value``: found through
+    FTS, confirmed in the text (a token match alone is no relation)."""
+    phrase = _fts_phrase(value)
+    return [r["case_id"] for r in db.query(
+        "select distinct m.case_id from messages_fts f join messages m "
+        "on m.rowid = f.rowid where messages_fts match ? and instr(m.text, ?) > 0 "
+        "union select c.case_id from cases_fts f join cases c on c.rowid = f.rowid "
+        "where cases_fts match ? and instr(c.subject, ?) > 0 limit ?",
+        [phrase, value, phrase, value, limit])]
+
+
 class _Found:
     """Related cases collected so far, each with its reasons and a score."""
 
@@ -75,15 +87,8 @@ def _by_identifiers(db, case: dict, found: _Found) -> None:
             n += 1
             if n > MAX_IDS:
                 break
-            phrase = _fts_phrase(value)
-            rows = db.query(
-                "select distinct m.case_id from messages_fts f join messages m "
-                "on m.rowid = f.rowid where messages_fts match ? and instr(m.text, ?) > 0 "
-                "union select c.case_id from cases_fts f join cases c on c.rowid = f.rowid "
-                "where cases_fts match ? and instr(c.subject, ?) > 0 limit 50",
-                [phrase, value, phrase, value])
-            for r in rows:
-                found.add(r["case_id"], f"{LABELS[kind]} {value}", 10.0)
+            for other in cases_mentioning(db, value):
+                found.add(other, f"{LABELS[kind]} {value}", 10.0)
 
 
 def _by_subject(db, case: dict, found: _Found) -> None:

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, render_template, request, send_
 from companion.home import home as caselog_home
 from companion.read import cases, queries, sources
 from companion.read.labels import STATUS_LABELS
-from companion.replies import panels, progress
+from companion.replies import newcase, panels, progress
 from webui.db import get_db
 from webui.htmx import page
 from webui.views.replies import flashed, replies_on
@@ -46,7 +46,8 @@ def case(case_id: str):
     return render_template("case.html", **detail, newest=newest, portal=portal,
                            case_id=case_id, r=replies, flashes=flashed(), reopen=reopen,
                            seen=sources.case_sources(db, case_id, detail["case"]["status"]),
-                           callbacks=sources.callbacks(db, case_id))
+                           callbacks=sources.callbacks(db, case_id),
+                           prepared=newcase.on_case(db, case_id))
 
 
 def _portal(db) -> str | None:
