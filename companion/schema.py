@@ -13,6 +13,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from companion import schema_search, schema_views
+
 
 def utcnow() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -388,6 +390,14 @@ def _v9(db: sqlite_utils.Database) -> None:
         db["syncs"].add_column("source", str)  # portal | spapi
 
 
+def _v22(db: sqlite_utils.Database) -> None:
+    """Search finds what people type (part of an id, two characters of a Japanese
+    subject: ``schema_search``, filled from the stored text), and views that make the
+    tables readable in Datasette (``schema_views``)."""
+    schema_search.create(db)
+    schema_views.create(db)
+
+
 # Numbered migrations, applied in order and recorded in the ``migrations`` table.
 # Append new ones; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
@@ -400,6 +410,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (7, "channels, transfers, per-source status, call-backs", _v7),
     (8, "index for the timeline's channel filter", _v8),
     (9, "which source wrote each message and ran each sync", _v9),
+    (22, "search by part of a word or id; readable views", _v22),
 ]
 
 
