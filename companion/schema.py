@@ -393,9 +393,11 @@ def _v9(db: sqlite_utils.Database) -> None:
 def _v22(db: sqlite_utils.Database) -> None:
     """Search finds what people type (part of an id, two characters of a Japanese
     subject: ``schema_search``, filled from the stored text), and views that make the
-    tables readable in Datasette (``schema_views``)."""
+    tables readable in Datasette (``schema_views``). The category index: the timeline and
+    the cases table list the categories on every page, 4 ms without it on 10,000 cases."""
     schema_search.create(db)
     schema_views.create(db)
+    db["cases"].create_index(["category"], if_not_exists=True)
 
 
 # Numbered migrations, applied in order and recorded in the ``migrations`` table.

@@ -19,8 +19,9 @@ Each word typed (at most 12, all required) is matched in one of three ways:
 An id's first two characters (``B0``) match like a short word; one digit or letter
 alone is a word.
 
-``where`` gives SQL clauses over ``cases c`` or ``messages m``; ``mark`` puts the search
-marks around what matched, for the parts FTS cannot highlight.
+``match`` gives the matching rows of ``cases c`` or ``messages m`` (SQL clauses and a
+count); ``mark`` puts the search marks around what matched, for the parts FTS cannot
+highlight.
 """
 
 from __future__ import annotations
@@ -124,6 +125,14 @@ def _like(value: str) -> str:
     return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _cover(n: int) -> list[int]:
+    """Where the trigrams start that cover a part of ``n`` characters without overlap
+    (and the last one): the ``LIKE`` check restores the order, and every list left out
+    of the AND is work saved (``fba`` begins every shipment id; half the time)."""
+    starts = list(range(0, n - 2, 3))
+    return starts + ([n - 3] if starts[-1] != n - 3 else [])
+
+
 def _short_terms(db: sqlite_utils.Database, grams: str, short: str) -> list[str] | None:
     """The indexed trigrams that begin with ``short``; None when there are too many."""
     rows = db.execute(
@@ -132,34 +141,70 @@ def _short_terms(db: sqlite_utils.Database, grams: str, short: str) -> list[str]
     return None if len(rows) > MAX_TERMS else [r[0] for r in rows]
 
 
-def where(db: sqlite_utils.Database, words: Words, table: str, params: dict,
-          key: str = "w") -> list[str]:
-    """SQL clauses (to AND) that hold for the rows of ``cases c`` (subject) or
-    ``messages m`` (text) matching every word; ``params`` gains their values, named
-    after ``key`` so that clauses over both tables can share one statement."""
+@dataclass
+class Match:
+    """The rows matching every word, as rowid sets (FTS subqueries, cheap to count and
+    to intersect) and checks on the row itself (the stored text)."""
+
+    alias: str
+    table: str
+    sets: list[str]
+    rows: list[str]
+    none: bool = False
+
+    def clauses(self) -> list[str]:
+        """SQL clauses (to AND) over ``cases c`` or ``messages m``."""
+        if self.none:
+            return ["0"]
+        inner = " INTERSECT ".join(self.sets)
+        return ([f"{self.alias}.rowid IN ({inner})"] if self.sets else []) + self.rows
+
+    def count_sql(self, cap: int | None = None) -> str:
+        """How many rows match (at most ``cap``): from the index alone when no row check
+        is needed (a rowid looked up in the table for each of 20,000 matches cost 20 ms)."""
+        if self.none:
+            return "SELECT 0"
+        limit = f" LIMIT {int(cap)}" if cap else ""
+        if not self.rows:
+            return f"SELECT count(*) FROM ({' INTERSECT '.join(self.sets)}{limit})"
+        return (f"SELECT count(*) FROM (SELECT 1 FROM {self.table} {self.alias} "
+                f"WHERE {' AND '.join(self.clauses())}{limit})")
+
+
+def match(db: sqlite_utils.Database, words: Words, table: str, params: dict,
+          key: str = "w") -> Match:
+    """The rows of ``cases`` (subject) or ``messages`` (text) matching every word;
+    ``params`` gains the values, named after ``key`` so that matches over both tables
+    can share one statement."""
     fts, grams, column, alias = _INDEX[table]
-    out = []
+    found = Match(alias, table, [], [])
     if words.fts:
         params[f"{key}_fts"] = words.fts
-        out.append(f"{alias}.rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :{key}_fts)")
-    terms = [_fts_string(p[i:i + 3]) for p in words.parts for i in range(len(p) - 2)]
+        found.sets.append(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :{key}_fts")
+    terms = [_fts_string(p[i:i + 3]) for p in words.parts for i in _cover(len(p))]
     for n, short in enumerate(words.shorts):
-        found = _short_terms(db, grams, short)
-        if found is None:  # so common that reading the texts is quicker
+        begun = _short_terms(db, grams, short)
+        if begun is None:  # so common that reading the texts is quicker
             params[f"{key}_s{n}"] = short
-            out.append(f"instr({column}, :{key}_s{n}) > 0")
-        elif not found:
-            return ["0"]
+            found.rows.append(f"instr({column}, :{key}_s{n}) > 0")
+        elif not begun:
+            found.none = True
         else:
-            terms.append("(" + " OR ".join(_fts_string(t) for t in found) + ")")
+            terms.append("(" + " OR ".join(_fts_string(t) for t in begun) + ")")
     if terms:
         params[f"{key}_g"] = " AND ".join(terms)
-        out.append(f"{alias}.rowid IN (SELECT rowid FROM {grams} WHERE {grams} MATCH :{key}_g)")
+        found.sets.append(f"SELECT rowid FROM {grams} WHERE {grams} MATCH :{key}_g")
     for n, part in enumerate(words.parts):
         if len(part) > 3:  # its trigrams may all be there, but not in a row
             params[f"{key}_l{n}"] = _like(part)
-            out.append(f"{column} LIKE :{key}_l{n} ESCAPE '\\'")
-    return out
+            found.rows.append(f"{column} LIKE :{key}_l{n} ESCAPE '\\'")
+    return found
+
+
+def where(db: sqlite_utils.Database, words: Words, table: str, params: dict,
+          key: str = "w") -> list[str]:
+    """``match(...).clauses()``: SQL clauses (to AND) for the rows matching every word."""
+    return match(db, words, table, params, key).clauses()
 
 
 def mark(text: str, words: Words) -> str:

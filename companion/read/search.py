@@ -57,9 +57,9 @@ def newest_messages(db: sqlite_utils.Database, clauses: list[str], params: dict,
 
 def _subjects(db, words: matching.Words, limit: int) -> tuple[list[dict], int]:
     params: dict = {}
-    clauses = matching.where(db, words, "cases", params)
-    where = " AND ".join(clauses)
-    total = db.execute(f"SELECT count(*) FROM cases c WHERE {where}", params).fetchone()[0]
+    found = matching.match(db, words, "cases", params)
+    where = " AND ".join(found.clauses())
+    total = db.execute(found.count_sql(), params).fetchone()[0]
     rows = list(db.query(
         f"SELECT c.rowid, c.case_id, c.subject, c.status, c.category, c.created_at "
         f"FROM cases c WHERE {where} ORDER BY c.created_at DESC, c.rowid DESC "
@@ -78,10 +78,11 @@ def _subjects(db, words: matching.Words, limit: int) -> tuple[list[dict], int]:
 
 def _messages(db, words: matching.Words, limit: int) -> tuple[list[dict], int]:
     params: dict = {}
-    clauses = matching.where(db, words, "messages", params)
-    where = " AND ".join(clauses)
-    total = db.execute(f"SELECT count(*) FROM messages m WHERE {where}", params).fetchone()[0]
-    rowids = newest_messages(db, clauses, params, total, limit) if total else []
+    found = matching.match(db, words, "messages", params)
+    rowids, total = _few(db, found, params, limit) if found.rows else ([], None)
+    if total is None:
+        total = db.execute(found.count_sql(), params).fetchone()[0]
+        rowids = newest_messages(db, found.clauses(), params, total, limit) if total else []
     if not rowids:
         return [], total
     marks = ",".join("?" * len(rowids))
@@ -96,6 +97,17 @@ def _messages(db, words: matching.Words, limit: int) -> tuple[list[dict], int]:
         r["snippet"] = excerpts.get(r["rowid"], "")
         del r["text"]
     return rows, total
+
+
+def _few(db, found: matching.Match, params: dict, limit: int) -> tuple[list[int], int | None]:
+    """A match checked against the text (an id's part) read once, when it is no more
+    than ``DENSE`` rows: the newest ``limit`` rowids and the total; ``None`` when more."""
+    hits = db.execute(f"SELECT m.rowid, m.sent_at FROM messages m WHERE "
+                      f"{' AND '.join(found.clauses())} LIMIT {DENSE + 1}", params).fetchall()
+    if len(hits) > DENSE:
+        return [], None
+    hits.sort(key=lambda h: (h[1] or "", h[0]), reverse=True)
+    return [h[0] for h in hits[:limit]], len(hits)
 
 
 def search(db: sqlite_utils.Database, q: str, limit: int = 50) -> dict:

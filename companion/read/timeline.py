@@ -160,15 +160,12 @@ def _messages(db, filters, cursor, limit) -> list[dict]:
     words = matching.parse(filters.get("q", ""))
     hint = ""
     if words:
-        found: dict = {}
-        clauses = matching.where(db, words, "messages", found)
-        params.update(found)
-        where += clauses
+        found = matching.match(db, words, "messages", params)
+        where += found.clauses()
         # Many matches: walk the time index (see search.DENSE); a case's own or a
         # channel's messages have indexes of their own that the planner picks.
         if not {"case", "channel"} & filters.keys() and search.DENSE < db.execute(
-                f"SELECT count(*) FROM messages m WHERE {' AND '.join(clauses)}",
-                found).fetchone()[0]:
+                found.count_sql(search.DENSE + 1), params).fetchone()[0]:
             hint = "INDEXED BY idx_messages_sent_at"
     where += date_clauses("m.sent_at", filters, params)
     where += keyset("m.sent_at", "m.rowid", RANK_MESSAGE, cursor, params)
