@@ -19,7 +19,10 @@ and message texts are also indexed by every run of three characters (FTS5's
 Triggers keep both in step with every write (the sync, import, reparse, anything), in
 plain SQL so that a database opened by another tool (Datasette, sqlite3) stays
 writable. A contentless index deletes by being told the old text, which the triggers
-have. ``rebuild`` fills the index from the stored text: no re-sync.
+have. As for the Porter tables' triggers, rows must be changed by UPDATE, DELETE or
+``INSERT ... ON CONFLICT DO UPDATE`` (the store's upserts), not ``INSERT OR REPLACE``,
+whose deletes fire no trigger. ``rebuild`` fills the index from the stored text: no
+re-sync.
 """
 
 from __future__ import annotations

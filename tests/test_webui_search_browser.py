@@ -118,6 +118,7 @@ def test_two_characters_of_a_japanese_subject_find_it(page: Page, archive):
 def test_slash_focuses_search_but_not_while_typing(page: Page, archive):
     case_id = sql(archive, "select case_id from cases limit 1")[0][0]
     page.goto(f"{archive.url}/cases/{case_id}")
+    expect(page.locator("#site-q")).to_have_attribute("aria-keyshortcuts", "/")
     page.keyboard.press("/")
     assert focused(page)["id"] == "site-q"
     page.goto(archive.url + "/timeline")

@@ -35,11 +35,20 @@
 // has none of its own), unless the person is typing in a field already.
 (function () {
   "use strict";
+  function searchBox() {
+    return document.querySelector("main input[type=search]") || document.getElementById("site-q");
+  }
+  function announce() {  // assistive technology learns the shortcut from the field itself
+    var box = searchBox();
+    if (box) box.setAttribute("aria-keyshortcuts", "/");
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", announce);
+  else announce();
   document.addEventListener("keydown", function (e) {
     if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
     var t = e.target;
     if (t && (t.isContentEditable || (t.closest && t.closest("input, textarea, select")))) return;
-    var box = document.querySelector("main input[type=search]") || document.getElementById("site-q");
+    var box = searchBox();
     if (!box) return;
     e.preventDefault();
     box.focus();
