@@ -91,8 +91,21 @@ def test_a_very_common_short_word_reads_the_texts_instead(db, monkeypatch):
     monkeypatch.setattr(matching, "MAX_TERMS", 0)
     params: dict = {}
     got = matching.match(db, matching.parse("請求"), "messages", params)
-    assert any("instr" in r for r in got.rows)
+    assert any("LIKE" in r for r in got.rows)
     assert found(db, "請求") == ({"11122299988"}, {"11122299988"})
+
+
+def test_when_most_messages_match_the_newest_texts_are_read_and_the_hits_agree(
+        db, monkeypatch):
+    """The scan plan (checking texts newest first) must find what the index plan finds."""
+    indexed = search.search(db, "請求")["messages"]
+    monkeypatch.setattr(search, "DENSE", 0)
+    monkeypatch.setattr(search, "SCAN_SHARE", 10**9)
+    params: dict = {}
+    got = matching.match(db, matching.parse("請求"), "messages", params)
+    clauses, hint = search.plan(db, got, 1)
+    assert clauses == got.scan() and "LIKE" in clauses[0] and "idx_messages_sent_at" in hint
+    assert search.search(db, "請求")["messages"] == indexed
 
 
 def test_the_cases_table_and_the_timeline_match_the_same_way(db):

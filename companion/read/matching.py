@@ -151,13 +151,21 @@ class Match:
     sets: list[str]
     rows: list[str]
     none: bool = False
+    likes: list[str] | None = None  # every word as a check on the text, when all can be
+
+    def scan(self) -> list[str] | None:
+        """Clauses that read each row's text instead of the index: when most rows match
+        (``B0`` begins half of all messages), checking the newest rows one by one finds
+        a page at once, while gathering every match first costs 30 ms."""
+        return None if self.none else self.likes
 
     def clauses(self) -> list[str]:
         """SQL clauses (to AND) over ``cases c`` or ``messages m``."""
         if self.none:
             return ["0"]
-        inner = " INTERSECT ".join(self.sets)
-        return ([f"{self.alias}.rowid IN ({inner})"] if self.sets else []) + self.rows
+        # One IN per set, not an INTERSECT: SQLite sorts both sides of an INTERSECT,
+        # 60 ms for two words of 20,000 and 50,000 matches; two lookups cost 15.
+        return [f"{self.alias}.rowid IN ({one})" for one in self.sets] + self.rows
 
     def count_sql(self, cap: int | None = None) -> str:
         """How many rows match (at most ``cap``): from the index alone when no row check
@@ -166,7 +174,10 @@ class Match:
             return "SELECT 0"
         limit = f" LIMIT {int(cap)}" if cap else ""
         if not self.rows:
-            return f"SELECT count(*) FROM ({' INTERSECT '.join(self.sets)}{limit})"
+            first, *others = self.sets
+            more = "".join(f" AND rowid IN ({one})" for one in others)
+            where = f" WHERE 1{more}" if others else ""
+            return f"SELECT count(*) FROM (SELECT rowid FROM ({first}){where}{limit})"
         return (f"SELECT count(*) FROM (SELECT 1 FROM {self.table} {self.alias} "
                 f"WHERE {' AND '.join(self.clauses())}{limit})")
 
@@ -178,6 +189,11 @@ def match(db: sqlite_utils.Database, words: Words, table: str, params: dict,
     can share one statement."""
     fts, grams, column, alias = _INDEX[table]
     found = Match(alias, table, [], [])
+    likes = []
+    for n, piece in enumerate((*words.parts, *words.shorts)):
+        params[f"{key}_l{n}"] = _like(piece)
+        likes.append(f"{column} LIKE :{key}_l{n} ESCAPE '\\'")
+    found.likes = None if words.fts else likes
     if words.fts:
         params[f"{key}_fts"] = words.fts
         found.sets.append(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :{key}_fts")
@@ -185,8 +201,7 @@ def match(db: sqlite_utils.Database, words: Words, table: str, params: dict,
     for n, short in enumerate(words.shorts):
         begun = _short_terms(db, grams, short)
         if begun is None:  # so common that reading the texts is quicker
-            params[f"{key}_s{n}"] = short
-            found.rows.append(f"instr({column}, :{key}_s{n}) > 0")
+            found.rows.append(likes[len(words.parts) + n])
         elif not begun:
             found.none = True
         else:
@@ -194,10 +209,8 @@ def match(db: sqlite_utils.Database, words: Words, table: str, params: dict,
     if terms:
         params[f"{key}_g"] = " AND ".join(terms)
         found.sets.append(f"SELECT rowid FROM {grams} WHERE {grams} MATCH :{key}_g")
-    for n, part in enumerate(words.parts):
-        if len(part) > 3:  # its trigrams may all be there, but not in a row
-            params[f"{key}_l{n}"] = _like(part)
-            found.rows.append(f"{column} LIKE :{key}_l{n} ESCAPE '\\'")
+    # A part's trigrams may all be there, but not in a row: the text says.
+    found.rows += [likes[n] for n, part in enumerate(words.parts) if len(part) > 3]
     return found
 
 

@@ -161,12 +161,13 @@ def _messages(db, filters, cursor, limit) -> list[dict]:
     hint = ""
     if words:
         found = matching.match(db, words, "messages", params)
-        where += found.clauses()
-        # Many matches: walk the time index (see search.DENSE); a case's own or a
+        clauses = found.clauses()
+        # Many matches: walk the time index (``search.plan``); a case's own or a
         # channel's messages have indexes of their own that the planner picks.
-        if not {"case", "channel"} & filters.keys() and search.DENSE < db.execute(
-                found.count_sql(search.DENSE + 1), params).fetchone()[0]:
-            hint = "INDEXED BY idx_messages_sent_at"
+        if not {"case", "channel"} & filters.keys():
+            total = db.execute(found.count_sql(search.COUNT_CAP + 1), params).fetchone()[0]
+            clauses, hint = search.plan(db, found, total)
+        where += clauses
     where += date_clauses("m.sent_at", filters, params)
     where += keyset("m.sent_at", "m.rowid", RANK_MESSAGE, cursor, params)
     params.update(limit=limit, chars=EXCERPT_CHARS)
