@@ -13,6 +13,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from companion import schema_search, schema_views
+
 
 def utcnow() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -388,6 +390,16 @@ def _v9(db: sqlite_utils.Database) -> None:
         db["syncs"].add_column("source", str)  # portal | spapi
 
 
+def _v22(db: sqlite_utils.Database) -> None:
+    """Search finds what people type (part of an id, two characters of a Japanese
+    subject: ``schema_search``, filled from the stored text), and views that make the
+    tables readable in Datasette (``schema_views``). The category index: the timeline and
+    the cases table list the categories on every page, 4 ms without it on 10,000 cases."""
+    schema_search.create(db)
+    schema_views.create(db)
+    db["cases"].create_index(["category"], if_not_exists=True)
+
+
 def _v23(db: sqlite_utils.Database) -> None:
     """New cases prepared before they exist in Seller Central (``replies.prepared``):
     topic, subject and description with every revision, the topic's checklist, files
@@ -430,6 +442,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (7, "channels, transfers, per-source status, call-backs", _v7),
     (8, "index for the timeline's channel filter", _v8),
     (9, "which source wrote each message and ran each sync", _v9),
+    (22, "search by part of a word or id; readable views", _v22),
     (23, "prepared new cases: topic, description revisions, checklist, files", _v23),
 ]
 

@@ -154,7 +154,9 @@ def _item(page: Page, key: str):
 
 def _attach(page: Page, key: str, name: str, data: bytes, mime: str = "application/pdf"):
     item = _item(page, key)
-    item.locator("summary").click()
+    tools = item.locator("details.item-tools")
+    if not tools.evaluate("d => d.open"):  # the panel keeps open the section last used
+        item.locator("summary").click()
     item.locator('input[type="file"]').set_input_files(
         {"name": name, "mimeType": mime, "buffer": data})
     item.get_by_role("button", name="Attach", exact=True).click()

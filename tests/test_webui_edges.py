@@ -177,6 +177,11 @@ def _seeds(a) -> list[str]:
         f"/cases/{a.e}", f"/cases/{a.f}", f"/cases/{a.g}", f"/cases/{NOT_SYNCED}",
         f"/cases/{a.h}", f"/cases/{a.e}/dossier", f"/cases/{a.e}/replies",
         "/search?q=pallets", "/search?q=walked",
+        # Search by part of a word (migration 22): a case id typed whole (a redirect, a
+        # GET like any other), the start of one, of ids, two and one CJK characters.
+        f"/search?q={a.a}", f"/search?q={a.a[:5]}", "/search?q=FBA15", "/search?q=B0",
+        "/search?q=%E8%AB%8B%E6%B1%82", "/search?q=%E8%AB%8B", "/cases?q=FBA1",
+        "/cases?q=%E8%AB%8B%E6%B1%82", "/timeline?q=113-", "/timeline?q=%E8%AB%8B",
     ]
 
 

@@ -9,14 +9,9 @@ from datetime import datetime
 
 import sqlite_utils
 
+from companion.read import matching
 from companion.read.params import choice, clamp_int, clean_text
-from companion.read.queries import (
-    STATUS_LABELS,
-    case_filters_sql,
-    days_since,
-    fts_query,
-    utc_now,
-)
+from companion.read.queries import STATUS_LABELS, case_filters_sql, days_since, utc_now
 from companion.read.thread import present
 
 CASE_SORTS = {
@@ -49,7 +44,7 @@ def table_args(args) -> dict:
             "page": clamp_int(args.get("page"), 1, 1, 10**9)}
 
 
-def _table_where(filters: dict) -> tuple[str, dict]:
+def _table_where(db, filters: dict) -> tuple[str, dict]:
     where, params = case_filters_sql(filters)
     if filters.get("owes") == "yes":
         where.append("c.status = 'PendingMerchantAction'")
@@ -57,14 +52,25 @@ def _table_where(filters: dict) -> tuple[str, dict]:
         where.append("c.status != 'PendingMerchantAction'")
     q = clean_text(filters.get("q"))
     if q:
-        match = fts_query(q)
-        clause = "c.case_id LIKE :qid"
-        params["qid"] = q.replace("%", "").replace("_", "") + "%"
-        if match:
-            clause += " OR c.rowid IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH :qm)"
-            params["qm"] = match
-        where.append(f"({clause})")
+        where.append(_q_clause(db, q, params))
     return ("WHERE " + " AND ".join(where)) if where else "", params
+
+
+def _q_clause(db, q: str, params: dict) -> str:
+    """The search box, matched as on the search page (``companion.read.matching``): the
+    case id's start, or every word in the subject, or, for ids (an ASIN, a shipment, an
+    order), a message of the case that names them."""
+    words = matching.parse(q)
+    arms = []
+    if words.digits:
+        params.update(qid=words.digits, qid_end=words.digits + ":")
+        arms.append("(c.case_id >= :qid AND c.case_id < :qid_end)")
+    if words:
+        arms.append("(" + " AND ".join(matching.where(db, words, "cases", params, "qs")) + ")")
+    if words.ids_only:
+        inner = " AND ".join(matching.where(db, words, "messages", params, "qm"))
+        arms.append(f"c.case_id IN (SELECT m.case_id FROM messages m WHERE {inner})")
+    return "(" + (" OR ".join(arms) or "0") + ")"
 
 
 def cases_table(db: sqlite_utils.Database, filters: dict, sort: str = "created",
@@ -73,7 +79,7 @@ def cases_table(db: sqlite_utils.Database, filters: dict, sort: str = "created",
     """One page of the table: ``{"rows", "total", "page", "pages"}``; a page past the
     end shows the last one."""
     now = now or utc_now()
-    where_sql, params = _table_where(filters)
+    where_sql, params = _table_where(db, filters)
     sort_sql = CASE_SORTS.get(sort, CASE_SORTS["created"])
     direction = "ASC" if direction == "asc" else "DESC"
     total = db.execute(f"SELECT count(*) FROM cases c {where_sql}", params).fetchone()[0]

@@ -22,17 +22,11 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from companion.read import matching, search
 from companion.read.days import clamp_day, date_clauses
 from companion.read.labels import CHANNELS
 from companion.read.params import INT_MAX, TEXT_MAX, clean_text
-from companion.read.queries import (
-    MARK_CLOSE,
-    MARK_OPEN,
-    SENDERS,
-    STATUS_LABELS,
-    case_filters_sql,
-    fts_query,
-)
+from companion.read.queries import SENDERS, STATUS_LABELS, case_filters_sql
 
 RANK_OPENED, RANK_STATUS, RANK_MESSAGE = 0, 1, 2
 PAGE_SIZE = 50
@@ -163,30 +157,36 @@ def _messages(db, filters, cursor, limit) -> list[dict]:
     elif "channel" in filters:
         where.append("m.channel = :channel")
         params["channel"] = filters["channel"]
+    words = matching.parse(filters.get("q", ""))
+    hint = ""
+    if words:
+        found = matching.match(db, words, "messages", params)
+        clauses = found.clauses()
+        # Many matches: walk the time index (``search.plan``); a case's own or a
+        # channel's messages have indexes of their own that the planner picks.
+        if not {"case", "channel"} & filters.keys():
+            total = db.execute(found.count_sql(search.COUNT_CAP + 1), params).fetchone()[0]
+            clauses, hint = search.plan(db, found, total)
+        where += clauses
     where += date_clauses("m.sent_at", filters, params)
     where += keyset("m.sent_at", "m.rowid", RANK_MESSAGE, cursor, params)
-    match = fts_query(filters.get("q", ""))
-    if match:
-        where.append("m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :m)")
-        params["m"] = match
     params.update(limit=limit, chars=EXCERPT_CHARS)
     sql = f"""
         SELECT m.rowid AS seq, m.sent_at AS at, m.case_id, m.message_key, m.sender,
                substr(m.text, 1, :chars) AS excerpt, length(m.text) > :chars AS cut,
                coalesce(m.channel, 'email') AS channel, c.subject, c.status, c.category,
-               c.continued_in, c.continues
-        FROM messages m JOIN cases c ON c.case_id = m.case_id
+               c.continued_in, c.continues, {"m.text" if words else "NULL"} AS text
+        FROM messages m {hint} JOIN cases c ON c.case_id = m.case_id
         {"WHERE " + " AND ".join(where) if where else ""}
         ORDER BY m.sent_at DESC, m.rowid DESC LIMIT :limit"""
     rows = [{**r, "kind": "message", "rank": RANK_MESSAGE} for r in db.query(sql, params)]
-    if match and rows:
-        marks = ",".join("?" * len(rows))
-        snippets = {r[0]: r[1] for r in db.execute(
-            f"SELECT rowid, snippet(messages_fts, 0, ?, ?, '…', 40) FROM messages_fts "
-            f"WHERE messages_fts MATCH ? AND rowid IN ({marks})",
-            [MARK_OPEN, MARK_CLOSE, match, *[r["seq"] for r in rows]])}
+    if words and rows:
+        marked = search.snippets(db, words, [{"rowid": r["seq"], "text": r["text"]}
+                                             for r in rows], tokens=40)
         for r in rows:
-            r["snippet"] = snippets.get(r["seq"])
+            r["snippet"] = marked.get(r["seq"])
+    for r in rows:
+        del r["text"]
     return rows
 
 
