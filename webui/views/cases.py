@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, render_template, request, send_
 from companion.home import home as caselog_home
 from companion.read import cases, queries, sources
 from companion.read.labels import STATUS_LABELS
-from companion.replies import panels, progress
+from companion.replies import panels, progress, sent
 from webui.db import get_db
 from webui.htmx import page
 from webui.views.replies import flashed, replies_on
@@ -42,6 +42,9 @@ def case(case_id: str):
         return _not_stored(db, case_id)
     portal = detail["case"].get("portal") or _portal(db)
     replies = panels.case_panel(db, case_id) if replies_on() else None
+    if replies_on():  # the replies the person marked sent are facts of the thread
+        detail["messages"] = sent.thread(db, case_id, detail["messages"], newest)
+        detail["answered"] = sent.answered(db, case_id, detail["messages"])
     reopen = panels.reopen_window(detail["case"], detail["last_message_at"])
     return render_template("case.html", **detail, newest=newest, portal=portal,
                            case_id=case_id, r=replies, flashes=flashed(), reopen=reopen,
