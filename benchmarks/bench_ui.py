@@ -1,7 +1,11 @@
-"""UI speed on a large archive: 10,000 cases and 100,000 messages (benchmarks/make_db.py),
-median server time of the home page, the first timeline page, a case page and a search,
+"""UI speed on a large archive: 10,000 cases and 100,000 messages (benchmarks/make_db.py,
+with what a seller's day leaves: asks, call-backs, sent replies, snoozes, a last look),
+median server time of every page (home and its queue, the whole queue, the timeline, a
+case page, searches, the cases table and its deadline sort, the CSV downloads),
 measured through Flask's test client (the whole request: routing, security checks, SQL,
-templates), each expected under 50 ms. Writes benchmarks/results/ui.json.
+templates), each expected under 20 ms. Wall time is the budget; CPU time is reported
+beside it, because on a shared machine another process's load shows in the wall time
+only. Writes benchmarks/results/ui.json.
 
 Usage:
     python benchmarks/bench_ui.py [--cases 10000] [--messages 100000] [--runs 30] [--db PATH]
@@ -28,16 +32,18 @@ from make_db import generate  # noqa: E402
 
 from webui.app import create_app  # noqa: E402
 
-BUDGET_MS = 50.0
+BUDGET_MS = 20.0
 
 
 def measure(client, url: str, runs: int) -> dict:
     first = None
-    times = []
+    times, cpu = [], []
     for i in range(runs + 1):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         response = client.get(url)
         elapsed = (time.perf_counter() - start) * 1000
+        if i:
+            cpu.append((time.process_time() - start_cpu) * 1000)
         if response.status_code != 200:
             raise RuntimeError(f"{url} answered {response.status_code}")
         if i == 0:
@@ -45,6 +51,7 @@ def measure(client, url: str, runs: int) -> dict:
         else:
             times.append(elapsed)
     return {"url": url, "median_ms": round(statistics.median(times), 2),
+            "cpu_median_ms": round(statistics.median(cpu), 2),
             "p90_ms": round(sorted(times)[int(len(times) * 0.9) - 1], 2),
             "min_ms": round(min(times), 2), "first_ms": round(first, 2), "runs": runs,
             "bytes": len(response.data)}
@@ -66,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="caselog-bench-")
         db_path = Path(args.db or Path(tmp.name) / "bench.db")
         t = time.perf_counter()
-        generate(db_path, args.cases, args.messages, seed=7)
+        generate(db_path, args.cases, args.messages, seed=7, day=True)
         print(f"generated {db_path} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
     con = sqlite3.connect(db_path)
     counts = dict(zip(("cases", "messages"), con.execute(
@@ -77,17 +84,25 @@ def main(argv: list[str] | None = None) -> int:
         "select case_id from cases where total_messages = (select total_messages from cases "
         "order by total_messages limit 1 offset (select count(*) / 2 from cases)) limit 1"
     ).fetchone()[0]
+    # A case whose answer was marked sent: the thread with its sent copy.
+    answered = con.execute("select case_id from drafts where state = 'sent' "
+                           "order by case_id limit 1").fetchone()[0]
     con.close()
 
     pages = {
         "home": "/",
+        "queue_all": "/queue",
         "timeline_first_page": "/timeline",
         "case_page": f"/cases/{case_id}",
+        "case_page_answered": f"/cases/{answered}",
         "search": "/search?q=invoices",
         "timeline_search": "/timeline?q=invoices",
         "cases_table": "/cases",
+        "cases_by_deadline": "/cases?sort=deadline&dir=asc",
+        "csv_owing": "/cases.csv?owes=yes&sort=deadline&dir=asc",
+        "csv_all": "/cases.csv",
     }
-    required = ("home", "timeline_first_page", "case_page", "search")
+    required = tuple(pages)
     # The whole app as shipped, and the same pages without issue 5's panels and timeline
     # sources, so that a slow part shows where it lives.
     variants = {"full": {}, "without_replies": {"REPLIES": False}}
@@ -114,8 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, r in res.items():
             mark = "" if name not in required else (
                 "ok" if r["median_ms"] < BUDGET_MS else "SLOW")
-            print(f"{name:22s} median {r['median_ms']:7.2f} ms  p90 {r['p90_ms']:7.2f} ms  "
-                  f"first {r['first_ms']:8.2f} ms  {mark}")
+            print(f"{name:22s} median {r['median_ms']:7.2f} ms  cpu {r['cpu_median_ms']:7.2f} ms"
+                  f"  p90 {r['p90_ms']:7.2f} ms  first {r['first_ms']:8.2f} ms  {mark}")
     if tmp:
         tmp.cleanup()
     return 0 if ok else 1

@@ -9,7 +9,10 @@ from datetime import datetime
 
 import sqlite_utils
 
+from companion.read.cache import Memo, sync_key
 from companion.read.queries import days_since
+
+_MEMO = Memo(size=16)
 
 
 def needs_answer(db: sqlite_utils.Database, now: datetime, limit: int = 25) -> dict:
@@ -38,18 +41,21 @@ def waiting_on_amazon(db: sqlite_utils.Database, now: datetime, limit: int = 25)
     from the last word in the thread (normally the seller's). A case that still says
     Needs your attention but whose answer the person marked sent since Amazon's last
     message waits on Amazon too (``answered_at``): the next sync will show the portal
-    agreeing."""
-    rows = list(db.query(
-        f"""
-        SELECT case_id, subject, category, status, created_at, continues, answered_at,
-               max(coalesce(last_message, created_at), coalesce(answered_at, '')) AS waiting_since
-        FROM ({_WAITING_SQL})
-        ORDER BY waiting_since, case_id LIMIT :limit
-        """, {"limit": limit}))
-    total = db.execute(f"SELECT count(*) FROM ({_WAITING_SQL})").fetchone()[0]
-    for r in rows:
-        r["days"] = days_since(r["waiting_since"], now)
-    return {"rows": rows, "total": total}
+    agreeing. Remembered per database until a sync writes or a reply is marked sent."""
+    stamp = (sync_key(db), db.execute("SELECT max(id) FROM draft_events").fetchone()[0],
+             limit)
+
+    def read() -> dict:
+        found = list(db.query(_WAITING_SQL))
+        for r in found:
+            r["waiting_since"] = max(r["last_message"] or r["created_at"] or "",
+                                     r["answered_at"] or "")
+        found.sort(key=lambda r: (r["waiting_since"], r["case_id"]))
+        return {"rows": found[:limit], "total": len(found)}
+
+    out = _MEMO.get(db, "waiting", stamp, read)
+    return {"rows": [{**r, "days": days_since(r["waiting_since"], now)} for r in out["rows"]],
+            "total": out["total"]}
 
 
 _WAITING_SQL = """

@@ -44,8 +44,7 @@ WHAT = {"answer": "Answer Amazon", "reopen": "Reopen window closes",
         "follow_up": "Follow up with Amazon", "callback": "Be ready for Amazon's call",
         "evidence": "Send what Amazon asked for"}
 NEVER_STALE = ("callback", "reopen")
-HOME_ROWS = 30      # home shows the top of the queue; /queue shows all of it
-GROUP_ROWS = 15     # rows shown of the stale and snoozed groups on home
+HOME_ROWS = 30      # home shows the top of the queue; /queue shows all of it, in pages
 _MEMO = Memo(size=16)
 
 _EVIDENCE_SQL = """
@@ -126,7 +125,10 @@ def _one_row_per_case(wants: list[dict]) -> list[dict]:
 
 
 def _stamp(db: sqlite_utils.Database, config: dict, now: datetime) -> tuple:
-    asks = db.execute("select count(*), max(rowid) from case_asks").fetchone()
+    """The reminders' stamp, the marks', and the asks': every scan replaces its rows
+    (insert or replace), so the highest rowids move whenever asks are stored."""
+    asks = db.execute("select (select max(rowid) from case_asks), "
+                      "(select max(rowid) from asks_scanned)").fetchone()
     return (reminders._stamp(db, config, now), marks.stamp(db), tuple(asks))
 
 
@@ -154,9 +156,13 @@ def candidates(db: sqlite_utils.Database, now: datetime) -> dict:
     def build() -> dict:
         wants = (_from_reminders(rems, now, config) + _from_asks(db, config)
                  + _from_callbacks(db, now))
-        return _split(_one_row_per_case(wants), marks.standing(db, now), config, now)
+        found = _split(_one_row_per_case(wants), marks.standing(db, now), config, now)
+        found["by_case"] = {r["case_id"]: r for g in GROUPS for r in found[g]}
+        found["stamp"] = stamp
+        return found
 
-    return _MEMO.get(db, "queue", _stamp(db, config, now), build)
+    stamp = _stamp(db, config, now)
+    return _MEMO.get(db, "queue", stamp, build)
 
 
 def judged(row: dict, now: datetime) -> dict:
@@ -196,38 +202,70 @@ def changed_since_look(db: sqlite_utils.Database, case_ids: list[str]) -> set[st
         [*params, *case_ids])}
 
 
-def home_queue(db: sqlite_utils.Database, now: datetime, limit: int | None = HOME_ROWS,
-               group_limit: int | None = GROUP_ROWS, with_evidence: bool = True) -> dict:
-    """What home's queue shows: the top ``limit`` rows (None: all), the stale group and
-    the snoozed group (``group_limit`` rows of each, None: all) with their counts, and a
-    problem with the settings file as words. Shown rows are decorated with evidence
-    progress, repeated asks and ``new`` (changed since the person last looked)."""
+def _empty(problem: str) -> dict:
+    return {"rows": [], "total": 0, "more": 0, "stale_count": 0, "stale_days": None,
+            "snoozed_count": 0, "count": 0, "page": 1, "pages": 1, "problem": problem}
+
+
+def home_queue(db: sqlite_utils.Database, now: datetime, limit: int = HOME_ROWS,
+               with_evidence: bool = True) -> dict:
+    """What home shows: the top ``limit`` rows of the list, decorated with evidence
+    progress, repeated asks and ``new`` (changed since the person last looked), and the
+    counts of the list, the stale group and the snoozed group (whose rows ``group``
+    gives when the person opens them); a broken settings file as ``problem``."""
     try:
         found = candidates(db, now)
     except reminders.ConfigError as exc:
-        return {"rows": [], "total": 0, "stale": [], "stale_count": 0, "stale_days": None,
-                "snoozed": [], "snoozed_count": 0, "problem": str(exc), "more": 0}
-    rows = found["rows"][:limit] if limit else found["rows"]
-    stale = found["stale"][:group_limit] if group_limit else found["stale"]
-    snoozed = found["snoozed"][:group_limit] if group_limit else found["snoozed"]
-    new = changed_since_look(db, [r["case_id"] for r in rows + stale + snoozed])
+        return _empty(str(exc))
+    rows = found["rows"][:limit]
+    new = changed_since_look(db, [r["case_id"] for r in rows])
     return {"rows": _decorate(db, rows, new, with_evidence, now),
             "total": len(found["rows"]), "more": len(found["rows"]) - len(rows),
-            "stale": _decorate(db, stale, new, with_evidence, now),
             "stale_count": len(found["stale"]), "stale_days": found["stale_days"],
-            "snoozed": [{**r, "mark_words": marks.describe(r["mark"])}
-                        for r in _decorate(db, snoozed, new, with_evidence, now)],
             "snoozed_count": len(found["snoozed"]), "problem": None}
+
+
+GROUPS = ("rows", "stale", "snoozed")
+
+
+def group(db: sqlite_utils.Database, now: datetime, name: str = "rows", page: int = 1,
+          per_page: int = 100, with_evidence: bool = True) -> dict:
+    """One page of one part of the queue (``rows``: the list, ``stale``, ``snoozed``),
+    decorated like home's rows, with the counts of all three."""
+    try:
+        found = candidates(db, now)
+    except reminders.ConfigError as exc:
+        return _empty(str(exc))
+    name = name if name in GROUPS else "rows"
+    every = found[name]
+    pages = max(1, -(-len(every) // per_page))
+    page = min(max(1, page), pages)
+    shown = every[(page - 1) * per_page:page * per_page]
+    new = changed_since_look(db, [r["case_id"] for r in shown])
+    rows = _decorate(db, shown, new, with_evidence, now)
+    if name == "snoozed":
+        rows = [{**r, "mark_words": marks.describe(r["mark"])} for r in rows]
+    return {"group": name, "rows": rows, "count": len(every), "page": page, "pages": pages,
+            "total": len(found["rows"]), "stale_count": len(found["stale"]),
+            "snoozed_count": len(found["snoozed"]), "stale_days": found["stale_days"],
+            "problem": None, "more": 0}
 
 
 def deadlines(db: sqlite_utils.Database, now: datetime) -> dict[str, dict]:
     """{case_id: its queue row} for every case the queue holds (list, stale or snoozed),
     for the cases table's deadline column and the CSV."""
     try:
-        found = candidates(db, now)
+        return candidates(db, now)["by_case"]
     except reminders.ConfigError:
         return {}
-    return {r["case_id"]: r for group in ("rows", "stale", "snoozed") for r in found[group]}
+
+
+def stamp(db: sqlite_utils.Database, now: datetime):
+    """What the queue was built from (for memos of what follows from it), or None."""
+    try:
+        return candidates(db, now)["stamp"]
+    except reminders.ConfigError:
+        return None
 
 
 def row_for(db: sqlite_utils.Database, case_id: str, now: datetime) -> dict | None:

@@ -138,11 +138,15 @@ def for_case(db: sqlite_utils.Database, case_id: str, case_asks: list[dict] | No
     return find(case_asks, sends(db, case_id), now)
 
 
+# What a case's repeats depend on, read from indexes only (no message text): its
+# messages, its stored asks (a scan replaces them when a preview became the full
+# text), its attachments and its sent replies.
 _STAMP_SQL = """
 select c.case_id,
-  (select count(*) || ':' || coalesce(max(m.rowid), 0) || ':'
-          || coalesce(sum(length(m.text)), 0)
-     from messages m where m.case_id = c.case_id) as thread,
+  (select count(*) || ':' || coalesce(max(m.rowid), 0)
+     from messages m where m.case_id = c.case_id) || '/' ||
+  (select count(*) || ':' || coalesce(max(a.rowid), 0)
+     from case_asks a where a.case_id = c.case_id) as thread,
   (select count(*) || ':' || coalesce(max(a.rowid), 0) from attachments a
      where a.case_id = c.case_id) as files,
   (select count(*) || ':' || coalesce(max(d.sent_at), '') from drafts d

@@ -28,39 +28,51 @@ from webui.htmx import is_htmx
 from webui.views.replies import replies_on
 
 bp = Blueprint("queue", __name__)
-FLASH = ("queue-ok", "queue-error")
+FLASH = ("queue-ok", "queue-error", "queue-undo")
 
 
-def queue_context(full: bool = False) -> dict:
-    """What ``_queue.html`` receives: ``wants`` (home's top of the queue, or all of it),
-    ``full`` and the messages carried over a redirect."""
-    db = get_db()
-    limit = None if full else queue.HOME_ROWS
-    group = None if full else queue.GROUP_ROWS
-    return {"wants": queue.home_queue(db, utc_now(), limit, group, with_evidence=replies_on()),
-            "full": full,
-            "queue_flashes": get_flashed_messages(with_categories=True,
-                                                  category_filter=FLASH)}
+def _flashes() -> list:
+    return get_flashed_messages(with_categories=True, category_filter=FLASH)
+
+
+def queue_context() -> dict:
+    """What ``_queue.html`` receives: ``wants`` (home's top of the queue and the
+    groups' counts) and the messages carried over a redirect."""
+    return {"wants": queue.home_queue(get_db(), utc_now(), with_evidence=replies_on()),
+            "queue_flashes": _flashes()}
 
 
 @bp.get("/queue")
 def index():
-    """The whole queue: every row, the stale and the snoozed groups in full."""
-    return render_template("queue.html", **queue_context(full=True))
+    """One part of the queue (``group``: the list, ``stale`` or ``snoozed``), a page of
+    100 rows; an htmx request (home opening a group) gets the rows alone."""
+    group = choice(request.args.get("group"), queue.GROUPS, "rows")
+    page = clamp_int(request.args.get("page"), 1, 1, 10**6)
+    g = queue.group(get_db(), utc_now(), group, page, with_evidence=replies_on())
+    if is_htmx():
+        return render_template("_queue_group.html", g=g, full=False)
+    back = url_for("queue.index", group=None if group == "rows" else group,
+                   page=None if g["page"] == 1 else g["page"])
+    return render_template("queue.html", g=g, full=True, back=back,
+                           queue_flashes=_flashes())
 
 
 def _done(message: str | None = None, error: str | None = None, undo: dict | None = None):
-    """The queue partial for htmx, else back to where the form was (home or /queue)."""
-    full = request.form.get("full") == "1"
+    """The queue partial for htmx (home), else back to the page the form was on (home,
+    or a page of the whole queue), the words carried by flash."""
     if is_htmx():
         return render_template("_queue.html", message=message, error=error, undo=undo,
-                               **queue_context(full))
+                               **queue_context())
     if error:
         flash(error, "queue-error")
     elif message:
         flash(message, "queue-ok")
-    target = url_for("queue.index") if full else url_for("home.index")
-    return redirect(target + "#queue", code=303)
+        if undo:
+            flash(f"{undo['case_id']}:{undo['id']}", "queue-undo")
+    back = request.form.get("back") or ""
+    if not back.startswith("/queue") or "//" in back:  # only our own pages
+        back = url_for("home.index")
+    return redirect(back + "#queue", code=303)
 
 
 def _act(case_id: str, kind: str):
