@@ -222,7 +222,7 @@ SENT = ("Marked sent. The thread shows it as sent from caselog until a sync find
 @bp.post("/cases/<case_id>/draft/sent")
 def sent(case_id: str):
     """Mark sent changes more than the panel (the thread, the status line): an htmx
-    request is sent to the whole case page again, the message carried by flash."""
+    request has the whole case page reloaded, the message carried by flash."""
     _case_or_404(case_id)
     db = get_db()
     try:
@@ -233,7 +233,9 @@ def sent(case_id: str):
         return _done(case_id, SENT)
     flash(SENT, "replies-ok")
     response = make_response("")
-    response.headers["HX-Redirect"] = url_for("cases.case", case_id=case_id) + "#thread-h"
+    # A reload, not HX-Redirect: the browser treats a move to the same page with another
+    # #fragment as a scroll, and the thread would stay as it was.
+    response.headers["HX-Refresh"] = "true"
     return response
 
 
