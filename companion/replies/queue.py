@@ -6,7 +6,10 @@ What a case can want (``KINDS``), each with its deadline:
   ``answer_within_days`` after Amazon's last message, or sooner when that message says
   "reply within N days" (``reminders``). Always listed: an answer is always wanted.
 * ``reopen``: an Answered case whose 5-day reopen window is still open; due when it
-  closes (``window``). Once closed it leaves the queue (the case page says what to do).
+  closes (``window``).
+* ``new_case``: the same window missed, for ``reopen_closed_notice_days`` after it
+  closed: if Amazon's answer did not solve it, Amazon's way is a new case citing this
+  one. Due (and so overdue) at the moment the window closed.
 * ``follow_up``: a case waiting on Amazon whose follow-up falls due within
   ``due_soon_days`` or is overdue; due ``follow_up_after_days`` after the last word.
 * ``callback``: Amazon's scheduled call-back still to come (``appointments``); due when
@@ -19,8 +22,8 @@ A case with several wants is one row, under its earliest deadline, the others as
 
 Old silence is not an emergency: a row whose case has not moved (a message of either
 side, a reply marked sent) for ``stale_after_days`` (replies.toml, default 30) goes to
-one ``stale`` group at the end, with its count; call-backs and open reopen windows are
-never stale. Rows the person snoozed or marked "nothing to do" (``marks``) go to their
+one ``stale`` group at the end, with its count; call-backs and reopen windows are never
+stale. Rows the person snoozed or marked "nothing to do" (``marks``) go to their
 own group, with Undo. Evidence progress, repeated asks and "new since you last looked"
 are added to the rows a page shows only.
 
@@ -39,11 +42,12 @@ from companion.read import sources
 from companion.read.cache import Memo
 from companion.replies import marks, progress, reminders, repeats
 
-KINDS = ("answer", "reopen", "follow_up", "callback", "evidence")
+KINDS = ("answer", "reopen", "new_case", "follow_up", "callback", "evidence")
 WHAT = {"answer": "Answer Amazon", "reopen": "Reopen window closes",
+        "new_case": "Cannot be reopened",
         "follow_up": "Follow up with Amazon", "callback": "Be ready for Amazon's call",
         "evidence": "Send what Amazon asked for"}
-NEVER_STALE = ("callback", "reopen")
+NEVER_STALE = ("callback", "reopen", "new_case")
 HOME_ROWS = 30      # home shows the top of the queue; /queue shows all of it, in pages
 _MEMO = Memo(size=16)
 
@@ -77,10 +81,12 @@ def _from_reminders(rems: list[dict], now: datetime, config: dict) -> list[dict]
         if kind == "follow_up" and now_ts < rem["due_ts"] - soon:
             continue  # Amazon has not had its time yet: nothing wanted
         if kind == "reopen" and now_ts > rem["due_ts"]:
-            continue  # the window closed: nothing can be done by a date any more
+            if now_ts > rem.get("show_until", now_ts):
+                continue  # long closed: the case page still says what to do
+            kind = "new_case"  # missed: if unsolved, Amazon's way is a new case
         note = None
-        if kind == "reopen":
-            note = reminders.NOTES["reopen"][0]
+        if kind in ("reopen", "new_case"):
+            note = reminders.NOTES["reopen"][kind == "new_case"]
         elif kind == "follow_up":
             note = "Last message in the case on " + repeats.short_day(rem["since"], now)
         out.append(_want(kind, rem, rem["due_at"], note, rem.get("last_activity")))
