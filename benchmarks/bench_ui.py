@@ -3,7 +3,8 @@ with what a seller's day leaves: asks, call-backs, sent replies, snoozes, a last
 median server time of every page (home and its queue, the whole queue, the timeline, a
 case page, searches, the cases table and its deadline sort, the CSV downloads),
 measured through Flask's test client (the whole request: routing, security checks, SQL,
-templates), each expected under 20 ms. Wall time is the budget; CPU time is reported
+templates), each page expected under 20 ms (the CSV downloads, which grow with their
+rows, are reported beside them). Wall time is the budget; CPU time is reported
 beside it, because on a shared machine another process's load shows in the wall time
 only. Writes benchmarks/results/ui.json.
 
@@ -57,6 +58,40 @@ def measure(client, url: str, runs: int) -> dict:
             "bytes": len(response.data)}
 
 
+def database_pages(db_path: Path) -> tuple[dict, dict]:
+    """The database's size and the pages to time: a case of median thread length, a case
+    whose answer was marked sent (its thread with the sent copy), and the rest."""
+    con = sqlite3.connect(db_path)
+    counts = dict(zip(("cases", "messages"), con.execute(
+        "select (select count(*) from cases), (select count(*) from messages)").fetchone(),
+        strict=True))
+    # A typical case: a thread of median length.
+    case_id = con.execute(
+        "select case_id from cases where total_messages = (select total_messages from cases "
+        "order by total_messages limit 1 offset (select count(*) / 2 from cases)) limit 1"
+    ).fetchone()[0]
+    # A case whose answer was marked sent: the thread with its sent copy.
+    answered = con.execute("select case_id from drafts where state = 'sent' "
+                           "order by case_id limit 1").fetchone()[0]
+    con.close()
+
+    pages = {
+        "home": "/",
+        "queue_page": "/queue",
+        "queue_stale_group": "/queue?group=stale",
+        "timeline_first_page": "/timeline",
+        "case_page": f"/cases/{case_id}",
+        "case_page_answered": f"/cases/{answered}",
+        "search": "/search?q=invoices",
+        "timeline_search": "/timeline?q=invoices",
+        "cases_table": "/cases",
+        "cases_by_deadline": "/cases?sort=deadline&dir=asc",
+        "csv_owing": "/cases.csv?owes=yes&sort=deadline&dir=asc",
+        "csv_all": "/cases.csv",
+    }
+    return counts, pages
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=10_000)
@@ -75,34 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         generate(db_path, args.cases, args.messages, seed=7, day=True)
         print(f"generated {db_path} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
-    con = sqlite3.connect(db_path)
-    counts = dict(zip(("cases", "messages"), con.execute(
-        "select (select count(*) from cases), (select count(*) from messages)").fetchone(),
-        strict=True))
-    # A typical case: a thread of median length.
-    case_id = con.execute(
-        "select case_id from cases where total_messages = (select total_messages from cases "
-        "order by total_messages limit 1 offset (select count(*) / 2 from cases)) limit 1"
-    ).fetchone()[0]
-    # A case whose answer was marked sent: the thread with its sent copy.
-    answered = con.execute("select case_id from drafts where state = 'sent' "
-                           "order by case_id limit 1").fetchone()[0]
-    con.close()
-
-    pages = {
-        "home": "/",
-        "queue_all": "/queue",
-        "timeline_first_page": "/timeline",
-        "case_page": f"/cases/{case_id}",
-        "case_page_answered": f"/cases/{answered}",
-        "search": "/search?q=invoices",
-        "timeline_search": "/timeline?q=invoices",
-        "cases_table": "/cases",
-        "cases_by_deadline": "/cases?sort=deadline&dir=asc",
-        "csv_owing": "/cases.csv?owes=yes&sort=deadline&dir=asc",
-        "csv_all": "/cases.csv",
-    }
-    required = tuple(pages)
+    counts, pages = database_pages(db_path)
+    # The CSV downloads grow with the rows they hold (1,500 and 10,000 here): measured
+    # and reported beside the pages, not held to a page's budget.
+    downloads = ("csv_owing", "csv_all")
+    required = tuple(p for p in pages if p not in downloads)
     # The whole app as shipped, and the same pages without issue 5's panels and timeline
     # sources, so that a slow part shows where it lives.
     variants = {"full": {}, "without_replies": {"REPLIES": False}}

@@ -127,7 +127,7 @@ def test_home_holds_sync_now_then_the_queue_then_the_rest(client, db):
     stale = client.get("/queue?group=stale", headers={"HX-Request": "true"})
     assert "<html" not in stale.get_data(as_text=True)
     count = int(re.search(r"Stale: <strong>(\d+) cases?", html).group(1))
-    assert stale.get_data(as_text=True).count('data-testid="queue-row"') == min(count, 100)
+    assert stale.get_data(as_text=True).count('data-testid="queue-row"') == min(count, 50)
 
 
 def test_in_force_rules_of_a_mark():

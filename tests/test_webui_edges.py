@@ -302,14 +302,18 @@ def test_every_get_leaves_the_database_byte_for_byte_unchanged(archive):
     assert b"is not in caselog yet" in pages[f"/cases/{NOT_SYNCED}"][2]
     assert 'data-testid="reopen-window" class="open"' in text(f"/cases/{archive.h}")
     assert "Chat" in text("/search?q=pallets") and "Phone call" in text("/search?q=walked")
-    # the seller's day: the queue, its groups, the deadline sort, the CSV, the marks
+    _seller_day_pages(text, pages, archive)
+
+
+def _seller_day_pages(text, pages: dict, archive) -> None:
+    """The crawl's pages of the seller's day held what they should."""
     home = text("/")
     assert 'id="queue"' in home and "What changed since you last looked" in home
     assert "Snoozed until" in text("/queue?group=snoozed")
     assert 'data-kind="mark_snooze"' in text(f"/timeline?case={archive.c}")
     assert pages["/cases.csv"][1].startswith("text/csv")
     assert 'data-testid="sent-copy"' in text(f"/cases/{archive.a}")
-    assert codes["/queue?group=stale (htmx)"] == 200
+    assert pages["/queue?group=stale (htmx)"][0] == 200
 
 
 # ---- bad parameters: clamped or refused, never a 500 ----------------------------------

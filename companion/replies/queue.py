@@ -235,7 +235,7 @@ GROUPS = ("rows", "stale", "snoozed")
 
 
 def group(db: sqlite_utils.Database, now: datetime, name: str = "rows", page: int = 1,
-          per_page: int = 100, with_evidence: bool = True) -> dict:
+          per_page: int = 50, with_evidence: bool = True) -> dict:
     """One page of one part of the queue (``rows``: the list, ``stale``, ``snoozed``),
     decorated like home's rows, with the counts of all three."""
     try:

@@ -45,7 +45,7 @@ def queue_context() -> dict:
 @bp.get("/queue")
 def index():
     """One part of the queue (``group``: the list, ``stale`` or ``snoozed``), a page of
-    100 rows; an htmx request (home opening a group) gets the rows alone."""
+    50 rows; an htmx request (home opening a group) gets the rows alone."""
     group = choice(request.args.get("group"), queue.GROUPS, "rows")
     page = clamp_int(request.args.get("page"), 1, 1, 10**6)
     g = queue.group(get_db(), utc_now(), group, page, with_evidence=replies_on())
