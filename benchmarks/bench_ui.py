@@ -1,14 +1,13 @@
-"""UI speed on a large archive: 10,000 cases and 100,000 messages (benchmarks/make_db.py),
-median server time of every page (home, timeline, a case page, the cases table, and
-searches of each kind: a word, the start of an id, one and two CJK characters, on the
-search page, the cases table and the timeline), measured through Flask's test client
-(the whole request: routing, security checks, SQL, templates), each expected under
-20 ms. Pages are measured in interleaved rounds, wall-clock and CPU time both: on a
-busy shared machine the wall clock includes waiting for a core, the CPU time does not.
-Writes benchmarks/results/ui.json.
-
-Usage:
-    python benchmarks/bench_ui.py [--cases 10000] [--messages 100000] [--runs 30] [--db PATH]
+"""UI speed on a large archive: 10,000 cases and 100,000 messages (benchmarks/make_db.py,
+with what a seller's day leaves: asks, call-backs, sent replies, snoozes, a last look),
+median server time of every page (home and its queue, the whole queue, the timeline, a
+case page, the cases table and its deadline sort, and searches of each kind: a word, the
+start of an id, one and two CJK characters, on the search page, the cases table and the
+timeline), measured through Flask's test client (the whole request: routing, security
+checks, SQL, templates), each page expected under 20 ms; the CSV downloads, which grow
+with their rows, are reported beside them. Pages are measured in interleaved rounds,
+wall-clock and CPU time both: on a busy shared machine the wall clock includes waiting
+for a core, the CPU time does not. Writes benchmarks/results/ui.json.
 """
 
 from __future__ import annotations
@@ -95,21 +94,28 @@ def main(argv: list[str] | None = None) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="caselog-bench-")
         db_path = Path(args.db or Path(tmp.name) / "bench.db")
         t = time.perf_counter()
-        generate(db_path, args.cases, args.messages, seed=7)
+        generate(db_path, args.cases, args.messages, seed=7, day=True)
         print(f"generated {db_path} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
     con = sqlite3.connect(db_path)
     counts = dict(zip(("cases", "messages"), con.execute(
         "select (select count(*) from cases), (select count(*) from messages)").fetchone(),
         strict=True))
     s = samples(con)
+    # A case whose answer was marked sent: the thread with its sent copy.
+    answered = con.execute("select case_id from drafts where state = 'sent' "
+                           "order by case_id limit 1").fetchone()[0]
     con.close()
 
     q = urllib.parse.quote
     pages = {
         "home": "/",
+        "queue_page": "/queue",
+        "queue_stale_group": "/queue?group=stale",
         "timeline_first_page": "/timeline",
         "case_page": f"/cases/{s['case_id']}",
+        "case_page_answered": f"/cases/{answered}",
         "cases_table": "/cases",
+        "cases_by_deadline": "/cases?sort=deadline&dir=asc",
         "search": "/search?q=invoices",
         "search_shipment_start": f"/search?q={s['ship']}",
         "search_asin_start": f"/search?q={s['asin']}",
@@ -122,8 +128,12 @@ def main(argv: list[str] | None = None) -> int:
         "cases_filter_word": "/cases?q=invoice",
         "cases_filter_shipment": f"/cases?q={s['ship']}",
         "cases_filter_cjk_two": f"/cases?q={q(s['cjk2'])}",
+        "csv_owing": "/cases.csv?owes=yes&sort=deadline&dir=asc",
+        "csv_all": "/cases.csv",
     }
-    required = tuple(pages)
+    # The CSV downloads grow with the rows they hold (1,500 and 10,000 here): measured
+    # and reported beside the pages, not held to a page's budget.
+    required = tuple(p for p in pages if not p.startswith("csv_"))
     # The whole app as shipped, and the same pages without issue 5's panels and timeline
     # sources, so that a slow part shows where it lives.
     variants = {"full": {}, "without_replies": {"REPLIES": False}}

@@ -192,8 +192,9 @@ def to_html(text: str) -> str:
 
 def generate(path: str | Path, cases: int = 300, messages: int = 3000, seed: int = 7,
              hostile: bool = True, portal: str = "http://127.0.0.1:8731",
-             now: datetime | None = None) -> Path:
-    """Write a database at ``path`` (replacing it) and return the path."""
+             now: datetime | None = None, day: bool = False) -> Path:
+    """Write a database at ``path`` (replacing it) and return the path. ``day``: also
+    what a seller's day leaves (``seller_day``), which home's queue reads."""
     path = Path(path)
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
@@ -320,9 +321,71 @@ def generate(path: str | Path, cases: int = 300, messages: int = 3000, seed: int
                 "requests": cases * 2, "error": None,
                 "summary": json.dumps({"new_cases": 0, "seed": seed}),
             })
+    if day:
+        seller_day(db, random.Random(f"day:{seed}"), case_rows, msg_rows, att_rows, now)
     db.execute("ANALYZE")
     db.conn.close()
     return path
+
+
+def seller_day(db, rng: random.Random, case_rows: list, msg_rows: list, att_rows: list,
+               now: datetime) -> None:
+    """What syncs and a seller's day leave besides the thread, so that home's queue is
+    measured on what it really reads: the asks of every Amazon message (scanned, as the
+    sync's ``refresh_after_sync`` stores them), Amazon's call-backs (one case in ten,
+    some still to come), replies marked sent (3% of the cases owing an answer), snoozes
+    and "nothing to do" marks (2% of the open cases, some undone) and a last look at
+    home."""
+    from companion.replies.asks import detect_in_messages
+
+    asks, scanned = [], []
+    for m in msg_rows:
+        if m["sender"] != "amazon":
+            continue
+        for a in detect_in_messages([m]):
+            asks.append({"case_id": m["case_id"], **a})
+        scanned.append({"case_id": m["case_id"], "message_key": m["message_key"],
+                        "text_sha1": hashlib.sha1((m["text"] or "").encode()).hexdigest(),
+                        "scanned_at": iso(now)})
+    calls, drafts, events, marks = [], [], [], []
+    open_ = [c for c in case_rows if c["status"] not in ("Resolved", "Closed")]
+    owing = 0
+    for n, c in enumerate(case_rows):
+        if n % 10 == 3:
+            start = now + timedelta(days=rng.uniform(-20, 7))
+            start = start.replace(second=0)
+            calls.append({"case_id": c["case_id"], "appointment_id": f"ap-{n}",
+                          "status": "SCHEDULED" if start > now else "COMPLETED",
+                          "earliest": iso(start), "latest": iso(start + timedelta(hours=2)),
+                          "phone": "+1 206 555 0100", "seen_at": iso(now)})
+        owing += c["status"] == "PendingMerchantAction"
+        if c["status"] == "PendingMerchantAction" and owing % 30 == 2:
+            at = iso(now - timedelta(hours=rng.uniform(1, 48)))
+            body = "Please find attached the invoices you asked for.\nKind regards"
+            drafts.append({"id": len(drafts) + 1, "case_id": c["case_id"],
+                           "situation": "asked", "template": "asked.j2", "body": body,
+                           "state": "sent", "revision": 1, "created_at": at,
+                           "updated_at": at, "ready_at": at, "sent_at": at})
+            events.append({"case_id": c["case_id"], "draft_id": len(drafts), "at": at,
+                           "kind": "draft_sent", "detail": json.dumps({"situation": "asked"})})
+    for n, c in enumerate(open_):
+        if n % 50 == 7:
+            marks.append({"case_id": c["case_id"], "kind": "snooze" if n % 100 == 7
+                          else "nothing", "until": iso(now + timedelta(days=3)),
+                          "until_amazon": 1, "amazon_at": c["last_amazon_reply_at"],
+                          "status": c["status"], "wanted": "answer", "label": "Answer Amazon",
+                          "at": iso(now - timedelta(hours=n % 24)),
+                          "undone_at": iso(now) if n % 150 == 7 else None})
+    with db.conn:
+        db["case_asks"].insert_all(asks, batch_size=1000, replace=True)
+        db["asks_scanned"].insert_all(scanned, batch_size=1000, replace=True)
+        db["appointments"].insert_all(calls, batch_size=1000)
+        db["drafts"].insert_all(drafts, batch_size=1000)
+        db["draft_events"].insert_all(events, batch_size=1000)
+        db["queue_marks"].insert_all(marks, batch_size=1000)
+        newest = db.execute("select coalesce(max(id), 0) from changes").fetchone()[0]
+        db["home_looks"].insert({"at": iso(now - timedelta(hours=6)),
+                                 "change_id": newest // 2})
 
 
 def digest(path: str | Path) -> str:
@@ -337,8 +400,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--no-hostile", action="store_true")
     ap.add_argument("--portal", default="http://127.0.0.1:8731")
+    ap.add_argument("--day", action="store_true",
+                    help="also asks, call-backs, sent replies, snoozes and a last look")
     args = ap.parse_args(argv)
-    generate(args.out, args.cases, args.messages, args.seed, not args.no_hostile, args.portal)
+    generate(args.out, args.cases, args.messages, args.seed, not args.no_hostile, args.portal,
+             day=args.day)
     print(args.out)
 
 

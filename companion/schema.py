@@ -390,6 +390,43 @@ def _v9(db: sqlite_utils.Database) -> None:
         db["syncs"].add_column("source", str)  # portal | spapi
 
 
+def _v21(db: sqlite_utils.Database) -> None:
+    """The seller's day on home: the person's snoozes and "nothing to do" marks on queue
+    rows (kept when undone, so the timeline can say what was done and undone), and each
+    time the person said they had seen home (what changed is counted from the last one).
+    Like the other tables of the person's own work, no foreign keys to ``cases``
+    (``caselog reparse`` rebuilds it)."""
+    db["queue_marks"].create(
+        {
+            "id": int,
+            "case_id": str,
+            "kind": str,             # snooze | nothing
+            "until": str,            # snooze: back at this instant (ISO UTC); None: no date
+            "until_amazon": int,     # 1: ends when Amazon writes after ``amazon_at``
+            "amazon_at": str,        # Amazon's last message when the mark was made
+            "status": str,           # the case's status then ("nothing" ends when it moves)
+            "wanted": str,           # the queue row's kind then: answer, reopen, ...
+            "label": str,            # and its words, for the timeline
+            "at": str,
+            "undone_at": str,        # None while it stands
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db["queue_marks"].create_index(["case_id", "id"], if_not_exists=True)
+    db["queue_marks"].create_index(["at"], if_not_exists=True)
+    db["queue_marks"].create_index(["undone_at"], if_not_exists=True)
+    db["home_looks"].create(
+        {
+            "id": int,
+            "at": str,               # when the person pressed "Mark as seen"
+            "change_id": int,        # the newest ``changes`` row the page had shown
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+
+
 def _v22(db: sqlite_utils.Database) -> None:
     """Search finds what people type (part of an id, two characters of a Japanese
     subject: ``schema_search``, filled from the stored text), and views that make the
@@ -442,6 +479,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (7, "channels, transfers, per-source status, call-backs", _v7),
     (8, "index for the timeline's channel filter", _v8),
     (9, "which source wrote each message and ran each sync", _v9),
+    (21, "queue marks (snooze, nothing to do) and when home was last looked at", _v21),
     (22, "search by part of a word or id; readable views", _v22),
     (23, "prepared new cases: topic, description revisions, checklist, files", _v23),
 ]

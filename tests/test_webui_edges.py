@@ -58,7 +58,7 @@ def _seller_work(db, home: Path) -> dict:
     drafts.save(db, a, first["id"], "Our answer, no placeholders left.")
     drafts.mark_ready(db, a, first["id"])
     drafts.mark_sent(db, a, first["id"])
-    drafts.ensure(db, a)
+    drafts.ensure(db, a, regenerate=True)  # the person starts the next one themselves
     drafts.ensure(db, b)
     db["messages"].insert({"case_id": b, "message_key": "edge-newer-b", "sender": "amazon",
                            "sent_at": "2099-01-02T00:00:00Z",
@@ -74,7 +74,31 @@ def _seller_work(db, home: Path) -> dict:
     db.execute("update attachments set local_path = 'att/label.pdf' where case_id = ? "
                "and attachment_id = ?", [a, att[0]])
     db.conn.commit()
+    _queue_marks(db, c, d)
     return {"a": a, "b": b, "c": c, "d": d, "evidence": ev["id"], "attachment": att[0]}
+
+
+def _queue_marks(db, c: str, d: str) -> None:
+    """Home's queue as a person leaves it: a case snoozed, one marked nothing to do and
+    undone, home marked seen halfway through the changes; and an answer marked sent on
+    another owing case, with no draft since (the thread shows the sent copy)."""
+    from datetime import UTC, datetime, timedelta
+
+    from companion.replies import drafts, marks
+
+    soon = datetime.now(UTC) + timedelta(days=2)
+    marks.mark(db, c, "snooze", "answer", "Answer Amazon", soon)
+    undone = marks.mark(db, d, "nothing", "none", "This case")
+    marks.undo(db, d, undone["id"])
+    owing = [r[0] for r in db.execute("select case_id from cases where status = "
+                                      "'PendingMerchantAction' order by case_id")]
+    e = owing[3]
+    draft = drafts.ensure(db, e)
+    drafts.save(db, e, draft["id"], "Our answer: the invoices are attached.")
+    drafts.mark_ready(db, e, draft["id"])
+    drafts.mark_sent(db, e, draft["id"])
+    newest = db.execute("select coalesce(max(id), 0) from changes").fetchone()[0]
+    marks.mark_seen(db, newest // 2)
 
 
 NOT_SYNCED = "99999999001"  # a continuation no sync has brought yet
@@ -182,6 +206,9 @@ def _seeds(a) -> list[str]:
         f"/search?q={a.a}", f"/search?q={a.a[:5]}", "/search?q=FBA15", "/search?q=B0",
         "/search?q=%E8%AB%8B%E6%B1%82", "/search?q=%E8%AB%8B", "/cases?q=FBA1",
         "/cases?q=%E8%AB%8B%E6%B1%82", "/timeline?q=113-", "/timeline?q=%E8%AB%8B",
+        "/queue", "/queue?group=stale", "/queue?group=snoozed", "/queue?page=99999",
+        "/cases?sort=deadline&dir=asc", "/cases.csv", "/cases.csv?owes=yes&sort=deadline",
+        f"/cases/{a.c}/dossier", f"/timeline?case={a.c}",
     ]
 
 
@@ -280,6 +307,18 @@ def test_every_get_leaves_the_database_byte_for_byte_unchanged(archive):
     assert b"is not in caselog yet" in pages[f"/cases/{NOT_SYNCED}"][2]
     assert 'data-testid="reopen-window" class="open"' in text(f"/cases/{archive.h}")
     assert "Chat" in text("/search?q=pallets") and "Phone call" in text("/search?q=walked")
+    _seller_day_pages(text, pages, archive)
+
+
+def _seller_day_pages(text, pages: dict, archive) -> None:
+    """The crawl's pages of the seller's day held what they should."""
+    home = text("/")
+    assert 'id="queue"' in home and "What changed since you last looked" in home
+    assert "Snoozed until" in text("/queue?group=snoozed")
+    assert 'data-kind="mark_snooze"' in text(f"/timeline?case={archive.c}")
+    assert pages["/cases.csv"][1].startswith("text/csv")
+    assert 'data-testid="sent-copy"' in text(f"/cases/{archive.a}")
+    assert pages["/queue?group=stale (htmx)"][0] == 200
 
 
 # ---- bad parameters: clamped or refused, never a 500 ----------------------------------
@@ -304,6 +343,8 @@ PARAMS = {
     "/cases/{a}": ["order"],
     "/sync/status": ["x"],
     "/cases/{a}/replies": ["x"],
+    "/queue": ["group", "page"],
+    "/cases.csv": ["status", "category", "q", "owes", "sort", "dir"],
 }
 
 
@@ -313,7 +354,7 @@ def test_no_query_parameter_value_is_a_server_error(client, archive):
         path = route.format(a=archive.a)
         for name in names:
             for value in BAD:
-                partial = route in ("/timeline", "/cases", "/search")
+                partial = route in ("/timeline", "/cases", "/search", "/queue")
                 for hx in ({}, {"HX-Request": "true"}) if partial else ({},):
                     r = client.get(f"{path}?{name}={value}", headers=hx)
                     if r.status_code >= 500:

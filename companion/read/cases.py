@@ -23,7 +23,13 @@ CASE_SORTS = {
     "last_reply": "c.last_amazon_reply_at",
     "messages": "c.total_messages",
 }
+# Sorts the companion computes outside SQL (``companion.replies.caselist``: the queue's
+# deadline), accepted in the URL like the SQL ones.
+COMPUTED_SORTS = ("deadline",)
 TABLE_FILTERS = ("status", "category", "q", "owes")
+_ROW_COLUMNS = """c.case_id, c.subject, c.status, c.category, c.created_at,
+               c.last_amazon_reply_at, c.total_messages, c.in_lobby, c.last_error,
+               c.continued_in, c.continues"""
 PER_PAGE = 100
 
 
@@ -39,7 +45,7 @@ def table_args(args) -> dict:
                 and (key != "owes" or value in ("yes", "no"))):
             filters[key] = value
     return {"filters": filters,
-            "sort": choice(args.get("sort"), CASE_SORTS, "created"),
+            "sort": choice(args.get("sort"), (*CASE_SORTS, *COMPUTED_SORTS), "created"),
             "direction": choice(args.get("dir"), ("asc", "desc"), "desc"),
             "page": clamp_int(args.get("page"), 1, 1, 10**9)}
 
@@ -88,17 +94,48 @@ def cases_table(db: sqlite_utils.Database, filters: dict, sort: str = "created",
     params.update(limit=per_page, offset=(page - 1) * per_page)
     rows = list(db.query(
         f"""
-        SELECT c.case_id, c.subject, c.status, c.category, c.created_at,
-               c.last_amazon_reply_at, c.total_messages, c.in_lobby, c.last_error,
-               c.continued_in, c.continues
+        SELECT {_ROW_COLUMNS}
         FROM cases c {where_sql}
         ORDER BY {sort_sql} {direction} NULLS LAST, c.case_id {direction}
         LIMIT :limit OFFSET :offset
         """, params))
+    return {"rows": _aged(rows, now), "total": total, "page": page, "pages": pages}
+
+
+def _aged(rows: list[dict], now: datetime) -> list[dict]:
     for r in rows:
         r["age_days"] = days_since(r["created_at"], now)
         r["owes"] = r["status"] == "PendingMerchantAction"
-    return {"rows": rows, "total": total, "page": page, "pages": pages}
+    return rows
+
+
+def matching_ids(db: sqlite_utils.Database, filters: dict, sort: str = "created",
+                 direction: str = "desc") -> list[str]:
+    """Every case id the table's filters match, in the table's order for a sort the
+    database can do (for a computed sort, and for the CSV of the whole table)."""
+    where_sql, params = _table_where(filters)
+    sort_sql = CASE_SORTS.get(sort, CASE_SORTS["created"])
+    direction = "ASC" if direction == "asc" else "DESC"
+    return [r[0] for r in db.execute(
+        f"SELECT c.case_id FROM cases c {where_sql} "
+        f"ORDER BY {sort_sql} {direction} NULLS LAST, c.case_id {direction}", params)]
+
+
+def rows_for(db: sqlite_utils.Database, case_ids: list[str],
+             now: datetime | None = None) -> list[dict]:
+    """The table's rows of these cases, in the order given."""
+    if not case_ids:
+        return []
+    marks = ",".join("?" * len(case_ids))
+    found = {r["case_id"]: r for r in db.query(
+        f"SELECT {_ROW_COLUMNS} FROM cases c WHERE c.case_id IN ({marks})", case_ids)}
+    return _aged([found[i] for i in case_ids if i in found], now or utc_now())
+
+
+def page_of(total: int, page: int, per_page: int = PER_PAGE) -> tuple[int, int]:
+    """(the page shown, the number of pages): a page past the end shows the last one."""
+    pages = max(1, -(-total // per_page))
+    return min(max(1, page), pages), pages
 
 
 def transfer_links(db: sqlite_utils.Database, case: dict) -> dict:

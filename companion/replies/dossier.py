@@ -1,5 +1,7 @@
-"""The case dossier: one self-contained HTML file for escalations (summary, the whole
-thread, status history, checklist with evidence names and hashes, the current draft).
+"""The case dossier: one self-contained HTML file for escalations (summary, status
+history, Amazon's repeated requests, the whole thread, checklist, each evidence file
+once with its hash, the replies sent from caselog and the next draft). Statuses, draft
+states and situations are in words (``companion.read.labels``, ``drafts.*_WORDS``).
 
 It is opened in any browser, mailed or printed, so it carries its own CSS, loads
 nothing, runs nothing (a CSP meta tag forbids scripts and remote loads), and message HTML
@@ -17,7 +19,8 @@ import sqlite_utils
 from companion.read.labels import status_label
 from companion.read.safe_html import message_html
 from companion.read.thread import present
-from companion.replies import checklists, drafts, prepared, related
+from companion.replies import checklists, drafts, prepared, related, repeats
+from companion.replies import sent as sent_mod
 
 CSS = """
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2430;
@@ -62,20 +65,17 @@ def _size(n: int | None) -> str:
     return ""
 
 
-def _draft(db, case_id: str) -> dict | None:
-    """The draft to show: the current one, else the last one sent, else the one a page
-    would show (computed, not stored: a download writes nothing)."""
+def _next_draft(db, case_id: str) -> dict | None:
+    """The next draft: the current one, else the one a page would show (computed, not
+    stored: a download writes nothing); None when there is none or it is empty (a sent
+    answer waiting for Amazon has no next draft)."""
     draft = drafts.current(db, case_id)
-    if draft is None:
-        sent = list(db.query("select * from drafts where case_id = ? order by id desc "
-                             "limit 1", [case_id]))
-        draft = sent[0] if sent else None
     if draft is None:
         try:
             draft = drafts.preview(db, case_id)
         except drafts.DraftError:
             draft = None  # a broken user template must not stop the dossier
-    return draft
+    return draft if draft and (draft.get("body") or "").strip() else None
 
 
 def _head(case_id: str, case: dict, msgs: list, now: datetime) -> list[str]:
@@ -149,12 +149,40 @@ def _body(m: dict) -> str:
 
 
 def _file(e: dict) -> str:
+    """One file of a prepared case, named with its size and hash (a preparation's files
+    are few and each belongs to one item, so they are named in place)."""
     return (f"{_e(e['name'])} ({_e(_size(e['size']))}) "
             f"<span class='hash'>sha256 {_e(e['sha256'])}</span>")
 
 
+def _files(db, case_id: str, items: list[dict]) -> tuple[dict[str, int], list[str]]:
+    """Every file attached as evidence, each named once (by content: the same file
+    attached to two items is one file), numbered; the checklist refers to the numbers."""
+    rows = list(db.query("select * from evidence where case_id = ? order by id", [case_id]))
+    number: dict[str, int] = {}
+    uses: dict[str, list[str]] = {}
+    texts = {i["id"]: f"{i['checklist_title']}: {i['text']}" for i in items if i.get("id")}
+    first: dict[str, dict] = {}
+    for e in rows:
+        number.setdefault(e["sha256"], len(number) + 1)
+        first.setdefault(e["sha256"], e)
+        if e["item_id"] in texts:
+            uses.setdefault(e["sha256"], []).append(texts[e["item_id"]])
+    if not first:
+        return number, []
+    p = ["<h2>Evidence files</h2>",
+         "<table><tr><th>#</th><th>File</th><th>Size</th><th>sha256</th><th>For</th></tr>"]
+    for sha, e in first.items():
+        p.append(f"<tr><td id='f{number[sha]}'>{number[sha]}</td><td>{_e(e['name'])}</td>"
+                 f"<td>{_e(_size(e['size']))}</td><td class='hash'>{_e(sha)}</td>"
+                 f"<td>{_e('; '.join(dict.fromkeys(uses.get(sha, []))) or 'the case')}</td></tr>")
+    p.append("</table>")
+    return number, p
+
+
 def _checklist(db, case_id: str) -> list[str]:
     items = checklists.view(db, case_id)
+    number, files = _files(db, case_id, items)
     done = sum(1 for i in items if i["done"])
     p = [f"<h2>Evidence checklist ({done} of {len(items)} done)</h2>"]
     if items:
@@ -165,47 +193,57 @@ def _checklist(db, case_id: str) -> list[str]:
             asked = (f"<blockquote>Amazon asked: {_e(i['sentence'])}</blockquote>"
                      if i["sentence"] else "")
             note = f"<div>Note: {_e(i['note'])}</div>" if i["note"] else ""
-            ev = "".join(f"<div>{_e(e['name'])} ({_e(_size(e['size']))})<br>"
-                         f"<span class='hash'>sha256 {_e(e['sha256'])}</span></div>"
-                         for e in i["evidence"])
+            refs = sorted({number[e["sha256"]] for e in i["evidence"] if e["sha256"] in number})
+            ev = ", ".join(f"<a href='#f{n}'>file {n}</a>" for n in refs)
             p.append(f"<tr><td>{mark}</td><td>{_e(i['checklist_title'])}: {_e(i['text'])}</td>"
                      f"<td>{asked}{note}</td><td>{ev}</td></tr>")
         p.append("</table>")
-    loose = list(db.query("select * from evidence where case_id = ? and item_id is null",
-                          [case_id]))
-    if loose:
-        p.append("<p>Other evidence:</p><ul>")
-        p += [f"<li>{_file(e)}</li>" for e in loose]
-        p.append("</ul>")
-    return p
+    return p + files
 
 
-def _drafts(db, case_id: str) -> list[str]:
-    draft = _draft(db, case_id)
-    p = ["<h2>Draft reply</h2>"]
+def _repeats(db, case_id: str, now: datetime) -> list[str]:
+    """Amazon asking again: the escalation's evidence (``companion.replies.repeats``)."""
+    found = repeats.for_case(db, case_id, now=now)
+    if not found:
+        return []
+    return (["<h2>Repeated requests</h2><ul>"]
+            + [f"<li>{_e(r['sentence'])}.</li>" for r in found] + ["</ul>"])
+
+
+def _drafts(db, case_id: str, msgs: list[dict]) -> list[str]:
+    """Replies marked sent (in words, with their text), then the next draft when there
+    is one with any text."""
+    p = []
+    copies = sent_mod.copies(db, case_id)
+    merged = sent_mod.merge(msgs, copies)
+    when = {m["message_key"]: m["sent_at"] for m in msgs}
+    if copies:
+        p.append("<h2>Replies sent from caselog</h2>")
+    for c in copies:
+        p.append(f"<p class='meta'>Marked sent {_e(_t(c['sent_at']))} · "
+                 f"{_e(drafts.SITUATION_WORDS.get(c['situation'], c['situation']))}</p>")
+        if c["id"] in merged:  # its text is in the thread above: said once
+            p.append(f"<p>In Seller Central's thread: your message of "
+                     f"{_e(_t(when[merged[c['id']]]))}.</p>")
+        else:
+            p.append(f"<p class='meta'>Not in Seller Central's thread at the last sync."
+                     f"</p><pre>{_e(c['body'])}</pre>")
+    draft = _next_draft(db, case_id)
     if draft:
-        p.append(f"<p class='meta'>State: {_e(draft['state'])} · revision "
-                 f"{_e(draft['revision'])} · {_e(draft['situation'])}</p>"
-                 f"<pre>{_e(draft['body'])}</pre>")
+        p.append("<h2>Next draft</h2>")
+        p.append(f"<p class='meta'>{_e(drafts.STATE_WORDS.get(draft['state'], draft['state']))}"
+                 f" · revision {_e(draft['revision'])} · "
+                 f"{_e(drafts.SITUATION_WORDS.get(draft['situation'], draft['situation']))}"
+                 f"</p><pre>{_e(draft['body'])}</pre>")
     elif db["cases"].get(case_id)["status"] == "Transferred":
-        p.append(f"<p>No draft: {_e(drafts.transfer_reason(db['cases'].get(case_id)))}</p>")
-    else:
-        p.append("<p>No draft.</p>")
+        p.append(f"<h2>Next draft</h2><p>No draft: "
+                 f"{_e(drafts.transfer_reason(db['cases'].get(case_id)))}</p>")
     events = drafts.events(db, case_id)
     if events:
-        p.append("<ul>")
-        p += [f"<li>{_e(_t(ev['at']))}: {_e(ev['kind'].replace('_', ' '))}</li>"
-              for ev in events]
+        p.append("<h2>What you did in caselog</h2><ul>")
+        p += [f"<li>{_e(_t(ev['at']))}: {_e(drafts.EVENT_WORDS.get(ev['kind'], ev['kind']))}"
+              "</li>" for ev in reversed(events)]
         p.append("</ul>")
-    sent = list(db.query("select * from drafts where case_id = ? and state = 'sent' "
-                         "order by sent_at desc", [case_id]))
-    if sent:
-        p.append("<h2>Replies marked sent</h2>")
-        for s in sent:
-            if draft and s["id"] == draft["id"]:
-                continue
-            p.append(f"<p class='meta'>Marked sent {_e(_t(s['sent_at']))} · "
-                     f"{_e(s['situation'])}</p><pre>{_e(s['body'])}</pre>")
     return p
 
 
@@ -240,8 +278,9 @@ def build(db: sqlite_utils.Database, case_id: str, now: datetime | None = None) 
     msgs = list(db.query("select * from messages where case_id = ? order by sent_at",
                          [case_id]))
     parts = (_head(case_id, case, msgs, now) + _history(db, case_id, case)
-             + _thread(db, case_id, msgs) + _prepared(db, case_id) + _checklist(db, case_id)
-             + _drafts(db, case_id) + _related(db, case_id) + ["</body></html>\n"])
+             + _repeats(db, case_id, now) + _thread(db, case_id, msgs)
+             + _prepared(db, case_id) + _checklist(db, case_id)
+             + _drafts(db, case_id, msgs) + _related(db, case_id) + ["</body></html>\n"])
     return "".join(parts)
 
 

@@ -52,6 +52,16 @@ def split_placeholders(db: sqlite_utils.Database, draft: dict) -> tuple[list[str
     return [p for p in left if p in generated], [p for p in left if p not in generated]
 
 
+WAITING = ("You marked your answer sent and Amazon has not written since: a new draft "
+           "starts when Amazon writes again (or press \u201cStart a new draft\u201d).")
+SITUATION_WORDS = {"asked": "Answer to what Amazon asked",
+                   "appeal": "Plan of action for an appeal",
+                   "follow_up": "Follow-up: no answer from Amazon",
+                   "reopen": "Request to reopen",
+                   "new_case": "A new case: this one can no longer be reopened",
+                   "reply": "Reply"}
+STATE_WORDS = {"draft": "Draft", "ready": "Ready to send", "sent": "Marked sent"}
+EVENT_WORDS = {"draft_sent": "Marked sent", "draft_ready": "Marked ready"}
 TYPED_HINT = ("caselog reads any text in square brackets as a placeholder; "
               "write it with round brackets ( ) if it is meant to stay")
 
@@ -152,9 +162,28 @@ def _decide(db, case_id: str, regenerate: bool, situation: str | None,
     return draft, render(db, case_id, situation, ctx=ctx)
 
 
-def preview(db: sqlite_utils.Database, case_id: str, ctx: dict | None = None) -> dict:
+def answered_at(db: sqlite_utils.Database, case_id: str) -> str | None:
+    """When the person marked a reply sent after Amazon's last message, else None.
+    Until Amazon writes again no new draft starts by itself: the answer is out, and a
+    fresh draft of the same situation would only invite sending it twice."""
+    row = db.execute(
+        "select max(at) from draft_events where case_id = ? and kind = 'draft_sent' and "
+        "at > coalesce((select max(sent_at) from messages where case_id = ? and "
+        "sender = 'amazon'), '')", [case_id, case_id]).fetchone()
+    return row[0] if row else None
+
+
+def _waiting(db, case_id: str) -> bool:
+    """No draft stored and an answer marked sent since Amazon last wrote."""
+    return current(db, case_id) is None and answered_at(db, case_id) is not None
+
+
+def preview(db: sqlite_utils.Database, case_id: str, ctx: dict | None = None) -> dict | None:
     """The draft a page shows, without writing: the stored one, or what ``ensure``
-    would store, marked ``pending`` (its ``id`` is None when no draft is stored yet)."""
+    would store, marked ``pending`` (its ``id`` is None when no draft is stored yet);
+    None while the person's sent answer waits for Amazon (``answered_at``)."""
+    if _waiting(db, case_id):
+        return None
     draft, rendered = _decide(db, case_id, False, None, ctx)
     if rendered is None:
         return {**draft, "pending": False}
@@ -172,8 +201,11 @@ def ensure(db: sqlite_utils.Database, case_id: str, regenerate: bool = False,
     """The case's current draft, stored: generated when there is none (or when asked to
     regenerate: a new revision of the same draft, the old text kept in the history), an
     untouched one brought in step with the case. A transferred case has none
-    (DraftError), even when one was stored before the transfer."""
+    (DraftError), even when one was stored before the transfer, and neither has a case
+    whose sent answer waits for Amazon, unless the person asks (``regenerate``)."""
     _refuse_transferred(db, case_id)
+    if not regenerate and _waiting(db, case_id):
+        raise DraftError(WAITING)
     draft, rendered = _decide(db, case_id, regenerate, situation, ctx)
     if rendered is None:
         return draft

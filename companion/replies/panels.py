@@ -1,5 +1,5 @@
-"""Read models of the documented-replies panels: everything the case page's panel and
-the home page's reminders show, as plain dicts the UI's templates receive.
+"""Read models of the documented-replies panel: everything the case page's panel shows,
+as plain dicts the UI's templates receive (home's queue is ``companion.replies.queue``).
 
 Building them writes nothing: the checklist, the asks and the draft are the in-memory
 ones (``checklists.view``, ``checklists.case_asks``, ``drafts.preview``) and slow parts
@@ -18,17 +18,15 @@ from companion.replies import (
     checklists,
     drafts,
     evidence,
-    progress,
     related,
     reminders,
+    repeats,
     window,
 )
 from companion.replies.library import default_library
 from companion.replies.sandbox import DraftError
 from companion.replies.situation import context
 
-HOME_REMINDERS = 15   # the most overdue first; the cases table holds the rest
-HOME_PROGRESS = 20    # cases waiting on the seller whose evidence progress home shows
 REWRITTEN = ("Amazon wrote again after you last edited this draft. \u201cRebuild from "
              "template\u201d starts from the new situation; your text stays in the history.")
 
@@ -62,10 +60,11 @@ def _amazon_wrote_since(db, case_id: str, at: str | None) -> bool:
 
 
 def _draft_part(db, case_id: str, ctx: dict, now: datetime) -> dict:
-    out: dict = {"problems": [], "draft": None, "notes": [], "reminder": None}
+    out: dict = {"problems": [], "draft": None, "notes": [], "reminder": None,
+                 "answered_at": drafts.answered_at(db, case_id)}
     try:
         out["draft"] = drafts.preview(db, case_id, ctx)
-        out["notes"] = drafts.notes(ctx)
+        out["notes"] = drafts.notes(ctx) if out["draft"] else []
     except DraftError as exc:
         out["problems"].append(str(exc))
     try:
@@ -101,7 +100,8 @@ def case_panel(db: sqlite_utils.Database, case_id: str, now: datetime | None = N
     asks = checklists.case_asks(db, case_id)
     items = _numbered(checklists.view(db, case_id, lib, asks))
     out: dict = {"draft": None, "notes": [], "reminder": None, "placeholders": [],
-                 "typed_brackets": [], "history": [], "transfer": None}
+                 "typed_brackets": [], "history": [], "transfer": None, "answered_at": None,
+                 "repeats": repeats.for_case(db, case_id, asks, now)}
     try:
         ctx = context(db, case_id, now, items=items, asks=asks)
     except (reminders.ConfigError, DraftError) as exc:
@@ -143,23 +143,3 @@ def reopen_window(case: dict, last_message_at: str | None,
     if found is None:
         return None
     return {**found, "advice": window.advice(found, case["case_id"], dated=False)}
-
-
-def home_panel(db: sqlite_utils.Database, now: datetime | None = None) -> dict:
-    """Due and overdue reminders (the most overdue first, at most ``HOME_REMINDERS``),
-    and the evidence progress of the cases that have waited on the seller longest."""
-    now = now or datetime.now(UTC)
-    try:
-        rems, config = reminders.open_reminders(db, now)
-        lists, problem = reminders.split_due(rems, now, config), None
-    except reminders.ConfigError as exc:
-        lists, problem = {"overdue": [], "due": []}, str(exc)
-    owing = list(db.query(
-        "select case_id, subject from cases where status = 'PendingMerchantAction' "
-        "order by coalesce(last_amazon_reply_at, created_at) limit ?", [HOME_PROGRESS]))
-    counts = progress.for_cases(db, [r["case_id"] for r in owing])
-    shown = (lists["overdue"] + lists["due"])[:HOME_REMINDERS]
-    return {**lists, "shown": shown,
-            "more": len(lists["overdue"]) + len(lists["due"]) - len(shown),
-            "progress": [{**r, **counts[r["case_id"]]} for r in owing if r["case_id"] in counts],
-            "problem": problem}

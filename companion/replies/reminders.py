@@ -20,6 +20,8 @@ changed setting applies at once. The same file holds the drafts' settings::
     reopen_warn_days = 5           # warn (and remind) when fewer days than this remain
     reopen_closed_notice_days = 7  # after an Answered case's window closed, say so this long
     due_soon_days = 1              # "due" lists what falls due within this many days
+    stale_after_days = 30          # home folds cases with no movement for this long into
+                                   # one "stale" group at the end of its queue
 
     [categories."Account Health"]  # case-insensitive substring of the case's category
     answer_within_days = 2
@@ -50,6 +52,7 @@ DEFAULTS = {
     "reopen_warn_days": 5,
     "reopen_closed_notice_days": 7,
     "due_soon_days": 1,
+    "stale_after_days": 30,            # home's queue: old silence is not an emergency
 }
 
 WAITING_ON_SELLER = ("PendingMerchantAction",)
@@ -221,7 +224,9 @@ def reminder_for(row: dict, config: dict, now: datetime) -> dict | None:
     if found is None:
         return None
     anchor, due, extra = found
-    rem = {"amazon_deadline": None, **extra,
+    moved = window.last_activity(row.get("last_amazon"), row.get("last_seller"),
+                                 row.get("last_sent"), row.get("created_at"))
+    rem = {"amazon_deadline": None, **extra, "last_activity": iso(moved) if moved else None,
            "case_id": row["case_id"], "subject": row["subject"], "status": row["status"],
            "category": row.get("category"), "kind": kind, "since": iso(anchor),
            "due_at": iso(due), "due_ts": due.timestamp()}

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import sqlite_utils
 
 from companion.read.labels import status_label
-from companion.replies import checklists, reminders, window
+from companion.replies import checklists, reminders, repeats, window
 from companion.replies.sandbox import ph
 
 TRANSFERRED = ("Transferred",)
@@ -54,6 +54,19 @@ def _ask_rows(all_asks: list[dict], items: list[dict], last_seller: str | None,
             "items": [no_brackets(it["text"]) for it in mine],
         })
     return rows
+
+
+def _with_repeats(ask_rows: list[dict], again: list[dict], now: datetime) -> None:
+    """Each ask row learns what was sent for it before and how often Amazon asked
+    (``companion.replies.repeats``): ``already_sent`` ("4 Nov and 10 Nov"), ``asked_on``
+    and ``asked_times``, so a draft can say so."""
+    by_kind = {r["kind"]: r for r in again}
+    for row in ask_rows:
+        rep = by_kind.get(row["kind"])
+        row["asked_times"] = rep["times"] if rep else 1
+        row["asked_on"] = repeats.listed(repeats._days(rep["asked"], now)) if rep else None
+        row["already_sent"] = (repeats.listed(repeats._days(rep["sent"], now))
+                               if rep and rep["sent"] else None)
 
 
 def _closing(db, case_id: str) -> tuple[str | None, str | None]:
@@ -148,6 +161,8 @@ def context(db: sqlite_utils.Database, case_id: str, now: datetime | None = None
     items = checklists.view(db, case_id, asks=asks) if items is None else items
     t = _thread(db, case_id)
     ask_rows = _ask_rows(asks, items, t["last_seller"], case["status"])
+    again = repeats.find(asks, repeats.sends(db, case_id), now) if asks else []
+    _with_repeats(ask_rows, again, now)
     seller_last_dt = reminders.parse_time(t["seller_last"])
     category = case.get("category") or ""
     reopen = _reopen(db, case, t, s, now)
@@ -169,7 +184,7 @@ def context(db: sqlite_utils.Database, case_id: str, now: datetime | None = None
             not t["seller_last"] or t["last_amazon"] > t["seller_last"])),
         "follow_up_after_days": s["follow_up_after_days"], "follow_ups": t["follow_ups"],
         "escalate": t["follow_ups"] >= s["escalate_after_follow_ups"],
-        "reopen": reopen,
+        "reopen": reopen, "repeats": [r["sentence"] for r in again],
         "seller_name": no_brackets(str(config["seller"].get("name") or "")) or None,
         "ph": ph,
     }
