@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from make_db import generate  # noqa: E402
 
 from companion.read.labels import STATUS_LABELS  # noqa: E402
-from companion.schema_views import views  # noqa: E402
+from companion.schema.views import views  # noqa: E402
 from fixtures.harness import free_port, stop_process, wait_http  # noqa: E402
 
 

@@ -10,7 +10,7 @@ Each word typed (at most 12, all required) is matched in one of three ways:
   id's punctuation (``FBA15H``, ``113-12``, ``MUG-B``), or one in a script written
   without spaces (Japanese, Chinese, Thai...; Korean too, whose particles cling to
   words), matches anywhere inside the text, through the trigram index of migration 22
-  (``companion.schema_search``): 3+ characters as the AND of their trigrams, checked
+  (``companion.schema.search``): 3+ characters as the AND of their trigrams, checked
   against the stored text; 1-2 characters (``請求``) as the OR of the indexed trigrams
   that begin with them. Shorter words of other scripts fall back to the word rule.
 - **a case id**: the whole query in digits also finds the cases whose id starts so

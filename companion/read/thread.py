@@ -1,7 +1,7 @@
 """How one stored message reads (PORTAL.md v2): by which channel it came (e-mail, chat,
 phone call) and, for a chat, its transcript as turns (time, name, text).
 
-The sync stores a chat's turns in ``messages.turns`` (JSON, see ``companion/schema.py``
+The sync stores a chat's turns in ``messages.turns`` (JSON, see ``companion/schema/archive.py``
 migration 7). Rows written before that, imports and any turns that do not read as a
 list of turns fall back to the transcript's lines, one turn each with no time or name,
 so a chat always reads as a transcript and never as an error. Pure functions: the case

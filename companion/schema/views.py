@@ -1,5 +1,4 @@
-"""SQL views that make the database readable outside caselog (migration 22), declared
-here for ``companion.schema``.
+"""SQL views that make the database readable outside caselog (migration 22).
 
 A seller (or whoever helps them) may open ``caselog.db`` in Datasette or any SQLite
 browser. The tables hold API values (``PendingMerchantAction``), sender codes and
