@@ -151,15 +151,19 @@ def test_a_sync_against_a_stopped_portal_leaks_no_secret(portal_factory, tmp_pat
 
 
 def test_export_loads_no_playwright_and_makes_no_database(tmp_path):
+    """What the process holds when it exits: the command's own module, and no Playwright."""
     home = tmp_path / "empty"
     home.mkdir()
-    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "companion", "export"],
-                       cwd=ROOT, env={**os.environ, "CASELOG_HOME": str(home)},
+    probe = ("import atexit, runpy, sys\n"
+             "atexit.register(lambda: print('MODULES', *sorted(sys.modules), file=sys.stderr))\n"
+             "sys.argv = ['caselog', 'export']\n"
+             "runpy.run_module('companion', run_name='__main__')\n")
+    r = subprocess.run([sys.executable, "-c", probe], cwd=ROOT,
+                       env={**os.environ, "CASELOG_HOME": str(home)},
                        capture_output=True, text=True)
-    imported = [line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines()
-                if line.startswith("import time:")]
-    assert "companion.capture.export" in imported  # the measurement saw the command run
-    assert not [m for m in imported if m.split(".")[0] == "playwright"]
+    loaded = next(line for line in r.stderr.splitlines() if line.startswith("MODULES ")).split()
+    assert "companion.cli.data" in loaded  # the probe saw the command run
+    assert not [m for m in loaded if m.split(".")[0] == "playwright"]
     assert r.returncode == 1 and "no caselog database" in r.stderr
     assert not (home / "caselog.db").exists()
 

@@ -141,7 +141,13 @@ def test_pages_render_and_htmx_gets_partials(client, db):
     assert f"Waiting on Amazon <span class=\"count\">({waiting})</span>" in home
     assert "Last sync:" in home
     # the whole queue holds every case that owes Amazon an answer (recent or stale)
-    queued = set(re.findall(r'data-testid="queue-row" data-case="(\d+)"', page("/queue")))
+    queued = set()
+    for group in ("rows", "stale"):  # every page of both parts
+        for n in range(1, 100):
+            got = page(f"/queue?group={group}&page={n}")
+            queued |= set(re.findall(r'data-testid="queue-row" data-case="(\d+)"', got))
+            if "Next page" not in got:
+                break
     owing_ids = {r[0] for r in db.execute(
         "select case_id from cases where status = 'PendingMerchantAction'")}
     assert len(owing_ids) == owing and owing_ids <= queued
