@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from companion.schema import archive, replies, search
+from companion.schema import archive, replies, search, views
 
 
 def utcnow() -> str:
@@ -65,6 +65,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (21, "queue marks (snooze, nothing to do) and when home was last looked at", replies.v21),
     (22, "search by part of a word or id; readable views", search.v22),
     (23, "prepared new cases: topic, description revisions, checklist, files", replies.v23),
+    (24, "readable views know the Support API's statuses", views.v24),
 ]
 
 

@@ -5,14 +5,23 @@ browser. The tables hold API values (``PendingMerchantAction``), sender codes an
 rowids; these views say what the UI says: the portal's status labels, who wrote, the
 channel, the case subject beside each message, and the timeline in one list. They only
 read, so they cost nothing until someone opens them; a later migration that changes a
-label replaces them (``DROP VIEW`` then ``create``).
+label replaces them (``replace``). A case only the Support API has seen keeps that
+API's status (``PENDING_MERCHANT_ACTION``); the views give it the same label and the
+same answer to who acts as the portal status it stands for (``companion.read.labels``).
 """
 
 from __future__ import annotations
 
 import sqlite_utils
 
-from companion.read.labels import CHANNEL_LABELS, DONE_STATUSES, STATUS_LABELS
+from companion.read.labels import (
+    CHANNEL_LABELS,
+    DONE,
+    SPAPI_STATUS_LABELS,
+    STATUS_LABELS,
+    WAITING_ON_SELLER,
+    sql_in,
+)
 
 
 def _quote(value: str) -> str:
@@ -20,9 +29,9 @@ def _quote(value: str) -> str:
 
 
 def _who_acts(status: str) -> str:
-    if status == "PendingMerchantAction":
+    if status in WAITING_ON_SELLER:
         return "you"
-    return "nobody" if status in DONE_STATUSES else "Amazon"
+    return "nobody" if status in DONE else "Amazon"
 
 
 def _channel(col: str) -> str:
@@ -37,15 +46,15 @@ def _sender(col: str) -> str:
 def views() -> dict[str, str]:
     """Name -> SELECT of every view, in the order they depend on each other."""
     labels = ", ".join(f"({_quote(k)}, {_quote(v)}, {_quote(_who_acts(k))})"
-                       for k, v in STATUS_LABELS.items())
+                       for k, v in {**STATUS_LABELS, **SPAPI_STATUS_LABELS}.items())
     return {
         # The portal's words for each status and who has to act next.
         "status_labels": f"SELECT column1 AS status, column2 AS label, column3 AS who_acts "
                          f"FROM (VALUES {labels})",
-        "case_overview": """
+        "case_overview": f"""
             SELECT c.case_id, c.subject, coalesce(l.label, c.status) AS status_label,
                    coalesce(l.who_acts, '') AS who_acts,
-                   c.status = 'PendingMerchantAction' AS you_owe_an_answer,
+                   c.status IN {sql_in(WAITING_ON_SELLER)} AS you_owe_an_answer,
                    c.category, c.created_at, c.last_amazon_reply_at,
                    (SELECT count(*) FROM messages m WHERE m.case_id = c.case_id)
                        AS messages_stored,
@@ -93,3 +102,17 @@ def create(db: sqlite_utils.Database) -> None:
     """Create every view that is not there yet (safe to run twice)."""
     for name, select in views().items():
         db.execute(f"CREATE VIEW IF NOT EXISTS [{name}] AS {select}")
+
+
+def replace(db: sqlite_utils.Database) -> None:
+    """Every view as ``views`` says it now (the later ones first: they read the
+    earlier)."""
+    for name in reversed(list(views())):
+        db.execute(f"DROP VIEW IF EXISTS [{name}]")
+    create(db)
+
+
+def v24(db: sqlite_utils.Database) -> None:
+    """The Support API's statuses in the views: their labels, who acts, who owes an
+    answer (views of migration 22 knew only the portal's)."""
+    replace(db)
