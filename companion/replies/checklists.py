@@ -32,6 +32,7 @@ import hashlib
 
 import sqlite_utils
 
+from companion.read.labels import DONE, sql_in
 from companion.replies import asks as asks_mod
 from companion.replies.library import ChecklistError, default_library
 from companion.schema import utcnow
@@ -39,7 +40,7 @@ from companion.schema import utcnow
 # The columns a rebuild may change on a stored item.
 COLS = ("text", "help", "source", "ask_kind", "sentence", "message_key", "position",
         "checklist_title")
-OPEN = "c.status not in ('Closed', 'Resolved', 'Transferred')"  # labels.DONE_STATUSES
+OPEN = f"c.status not in {sql_in(DONE)}"
 
 
 # --- asks, cached per message -------------------------------------------------------

@@ -16,7 +16,7 @@ from html import escape
 
 import sqlite_utils
 
-from companion.read.labels import status_label
+from companion.read.labels import TRANSFERRED, status_label
 from companion.read.safe_html import message_html
 from companion.read.thread import present
 from companion.replies import checklists, drafts, prepared, related, repeats
@@ -235,7 +235,7 @@ def _drafts(db, case_id: str, msgs: list[dict]) -> list[str]:
                  f" · revision {_e(draft['revision'])} · "
                  f"{_e(drafts.SITUATION_WORDS.get(draft['situation'], draft['situation']))}"
                  f"</p><pre>{_e(draft['body'])}</pre>")
-    elif db["cases"].get(case_id)["status"] == "Transferred":
+    elif db["cases"].get(case_id)["status"] in TRANSFERRED:
         p.append(f"<h2>Next draft</h2><p>No draft: "
                  f"{_e(drafts.transfer_reason(db['cases'].get(case_id)))}</p>")
     events = drafts.events(db, case_id)

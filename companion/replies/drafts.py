@@ -21,9 +21,10 @@ from datetime import datetime
 
 import sqlite_utils
 
+from companion.read.labels import TRANSFERRED
 from companion.replies import sandbox, window
 from companion.replies.sandbox import DraftError
-from companion.replies.situation import TRANSFERRED, context
+from companion.replies.situation import context
 from companion.schema import utcnow
 
 SITUATIONS = ("asked", "appeal", "follow_up", "reopen", "new_case", "reply")

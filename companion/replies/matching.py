@@ -33,11 +33,12 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
+from companion.read.labels import WAITING_ON_AMAZON, WAITING_ON_SELLER
 from companion.replies import panels, related, topics, window
 from companion.replies.drafts import PLACEHOLDER
 
-OPEN = ("PendingAmazonAction", "PendingMerchantAction", "Reopened")
-ANSWERED = "Answered"
+OPEN = WAITING_ON_AMAZON + WAITING_ON_SELLER
+ANSWERED = "Answered"  # the portal's word only (``labels.ANSWERED``)
 SLACK = timedelta(minutes=10)
 OFFER_DAYS = 30  # a case opened later than this after preparing is attached by hand
 MIN_SHARED = 3
@@ -149,7 +150,7 @@ def warnings(db: sqlite_utils.Database, topic: dict, text: str = "",
         out.append({**_shown(row), "reasons": reasons, "reopen": reopen,
                     "by_id": bool(ids.get(row["case_id"])), "advice": _advice(row, reopen)})
     out.sort(key=lambda w: w["created_at"] or "", reverse=True)  # newest first, then:
-    out.sort(key=lambda w: (not w["by_id"], w["status"] != "PendingMerchantAction"))
+    out.sort(key=lambda w: (not w["by_id"], w["status"] not in WAITING_ON_SELLER))
     return out
 
 

@@ -20,9 +20,9 @@ from companion.replies.library import library_state
 
 _MEMO = Memo(size=8192)
 
-_STATE_SQL = """
+_STATE_SQL = f"""
 select c.case_id, c.status,
-  c.status not in ('Closed', 'Resolved', 'Transferred') as open,
+  {checklists.OPEN} as open,
   coalesce(c.category, '') as category,
   i.total, i.done, i.changed, i.last_id,
   (select count(*) || ':' || coalesce(max(m.rowid), 0) || ':'
@@ -33,9 +33,9 @@ select c.case_id, c.status,
 from cases c
 left join (select case_id, count(*) as total, coalesce(sum(done), 0) as done,
                   max(updated_at) as changed, max(id) as last_id
-           from checklist_items where case_id in ({marks}) group by case_id) i
+           from checklist_items where case_id in ({{marks}}) group by case_id) i
   on i.case_id = c.case_id
-where c.case_id in ({marks})
+where c.case_id in ({{marks}})
 """
 
 

@@ -40,6 +40,7 @@ import sqlite_utils
 
 from companion.read import sources
 from companion.read.cache import Memo
+from companion.read.labels import ANSWERED, WAITING_ON_AMAZON, sql_in
 from companion.replies import marks, progress, reminders, repeats
 
 KINDS = ("answer", "reopen", "new_case", "follow_up", "callback", "evidence")
@@ -51,11 +52,11 @@ NEVER_STALE = ("callback", "reopen", "new_case")
 HOME_ROWS = 30      # home shows the top of the queue; /queue shows all of it, in pages
 _MEMO = Memo(size=16)
 
-_EVIDENCE_SQL = """
+_EVIDENCE_SQL = f"""
 select a.case_id, c.subject, c.status, c.category, max(a.sent_at) as asked_at,
        group_concat(distinct a.label) as labels
 from case_asks a join cases c on c.case_id = a.case_id
-where c.status in ('Answered', 'Reopened', 'PendingAmazonAction')
+where c.status in {sql_in(ANSWERED + WAITING_ON_AMAZON)}
   and a.sent_at > coalesce((select max(m.sent_at) from messages m
                             where m.case_id = a.case_id and m.sender = 'seller'), '')
   and a.sent_at > coalesce((select max(e.at) from draft_events e

@@ -41,6 +41,7 @@ import sqlite_utils
 
 from companion.home import home
 from companion.read.cache import Memo, sync_key
+from companion.read.labels import ANSWERED, WAITING_ON_AMAZON, WAITING_ON_SELLER, sql_in
 from companion.replies import window
 
 DEFAULTS = {
@@ -55,9 +56,8 @@ DEFAULTS = {
     "stale_after_days": 30,            # home's queue: old silence is not an emergency
 }
 
-WAITING_ON_SELLER = ("PendingMerchantAction",)
-WAITING_ON_AMAZON = ("PendingAmazonAction", "Reopened")
-REOPENABLE = ("Answered",)  # the reopen window's reminder (the exact rule; see window.py)
+# Who waits on whom: ``companion.read.labels``, for both sources' statuses.
+REOPENABLE = ANSWERED  # the reopen window's reminder (the exact rule; see window.py)
 
 
 class ConfigError(ValueError):
@@ -141,10 +141,10 @@ select c.case_id, c.subject, c.status, c.category, c.created_at, c.last_amazon_r
     as last_seller,
   (select max(at) from draft_events e where e.case_id = c.case_id and e.kind = 'draft_sent')
     as last_sent,
-  case when c.status in ('PendingMerchantAction') then
+  case when c.status in {seller} then
     (select substr(text, 1, 20000) from messages m where m.case_id = c.case_id
        and m.sender = 'amazon' order by sent_at desc limit 1) end as last_amazon_text
-from cases c where c.status in ({statuses}) {extra}
+from cases c where c.status in {statuses} {extra}
 """
 
 
@@ -238,7 +238,7 @@ def for_cases(db: sqlite_utils.Database, case_ids: list[str] | None = None,
     """{case_id: reminder} for open cases (all, or the given ones)."""
     now = now or datetime.now(UTC)
     config = config or load_config()
-    statuses = ",".join(f"'{s}'" for s in WAITING_ON_SELLER + WAITING_ON_AMAZON + REOPENABLE)
+    statuses = sql_in(WAITING_ON_SELLER + WAITING_ON_AMAZON + REOPENABLE)
     extra, params = "", []
     if case_ids is not None:
         if not case_ids:
@@ -246,7 +246,8 @@ def for_cases(db: sqlite_utils.Database, case_ids: list[str] | None = None,
         extra = f"and c.case_id in ({','.join('?' * len(case_ids))})"
         params = list(case_ids)
     out = {}
-    for row in db.query(_CASE_SQL.format(statuses=statuses, extra=extra), params):
+    for row in db.query(_CASE_SQL.format(statuses=statuses, seller=sql_in(WAITING_ON_SELLER),
+                                          extra=extra), params):
         rem = reminder_for(row, config, now)
         if rem:
             out[row["case_id"]] = rem

@@ -14,11 +14,9 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from companion.read.labels import status_label
+from companion.read.labels import TRANSFERRED, WAITING_ON_AMAZON, portal_status, status_label
 from companion.replies import checklists, reminders, repeats, window
 from companion.replies.sandbox import ph
-
-TRANSFERRED = ("Transferred",)
 
 
 def no_brackets(value):
@@ -90,7 +88,7 @@ def _reopen(db, case: dict, t: dict, s: dict, now: datetime) -> dict | None:
     counted from the thread's last message. Closed: estimated from the closing, which
     the draft names only when the syncs around it fall on one day; a case first synced
     as closed counts from Amazon's last message (the window's warning never comes
-    late). Other statuses have none."""
+    late). Other statuses have none (the Support API's RESOLVED is read as Resolved)."""
     if case["status"] == "Answered":
         found = window.answered(window.last_activity(
             t["last_amazon"], t["last_seller"], case.get("last_amazon_reply_at")), s, now)
@@ -111,7 +109,9 @@ def _reopen(db, case: dict, t: dict, s: dict, now: datetime) -> dict | None:
 def situation_of(status: str, category: str, ask_rows: list,
                  reopen: dict | None = None) -> str | None:
     """Which draft the case calls for; None for a transferred case, which takes no
-    reply and no reopening (Amazon tracks it in the case that continues it)."""
+    reply and no reopening (Amazon tracks it in the case that continues it). A Support
+    API status is read as the portal status it stands for (``labels.portal_status``)."""
+    status = portal_status(status)
     if status in TRANSFERRED:
         return None
     if status == "PendingMerchantAction" and "account health" in category.lower():
@@ -121,7 +121,7 @@ def situation_of(status: str, category: str, ask_rows: list,
         # request for documents, so the reply answers it (no reopen needed: the case
         # is still open to a reply).
         return "asked"
-    if status in reminders.WAITING_ON_AMAZON:
+    if status in WAITING_ON_AMAZON:
         return "follow_up"
     if status in ("Closed", "Answered"):
         # Past the window (or no Reopen button on a closed case), Amazon's way is a
@@ -160,7 +160,7 @@ def context(db: sqlite_utils.Database, case_id: str, now: datetime | None = None
     asks = checklists.case_asks(db, case_id) if asks is None else asks
     items = checklists.view(db, case_id, asks=asks) if items is None else items
     t = _thread(db, case_id)
-    ask_rows = _ask_rows(asks, items, t["last_seller"], case["status"])
+    ask_rows = _ask_rows(asks, items, t["last_seller"], portal_status(case["status"]))
     again = repeats.find(asks, repeats.sends(db, case_id), now) if asks else []
     _with_repeats(ask_rows, again, now)
     seller_last_dt = reminders.parse_time(t["seller_last"])
