@@ -16,6 +16,9 @@ from companion.read.queries import MARK_CLOSE, MARK_OPEN
 def init_filters(app: Flask) -> None:
     env = app.jinja_env
     env.trim_blocks = env.lstrip_blocks = True
+    # Templates ask who acts as the code does, for either source's statuses.
+    env.globals.update(DONE=labels.DONE, TRANSFERRED=labels.TRANSFERRED,
+                       WAITING_ON_SELLER=labels.WAITING_ON_SELLER)
 
     @app.template_filter("when")
     def when(value: str | None, fmt: str = "%d %b %Y %H:%M") -> str:
@@ -34,6 +37,11 @@ def init_filters(app: Flask) -> None:
     @app.template_filter("status_label")
     def status_label(value: str | None) -> str:
         return labels.status_label(value)
+
+    @app.template_filter("portal_status")
+    def portal_status(value: str | None) -> str | None:
+        """What a template compares: the portal's status for either source's."""
+        return labels.portal_status(value)
 
     @app.template_filter("channel_label")
     def channel_label(value: str | None) -> str:

@@ -10,6 +10,7 @@ from datetime import datetime
 import sqlite_utils
 
 from companion.read import matching
+from companion.read.labels import WAITING_ON_SELLER, sql_in
 from companion.read.params import choice, clamp_int, clean_text
 from companion.read.queries import STATUS_LABELS, case_filters_sql, days_since, utc_now
 from companion.read.thread import present
@@ -53,9 +54,9 @@ def table_args(args) -> dict:
 def _table_where(db, filters: dict) -> tuple[str, dict]:
     where, params = case_filters_sql(filters)
     if filters.get("owes") == "yes":
-        where.append("c.status = 'PendingMerchantAction'")
+        where.append(f"c.status IN {sql_in(WAITING_ON_SELLER)}")
     elif filters.get("owes") == "no":
-        where.append("c.status != 'PendingMerchantAction'")
+        where.append(f"c.status NOT IN {sql_in(WAITING_ON_SELLER)}")
     q = clean_text(filters.get("q"))
     if q:
         where.append(_q_clause(db, q, params))
@@ -105,7 +106,7 @@ def cases_table(db: sqlite_utils.Database, filters: dict, sort: str = "created",
 def _aged(rows: list[dict], now: datetime) -> list[dict]:
     for r in rows:
         r["age_days"] = days_since(r["created_at"], now)
-        r["owes"] = r["status"] == "PendingMerchantAction"
+        r["owes"] = r["status"] in WAITING_ON_SELLER
     return rows
 
 

@@ -10,15 +10,17 @@ from datetime import datetime
 import sqlite_utils
 
 from companion.read.cache import Memo, sync_key
+from companion.read.labels import WAITING_ON_AMAZON, WAITING_ON_SELLER, sql_in
 from companion.read.queries import days_since
 
 _MEMO = Memo(size=16)
+_SELLER, _AMAZON = sql_in(WAITING_ON_SELLER), sql_in(WAITING_ON_AMAZON)
 
 
 def needs_answer(db: sqlite_utils.Database, now: datetime, limit: int = 25) -> dict:
     """Cases where Amazon waits on the seller, the longest wait first."""
     rows = list(db.query(
-        """
+        f"""
         SELECT case_id, subject, category, status, created_at, continues, waiting_since
         FROM (
           SELECT c.case_id, c.subject, c.category, c.status, c.created_at, c.continues,
@@ -26,11 +28,11 @@ def needs_answer(db: sqlite_utils.Database, now: datetime, limit: int = 25) -> d
                           (SELECT max(m.sent_at) FROM messages m
                             WHERE m.case_id = c.case_id AND m.sender = 'amazon'),
                           c.created_at) AS waiting_since
-          FROM cases c WHERE c.status = 'PendingMerchantAction')
+          FROM cases c WHERE c.status IN {_SELLER})
         ORDER BY waiting_since, case_id LIMIT :limit
         """, {"limit": limit}))
     total = db.execute(
-        "SELECT count(*) FROM cases WHERE status = 'PendingMerchantAction'").fetchone()[0]
+        f"SELECT count(*) FROM cases WHERE status IN {_SELLER}").fetchone()[0]
     for r in rows:
         r["days"] = days_since(r["waiting_since"], now)
     return {"rows": rows, "total": total}
@@ -58,18 +60,18 @@ def waiting_on_amazon(db: sqlite_utils.Database, now: datetime, limit: int = 25)
             "total": out["total"]}
 
 
-_WAITING_SQL = """
+_WAITING_SQL = f"""
 SELECT c.case_id, c.subject, c.category, c.status, c.created_at, c.continues,
        (SELECT max(m.sent_at) FROM messages m WHERE m.case_id = c.case_id) AS last_message,
-       CASE WHEN c.status = 'PendingMerchantAction' THEN
+       CASE WHEN c.status IN {_SELLER} THEN
          (SELECT max(e.at) FROM draft_events e WHERE e.case_id = c.case_id
             AND e.kind = 'draft_sent'
             AND e.at > coalesce((SELECT max(m.sent_at) FROM messages m
                                  WHERE m.case_id = c.case_id AND m.sender = 'amazon'), ''))
        END AS answered_at
 FROM cases c
-WHERE c.status IN ('PendingAmazonAction', 'Reopened')
-   OR (c.status = 'PendingMerchantAction' AND EXISTS (
+WHERE c.status IN {_AMAZON}
+   OR (c.status IN {_SELLER} AND EXISTS (
         SELECT 1 FROM draft_events e WHERE e.case_id = c.case_id AND e.kind = 'draft_sent'
           AND e.at > coalesce((SELECT max(m.sent_at) FROM messages m
                                WHERE m.case_id = c.case_id AND m.sender = 'amazon'), '')))

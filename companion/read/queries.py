@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from companion.read.labels import STATUS_LABELS  # the portal's en_US words, one table
+from companion.read.labels import STATUS_LABELS, same_status  # the portal's en_US words
 from companion.read.params import clean_text
 
 SENDERS = ("amazon", "seller")
@@ -114,8 +114,10 @@ def case_filters_sql(filters: dict, alias: str = "c") -> tuple[list[str], dict]:
     """WHERE clauses for the filters the cases table and the timeline share."""
     where, params = [], {}
     if filters.get("status") in STATUS_LABELS:
-        where.append(f"{alias}.status = :status")
-        params["status"] = filters["status"]
+        # the portal's status, stored in either source's word (``labels.same_status``)
+        same = same_status(filters["status"])
+        where.append(f"{alias}.status IN ({', '.join(f':status{i}' for i in range(len(same)))})")
+        params.update({f"status{i}": s for i, s in enumerate(same)})
     if filters.get("category"):
         where.append(f"{alias}.category = :category")
         params["category"] = filters["category"]

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import sqlite_utils
 
 from companion.read.cache import sync_key
+from companion.read.labels import RESOLVED, sql_in
 from companion.read.queries import parse_time
 
 
@@ -40,13 +41,13 @@ def weekly_opened_resolved(db: sqlite_utils.Database, now: datetime, weeks: int 
         if i is not None:
             opened[i] += 1
     for (when,) in db.execute(
-        """
+        f"""
         SELECT COALESCE(
             (SELECT min(h.observed_at) FROM status_history h WHERE h.case_id = c.case_id
-               AND h.status IN ('Resolved', 'Closed') AND h.previous_status IS NOT NULL),
+               AND h.status IN {sql_in(RESOLVED)} AND h.previous_status IS NOT NULL),
             (SELECT max(m.sent_at) FROM messages m WHERE m.case_id = c.case_id),
             c.created_at)
-        FROM cases c WHERE c.status IN ('Resolved', 'Closed')
+        FROM cases c WHERE c.status IN {sql_in(RESOLVED)}
         """):
         i = bucket(when)
         if i is not None:
