@@ -381,6 +381,24 @@ def _v8(db: sqlite_utils.Database) -> None:
         db["syncs"].add_column("source", str)  # portal | spapi
 
 
+def _v9(db: sqlite_utils.Database) -> None:
+    """The watch and its notifications (``companion.notify``, ``companion.watch``): every
+    notification sent, once per event (``key``), read or unread, for the UI's badge; and
+    the watch's own state of the account: when it last synced and why it stopped."""
+    db["notifications"].create(
+        {"id": int, "account": str, "case_id": str, "kind": str,  # reply | status |
+         "key": str, "title": str, "body": str, "at": str,        # transfer | deadline |
+         "read": int, "sync_id": int, "channels": str},           # stopped
+        pk="id", not_null={"key", "kind", "title", "at"}, defaults={"read": 0},
+        if_not_exists=True)
+    db["notifications"].create_index(["key"], unique=True, if_not_exists=True)
+    db["notifications"].create_index(["read", "at"], if_not_exists=True)
+    db["watch_state"].create(
+        {"account": str, "last_started_at": str, "last_sync_id": int, "stopped_state": str,
+         "stopped_message": str, "stopped_at": str},
+        pk="account", if_not_exists=True)
+
+
 # Numbered migrations, applied in order and recorded in the ``migrations`` table.
 # Append new ones; never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
@@ -392,6 +410,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (6, "captures remember what they asked for", _v6),
     (7, "channels, transfers, per-source status, call-backs", _v7),
     (8, "which source wrote each message and ran each sync", _v8),
+    (9, "notifications and the watch's state", _v9),
 ]
 
 
