@@ -1,10 +1,13 @@
-"""UI speed on a large archive: 10,000 cases and 100,000 messages (benchmarks/make_db.py),
-median server time of the home page, the first timeline page, a case page and a search,
-measured through Flask's test client (the whole request: routing, security checks, SQL,
-templates), each expected under 50 ms. Writes benchmarks/results/ui.json.
-
-Usage:
-    python benchmarks/bench_ui.py [--cases 10000] [--messages 100000] [--runs 30] [--db PATH]
+"""UI speed on a large archive: 10,000 cases and 100,000 messages (benchmarks/make_db.py,
+with what a seller's day leaves: asks, call-backs, sent replies, snoozes, a last look),
+median server time of every page (home and its queue, the whole queue, the timeline, a
+case page, the cases table and its deadline sort, and searches of each kind: a word, the
+start of an id, one and two CJK characters, on the search page, the cases table and the
+timeline), measured through Flask's test client (the whole request: routing, security
+checks, SQL, templates), each page expected under 20 ms; the CSV downloads, which grow
+with their rows, are reported beside them. Pages are measured in interleaved rounds,
+wall-clock and CPU time both: on a busy shared machine the wall clock includes waiting
+for a core, the CPU time does not. Writes benchmarks/results/ui.json.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,26 +33,49 @@ from make_db import generate  # noqa: E402
 
 from webui.app import create_app  # noqa: E402
 
-BUDGET_MS = 50.0
+BUDGET_MS = 20.0
 
 
-def measure(client, url: str, runs: int) -> dict:
-    first = None
-    times = []
+def measure(client, pages: dict[str, str], runs: int) -> dict:
+    """Each page once cold, then ``runs`` rounds of every page in turn."""
+    wall: dict[str, list[float]] = {name: [] for name in pages}
+    cpu: dict[str, list[float]] = {name: [] for name in pages}
+    first, size = {}, {}
     for i in range(runs + 1):
-        start = time.perf_counter()
-        response = client.get(url)
-        elapsed = (time.perf_counter() - start) * 1000
-        if response.status_code != 200:
-            raise RuntimeError(f"{url} answered {response.status_code}")
-        if i == 0:
-            first = elapsed  # cold: caches empty (charts, SQLite pages)
-        else:
-            times.append(elapsed)
-    return {"url": url, "median_ms": round(statistics.median(times), 2),
-            "p90_ms": round(sorted(times)[int(len(times) * 0.9) - 1], 2),
-            "min_ms": round(min(times), 2), "first_ms": round(first, 2), "runs": runs,
-            "bytes": len(response.data)}
+        for name, url in pages.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            response = client.get(url)
+            elapsed = (time.perf_counter() - start) * 1000
+            used = (time.process_time() - start_cpu) * 1000
+            if response.status_code != 200:
+                raise RuntimeError(f"{url} answered {response.status_code}")
+            if i == 0:
+                first[name] = elapsed  # cold: caches empty (charts, SQLite pages)
+                size[name] = len(response.data)
+            else:
+                wall[name].append(elapsed)
+                cpu[name].append(used)
+    return {name: {"url": url, "median_ms": round(statistics.median(wall[name]), 2),
+                   "cpu_median_ms": round(statistics.median(cpu[name]), 2),
+                   "p90_ms": round(sorted(wall[name])[int(runs * 0.9) - 1], 2),
+                   "min_ms": round(min(wall[name]), 2), "first_ms": round(first[name], 2),
+                   "runs": runs, "bytes": size[name]}
+            for name, url in pages.items()}
+
+
+def samples(con: sqlite3.Connection) -> dict:
+    """What a seller would type, taken from the archive: a median case, the first six
+    characters of a shipment id, an ASIN and a case id, two and one characters of a
+    Japanese subject."""
+    case_id = con.execute(
+        "select case_id from cases where total_messages = (select total_messages from cases "
+        "order by total_messages limit 1 offset (select count(*) / 2 from cases)) limit 1"
+    ).fetchone()[0]
+    texts = " ".join(r[0] for r in con.execute("select subject from cases limit 2000"))
+    ship = re.search(r"FBA1\d[0-9A-Z]{7}", texts).group(0)
+    asin = re.search(r"B0[0-9A-Z]{8}", texts).group(0)
+    return {"case_id": case_id, "ship": ship[:6], "asin": asin[:6], "id_start": case_id[:6],
+            "cjk2": "請求", "cjk1": "返"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,36 +94,53 @@ def main(argv: list[str] | None = None) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="caselog-bench-")
         db_path = Path(args.db or Path(tmp.name) / "bench.db")
         t = time.perf_counter()
-        generate(db_path, args.cases, args.messages, seed=7)
+        generate(db_path, args.cases, args.messages, seed=7, day=True)
         print(f"generated {db_path} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
     con = sqlite3.connect(db_path)
     counts = dict(zip(("cases", "messages"), con.execute(
         "select (select count(*) from cases), (select count(*) from messages)").fetchone(),
         strict=True))
-    # A typical case: a thread of median length.
-    case_id = con.execute(
-        "select case_id from cases where total_messages = (select total_messages from cases "
-        "order by total_messages limit 1 offset (select count(*) / 2 from cases)) limit 1"
-    ).fetchone()[0]
+    s = samples(con)
+    # A case whose answer was marked sent: the thread with its sent copy.
+    answered = con.execute("select case_id from drafts where state = 'sent' "
+                           "order by case_id limit 1").fetchone()[0]
     con.close()
 
+    q = urllib.parse.quote
     pages = {
         "home": "/",
+        "queue_page": "/queue",
+        "queue_stale_group": "/queue?group=stale",
         "timeline_first_page": "/timeline",
-        "case_page": f"/cases/{case_id}",
-        "search": "/search?q=invoices",
-        "timeline_search": "/timeline?q=invoices",
+        "case_page": f"/cases/{s['case_id']}",
+        "case_page_answered": f"/cases/{answered}",
         "cases_table": "/cases",
+        "cases_by_deadline": "/cases?sort=deadline&dir=asc",
+        "search": "/search?q=invoices",
+        "search_shipment_start": f"/search?q={s['ship']}",
+        "search_asin_start": f"/search?q={s['asin']}",
+        "search_case_id_start": f"/search?q={s['id_start']}",
+        "search_cjk_two": f"/search?q={q(s['cjk2'])}",
+        "search_cjk_one": f"/search?q={q(s['cjk1'])}",
+        "timeline_search": "/timeline?q=invoices",
+        "timeline_search_shipment": f"/timeline?q={s['ship']}",
+        "timeline_search_cjk_two": f"/timeline?q={q(s['cjk2'])}",
+        "cases_filter_word": "/cases?q=invoice",
+        "cases_filter_shipment": f"/cases?q={s['ship']}",
+        "cases_filter_cjk_two": f"/cases?q={q(s['cjk2'])}",
+        "csv_owing": "/cases.csv?owes=yes&sort=deadline&dir=asc",
+        "csv_all": "/cases.csv",
     }
-    required = ("home", "timeline_first_page", "case_page", "search")
+    # The CSV downloads grow with the rows they hold (1,500 and 10,000 here): measured
+    # and reported beside the pages, not held to a page's budget.
+    required = tuple(p for p in pages if not p.startswith("csv_"))
     # The whole app as shipped, and the same pages without issue 5's panels and timeline
     # sources, so that a slow part shows where it lives.
     variants = {"full": {}, "without_replies": {"REPLIES": False}}
     runs = {}
     for variant, extra in variants.items():
         app = create_app(db_path, {"CASELOG_HOME": str(db_path.parent), **extra})
-        client = app.test_client()
-        runs[variant] = {name: measure(client, url, args.runs) for name, url in pages.items()}
+        runs[variant] = measure(app.test_client(), pages, args.runs)
     results = runs["full"]
     ok = all(results[k]["median_ms"] < BUDGET_MS for k in required)
     report = {
@@ -114,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, r in res.items():
             mark = "" if name not in required else (
                 "ok" if r["median_ms"] < BUDGET_MS else "SLOW")
-            print(f"{name:22s} median {r['median_ms']:7.2f} ms  p90 {r['p90_ms']:7.2f} ms  "
-                  f"first {r['first_ms']:8.2f} ms  {mark}")
+            print(f"{name:26s} median {r['median_ms']:7.2f} ms  cpu {r['cpu_median_ms']:7.2f} ms"
+                  f"  p90 {r['p90_ms']:7.2f} ms  first {r['first_ms']:8.2f} ms  {mark}")
     if tmp:
         tmp.cleanup()
     return 0 if ok else 1

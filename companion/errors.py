@@ -185,6 +185,10 @@ def explain(exc: BaseException, *, portal: str | None = None, case_id: str | Non
         return Problem("outage", "Seller Central's case log is unavailable right now (the "
                        "portal says its case log system is currently unavailable). "
                        "Everything caselog has is kept; try again later.")
+    from companion.doctor.canary import ShapeChanged
+
+    if isinstance(exc, ShapeChanged):  # its words are made with its findings: said as is
+        return Problem("failed", redact(str(exc)))
     if isinstance(exc, Unreachable):
         return Problem("failed", f"Could not reach the portal{where}: nothing answered. "
                        "Check the address and your internet connection, then try again.")

@@ -67,8 +67,25 @@ def test_placeholders_block_ready_and_sent_then_history_and_event(db):
     assert "draft_sent" in kinds and "draft_ready" in kinds
     with pytest.raises(drafts.DraftError):
         drafts.save(db, "10000000001", d["id"], "more")
-    # the next draft is a new one
+    # the answer is out: no new draft starts by itself until Amazon writes again
+    assert drafts.preview(db, "10000000001") is None
+    with pytest.raises(drafts.DraftError, match="when Amazon writes again"):
+        drafts.ensure(db, "10000000001")
+    db["messages"].insert({"case_id": "10000000001", "message_key": "later",
+                           "sender": "amazon", "sent_at": "2099-01-01T00:00:00Z",
+                           "text": "Thank you, we need one more document."})
+    assert drafts.preview(db, "10000000001")["id"] is None  # Amazon wrote: a new one
     assert drafts.ensure(db, "10000000001")["id"] != d["id"]
+
+
+def test_a_new_draft_after_an_answer_only_when_the_person_asks(db):
+    d = drafts.ensure(db, "10000000001")
+    drafts.save(db, "10000000001", d["id"], "Our answer.")
+    drafts.mark_ready(db, "10000000001", d["id"])
+    drafts.mark_sent(db, "10000000001", d["id"])
+    assert drafts.answered_at(db, "10000000001")
+    fresh = drafts.ensure(db, "10000000001", regenerate=True)  # "Start a new draft"
+    assert fresh["id"] != d["id"] and drafts.preview(db, "10000000001")["id"] == fresh["id"]
 
 
 def test_typed_square_brackets_block_with_a_message_that_says_so(db, client):

@@ -284,7 +284,8 @@ def test_truth_agrees_with_json_endpoints(client, cases, truth):
             rebuilt.append({"sender": "amazon" if m["outbound"] else "seller",
                             "sent_at": iso(m["timestamp"]), "text": to_text(body),
                             "attachments": [{"name": a["fileName"], "size": a["fileSize"]}
-                                            for a in m["attachments"] or []]})
+                                            for a in m["attachments"] or []],
+                            "channel": m["channelType"].lower()})
         assert rebuilt == expected["messages"], expected["case_id"]
 
 

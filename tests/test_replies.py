@@ -362,7 +362,7 @@ def test_dossier_is_self_contained_and_inert(caselog_home, db):
     assert "To proceed, please provide invoices" in html
     assert "<script" not in html and "onerror" not in html and "javascript:" not in html
     assert "<img" not in html and "Content-Security-Policy" in html
-    assert "<p>ok</p>" in html and "Draft reply" in html and "[your name" in html
+    assert "<p>ok</p>" in html and "Next draft" in html and "[your name" in html
 
 
 def test_cli_dossier_checklist_draft(caselog_home, db):

@@ -137,9 +137,14 @@ def test_pages_render_and_htmx_gets_partials(client, db):
         "(select count(*) from cases where status in ('PendingAmazonAction', 'Reopened')), "
         "(select count(*) from cases)").fetchone()
     home = page("/")
-    assert f"Needs your answer <span class=\"count\">({owing})</span>" in home
+    assert 'id="queue"' in home and 'data-testid="queue-row"' in home
     assert f"Waiting on Amazon <span class=\"count\">({waiting})</span>" in home
-    assert 'id="reminders"' in home and "Last sync:" in home
+    assert "Last sync:" in home
+    # the whole queue holds every case that owes Amazon an answer (recent or stale)
+    queued = set(re.findall(r'data-testid="queue-row" data-case="(\d+)"', page("/queue")))
+    owing_ids = {r[0] for r in db.execute(
+        "select case_id from cases where status = 'PendingMerchantAction'")}
+    assert len(owing_ids) == owing and owing_ids <= queued
     sources = client.application.config["TIMELINE_SOURCES"]  # reminders lead: due later
     first = timeline.events(db, {}, None, sources=sources)["events"][0]
     tl = page("/timeline")
@@ -452,7 +457,7 @@ def test_the_app_without_replies_leaves_every_panel_out(db_file, db, tmp_path):
     app = create_app(db_file, {"CASELOG_HOME": str(tmp_path), "REPLIES": False})
     c = app.test_client()
     case_id = db.execute("select case_id from cases limit 1").fetchone()[0]
-    assert 'id="reminders"' not in c.get("/").get_data(as_text=True)
+    assert 'aria-label="Evidence for case' not in c.get("/").get_data(as_text=True)
     case = c.get(f"/cases/{case_id}").get_data(as_text=True)
     assert 'id="replies"' not in case and 'id="thread-h"' in case
     assert "Evidence</th>" not in c.get("/cases").get_data(as_text=True)

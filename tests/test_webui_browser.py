@@ -68,15 +68,20 @@ def no_serious_axe(page: Page) -> None:
 
 def test_home_lists_changes_and_charts(page: Page, ui, synced):
     page.goto(ui.url + "/")
-    owing = sql(synced, "select count(*) from cases where status = 'PendingMerchantAction'")
-    expect(page.get_by_role("heading", name=re.compile("Needs your answer"))).to_contain_text(
-        f"({owing[0][0]})")
-    items = page.locator("section[aria-labelledby=needs-h] li")
-    if owing[0][0]:
-        expect(items.first).to_contain_text("waiting")
-        waits = [int(re.search(r"(\d+) days? waiting", t).group(1))
-                 for t in items.all_inner_texts()]
-        assert waits == sorted(waits, reverse=True)  # oldest wait first
+    owing = {c for c, in sql(synced, "select case_id from cases where status = "
+                                     "'PendingMerchantAction'")}
+    queue = page.locator("#queue")
+    expect(queue.get_by_role("heading", name=re.compile("What Amazon wants"))).to_be_visible()
+    dues = queue.get_by_test_id("queue-row").evaluate_all("els => els.map(e => e.dataset.due)")
+    assert dues == sorted(dues)  # soonest deadline (most overdue) first
+    page.goto(ui.url + "/queue")
+    listed = set(page.get_by_test_id("queue-row").evaluate_all(
+        "els => els.map(e => e.dataset.case)"))
+    page.goto(ui.url + "/queue?group=stale")
+    listed |= set(page.get_by_test_id("queue-row").evaluate_all(
+        "els => els.map(e => e.dataset.case)"))
+    assert owing <= listed  # every case that owes an answer, recent or stale
+    page.goto(ui.url + "/")
     waiting = sql(synced, "select count(*) from cases "
                           "where status in ('PendingAmazonAction', 'Reopened')")[0][0]
     expect(page.get_by_role("heading", name=re.compile("Waiting on Amazon"))).to_contain_text(

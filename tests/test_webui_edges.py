@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import html as html_mod
+import json
 import os
 import re
 import subprocess
@@ -57,7 +58,7 @@ def _seller_work(db, home: Path) -> dict:
     drafts.save(db, a, first["id"], "Our answer, no placeholders left.")
     drafts.mark_ready(db, a, first["id"])
     drafts.mark_sent(db, a, first["id"])
-    drafts.ensure(db, a)
+    drafts.ensure(db, a, regenerate=True)  # the person starts the next one themselves
     drafts.ensure(db, b)
     db["messages"].insert({"case_id": b, "message_key": "edge-newer-b", "sender": "amazon",
                            "sent_at": "2099-01-02T00:00:00Z",
@@ -73,7 +74,67 @@ def _seller_work(db, home: Path) -> dict:
     db.execute("update attachments set local_path = 'att/label.pdf' where case_id = ? "
                "and attachment_id = ?", [a, att[0]])
     db.conn.commit()
+    _queue_marks(db, c, d)
     return {"a": a, "b": b, "c": c, "d": d, "evidence": ev["id"], "attachment": att[0]}
+
+
+def _queue_marks(db, c: str, d: str) -> None:
+    """Home's queue as a person leaves it: a case snoozed, one marked nothing to do and
+    undone, home marked seen halfway through the changes; and an answer marked sent on
+    another owing case, with no draft since (the thread shows the sent copy)."""
+    from datetime import UTC, datetime, timedelta
+
+    from companion.replies import drafts, marks
+
+    soon = datetime.now(UTC) + timedelta(days=2)
+    marks.mark(db, c, "snooze", "answer", "Answer Amazon", soon)
+    undone = marks.mark(db, d, "nothing", "none", "This case")
+    marks.undo(db, d, undone["id"])
+    owing = [r[0] for r in db.execute("select case_id from cases where status = "
+                                      "'PendingMerchantAction' order by case_id")]
+    e = owing[3]
+    draft = drafts.ensure(db, e)
+    drafts.save(db, e, draft["id"], "Our answer: the invoices are attached.")
+    drafts.mark_ready(db, e, draft["id"])
+    drafts.mark_sent(db, e, draft["id"])
+    newest = db.execute("select coalesce(max(id), 0) from changes").fetchone()[0]
+    marks.mark_seen(db, newest // 2)
+
+
+NOT_SYNCED = "99999999001"  # a continuation no sync has brought yet
+
+
+def _v2_rows(db, a: str) -> dict:
+    """PORTAL.md v2 on top: a chat (with its turns) and a call in case A; case E
+    transferred to F (both stored, linked both ways); G transferred to a case not
+    synced yet; H answered a day ago (its reopen window open)."""
+    from datetime import UTC, datetime, timedelta
+
+    turns = [{"at": "2026-01-05T10:00:05Z", "name": "Anna", "text": "Pallets missing."},
+             {"at": "2026-01-05T10:01:00Z", "name": "Keiko", "text": "Let me check."}]
+    db["messages"].insert({"case_id": a, "message_key": "edge-chat", "sender": "seller",
+                           "sent_at": "2026-01-05T10:00:05Z", "channel": "chat",
+                           "turns": json.dumps(turns),
+                           "text": "10:00:05 UTC Anna: Pallets missing.\n"
+                                   "10:01:00 UTC Keiko: Let me check."})
+    db["messages"].insert({"case_id": a, "message_key": "edge-call", "sender": "amazon",
+                           "sent_at": "2026-01-06T09:00:00Z", "channel": "phone",
+                           "text": "Outbound call. Walked the seller through the upload."})
+    e, f, g = [r[0] for r in db.execute(
+        "select case_id from cases where status = 'PendingAmazonAction' "
+        "order by case_id limit 3")]
+    db.execute("update cases set status = 'Transferred', continued_in = ? "
+               "where case_id = ?", [f, e])
+    db.execute("update cases set continues = ? where case_id = ?", [e, f])
+    db.execute("update cases set status = 'Transferred', continued_in = ? "
+               "where case_id = ?", [NOT_SYNCED, g])
+    h = db.execute("select case_id from cases where status = 'Answered' "
+                   "order by case_id limit 1").fetchone()[0]
+    day_ago = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    db["messages"].insert({"case_id": h, "message_key": "edge-answer", "sender": "amazon",
+                           "sent_at": day_ago, "text": "We answered your question."})
+    db.conn.commit()
+    return {"e": e, "f": f, "g": g, "h": h}
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +151,7 @@ def archive(tmp_path_factory):
 
         db = open_db(path)
         ids = _seller_work(db, home)
+        ids.update(_v2_rows(db, ids["a"]))
         db.conn.close()
     return SimpleNamespace(home=home, db=path, **ids)
 
@@ -134,6 +196,19 @@ def _seeds(a) -> list[str]:
         "/timeline?from=0001-01-01&to=0001-01-01", "/timeline?q=%00", "/cases?q=%00",
         "/search?q=%00", "/cases?page=99999999999999999999",
         f"/cases/{a.a}/evidence/99999999999999999999",
+        "/timeline?channel=chat", "/timeline?channel=phone&sender=amazon",
+        "/timeline?channel=email&status=Transferred", "/cases?status=Transferred",
+        f"/cases/{a.e}", f"/cases/{a.f}", f"/cases/{a.g}", f"/cases/{NOT_SYNCED}",
+        f"/cases/{a.h}", f"/cases/{a.e}/dossier", f"/cases/{a.e}/replies",
+        "/search?q=pallets", "/search?q=walked",
+        # Search by part of a word (migration 22): a case id typed whole (a redirect, a
+        # GET like any other), the start of one, of ids, two and one CJK characters.
+        f"/search?q={a.a}", f"/search?q={a.a[:5]}", "/search?q=FBA15", "/search?q=B0",
+        "/search?q=%E8%AB%8B%E6%B1%82", "/search?q=%E8%AB%8B", "/cases?q=FBA1",
+        "/cases?q=%E8%AB%8B%E6%B1%82", "/timeline?q=113-", "/timeline?q=%E8%AB%8B",
+        "/queue", "/queue?group=stale", "/queue?group=snoozed", "/queue?page=99999",
+        "/cases?sort=deadline&dir=asc", "/cases.csv", "/cases.csv?owes=yes&sort=deadline",
+        f"/cases/{a.c}/dossier", f"/timeline?case={a.c}",
     ]
 
 
@@ -220,6 +295,30 @@ def test_every_get_leaves_the_database_byte_for_byte_unchanged(archive):
     assert "Case " + archive.c in text(f"/cases/{archive.c}/dossier")
     assert codes["/cases/00000000000"] == 404 and codes["/no/such/page"] == 404
     assert codes[f"/cases/{archive.a}/evidence/99999999999999999999"] == 404
+    # v2: channels, both ends of a transfer, one not synced yet, a reopen window
+    assert 'data-channel="chat"' in mine and 'class="turn"' in mine and "Phone call" in mine
+    assert 'data-channel="chat"' in text("/timeline?channel=chat")
+    moved = text(f"/cases/{archive.e}")
+    assert 'data-testid="continued-in"' in moved and 'data-testid="transfer-reason"' in moved
+    assert f'href="/cases/{archive.f}"' in moved and 'id="draft-body"' not in moved
+    assert f'href="/cases/{archive.e}"' in text(f"/cases/{archive.f}")
+    assert "not synced yet" in text(f"/cases/{archive.g}")
+    assert codes[f"/cases/{NOT_SYNCED}"] == 404
+    assert b"is not in caselog yet" in pages[f"/cases/{NOT_SYNCED}"][2]
+    assert 'data-testid="reopen-window" class="open"' in text(f"/cases/{archive.h}")
+    assert "Chat" in text("/search?q=pallets") and "Phone call" in text("/search?q=walked")
+    _seller_day_pages(text, pages, archive)
+
+
+def _seller_day_pages(text, pages: dict, archive) -> None:
+    """The crawl's pages of the seller's day held what they should."""
+    home = text("/")
+    assert 'id="queue"' in home and "What changed since you last looked" in home
+    assert "Snoozed until" in text("/queue?group=snoozed")
+    assert 'data-kind="mark_snooze"' in text(f"/timeline?case={archive.c}")
+    assert pages["/cases.csv"][1].startswith("text/csv")
+    assert 'data-testid="sent-copy"' in text(f"/cases/{archive.a}")
+    assert pages["/queue?group=stale (htmx)"][0] == 200
 
 
 # ---- bad parameters: clamped or refused, never a 500 ----------------------------------
@@ -237,12 +336,15 @@ def client(archive):
 BAD = ["\x00", "%00", "a\x00b", "%ED%A0%80", "%FF", "x" * 5000, "'\"", "*",
        "-1", "0", "99999999999999999999", "1e9", "NEAR(", "\u202e", "%EF%BF%BF"]
 PARAMS = {
-    "/timeline": ["status", "category", "sender", "case", "from", "to", "q", "after", "day"],
+    "/timeline": ["status", "category", "sender", "channel", "case", "from", "to", "q",
+                  "after", "day"],
     "/cases": ["status", "category", "q", "owes", "sort", "dir", "page"],
     "/search": ["q"],
     "/cases/{a}": ["order"],
     "/sync/status": ["x"],
     "/cases/{a}/replies": ["x"],
+    "/queue": ["group", "page"],
+    "/cases.csv": ["status", "category", "q", "owes", "sort", "dir"],
 }
 
 
@@ -252,7 +354,7 @@ def test_no_query_parameter_value_is_a_server_error(client, archive):
         path = route.format(a=archive.a)
         for name in names:
             for value in BAD:
-                partial = route in ("/timeline", "/cases", "/search")
+                partial = route in ("/timeline", "/cases", "/search", "/queue")
                 for hx in ({}, {"HX-Request": "true"}) if partial else ({},):
                     r = client.get(f"{path}?{name}={value}", headers=hx)
                     if r.status_code >= 500:

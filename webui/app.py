@@ -64,9 +64,9 @@ def create_app(db_path: str | Path, config: dict | None = None) -> Flask:
     init_filters(app)
     app.url_map.converters["rowid"] = RowId
 
-    from webui.views import cases, home, replies, search, sync, timeline
+    from webui.views import cases, home, newcase, queue, replies, search, sync, timeline
 
-    for module in (home, timeline, cases, sync, search):
+    for module in (home, queue, timeline, cases, sync, search, newcase):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["replies_enabled"] = bool(app.config["REPLIES"])
     if app.config["REPLIES"]:

@@ -1,5 +1,5 @@
 """Template filters: times in this machine's zone (the day rule of
-``companion.read.days``), status labels, portal HTML through the one sanitiser policy
+``companion.read.days``), status and channel labels, portal HTML through the one sanitiser policy
 (``companion.read.safe_html``), search marks, plurals. Filters format what a view
 passed; none of them reads the database."""
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 from flask import Flask
 from markupsafe import Markup
 
-from companion.read import safe_html
+from companion.read import labels, safe_html
 from companion.read.days import local_day, local_time
-from companion.read.queries import MARK_CLOSE, MARK_OPEN, STATUS_LABELS
+from companion.read.queries import MARK_CLOSE, MARK_OPEN
 
 
 def init_filters(app: Flask) -> None:
@@ -33,7 +33,11 @@ def init_filters(app: Flask) -> None:
 
     @app.template_filter("status_label")
     def status_label(value: str | None) -> str:
-        return STATUS_LABELS.get(value or "", value or "Unknown")
+        return labels.status_label(value)
+
+    @app.template_filter("channel_label")
+    def channel_label(value: str | None) -> str:
+        return labels.channel_label(value)
 
     @app.template_filter("safe_message")
     def safe_message(message: dict) -> Markup:

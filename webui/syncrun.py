@@ -55,14 +55,16 @@ class SyncRunner:
         self.login: Login | None = None
         self.lock = threading.Lock()
 
-    def start(self, portal: str, before_id: int) -> bool:
-        """Start a sync unless one started here is still running; True if started."""
+    def start(self, portal: str, before_id: int, source: str = "portal") -> bool:
+        """Start a sync (of the portal, or of the Support API at ``portal``) unless one
+        started here is still running; True if started."""
         with self.lock:
             if self.run and self.run.proc.poll() is None:
                 return False
             if self.run:
                 shutil.rmtree(self.run.err_path.parent, ignore_errors=True)
-            proc, err_path = self._spawn(["sync", "--portal", portal, "--db", self.db_path],
+            flag = "--spapi" if source == "spapi" else "--portal"
+            proc, err_path = self._spawn(["sync", flag, portal, "--db", self.db_path],
                                          "caselog-sync-")
             self.run = Run(proc, portal, before_id, err_path)
             return True

@@ -25,15 +25,20 @@ class StoredCase:
 
     fully_captured: bool = False
     message_keys: dict[str, int] = field(default_factory=dict)  # key -> truncated flag
-    identities: set = field(default_factory=set)  # merge.identity of each stored message
+    rows: list[dict] = field(default_factory=list)  # channel, sender, sent_at, text
+    _identities: set | None = field(default=None, repr=False)
 
     def knows(self, message: dict) -> bool:
         """Is this message stored, under its key or as the same message from another
-        source (whose ids differ)?"""
+        source (whose ids differ)? The identities are worked out on first use: only
+        the Support API's stop rule needs them."""
         from companion.capture.merge import identity
 
-        return message["message_key"] in self.message_keys or \
-            identity(message) in self.identities
+        if message["message_key"] in self.message_keys:
+            return True
+        if self._identities is None:
+            self._identities = {identity(r) for r in self.rows}
+        return identity(message) in self._identities
 
 
 @dataclass

@@ -69,9 +69,8 @@ def stored_case(db: sqlite_utils.Database, case_id: str,
         full = bool(mine and mine[0])
     rows = list(db.query("select message_key, truncated, channel, sender, sent_at, text "
                          "from messages where case_id = ?", [case_id]))
-    return StoredCase(fully_captured=full,
-                      message_keys={r["message_key"]: r["truncated"] for r in rows},
-                      identities={merge.identity(r) for r in rows})
+    return StoredCase(fully_captured=full, rows=rows,
+                      message_keys={r["message_key"]: r["truncated"] for r in rows})
 
 
 def missing_attachments(db: sqlite_utils.Database, case_id: str) -> list[dict]:

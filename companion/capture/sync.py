@@ -7,6 +7,9 @@ backoff and rate; this module owns *what* to fetch and what a failure means:
 - a session, robot-check or outage stop (``scrapers.errors.STOPS``) ends the sync (state
   ``auth``/``robot``/``outage``); every case saved so far stays saved, cases in flight are
   not saved, and the next sync opens them again because they still look new or changed;
+- a case list that the parser reads but that is no longer PORTAL.md's shape (the doctor's
+  cheap checks, ``companion.doctor.canary.ShapeChanged``) ends the sync as ``failed``
+  before any case is saved, saying what changed and to run ``caselog doctor``;
 - anything else that goes wrong with one case (retries exhausted, 404, 403, an answer of
   a shape the parsers do not know, a parser bug) fails that case: its captures are kept,
   it is named in the summary, and the sync goes on.

@@ -36,6 +36,7 @@ COMMANDS = {
     "accounts": "companion.cli.accounts:accounts",
     "watch": "companion.cli.watch:watch",
     "notify": "companion.cli.notify:notify",
+    "doctor": "companion.cli.doctor:doctor",
 }
 # One-line help for `caselog --help`, so listing commands imports none of them.
 SUMMARIES = {
@@ -51,6 +52,7 @@ SUMMARIES = {
     "accounts": "Add, list and remove seller accounts (each its own folder).",
     "watch": "Sync on a schedule and notify when Amazon answers.",
     "notify": "Send a test notification; list and mark notifications read.",
+    "doctor": "Check the portal against PORTAL.md (a redacted report).",
     "serve": "Serve the local web UI on 127.0.0.1.",
     "demo": "Simulated portal, sign-in, sync and UI in one step.",
     "portal": "Run the simulated Seller Central.",

@@ -63,9 +63,12 @@ def checklist(case_id, db, tick, untick, attach):
         caselog checklist 12345678901 --tick 4 --tick 5
         caselog checklist 12345678901 --attach 4 invoice-2026-03.pdf
     """
+    from companion.read.labels import status_label
     from companion.replies import checklists, evidence
 
     conn = _open(db, case_id)
+    case = conn["cases"].get(case_id)
+    click.echo(f"Case {case_id} ({status_label(case['status'])}): {case['subject']}")
     checklists.refresh(conn, case_id)
     try:
         for item_id in tick:
@@ -110,9 +113,11 @@ def draft(case_id, db, regenerate, ready, sent):
     """Print the drafted reply for a case (generating it when there is none).
 
     The template follows the case's situation: Amazon asked for information,
-    no answer from Amazon, closed without a resolution, or an account-health
-    appeal. Anything caselog cannot know is a [placeholder]. caselog never
-    sends: copy the text into Seller Central, then record it with --sent.
+    no answer from Amazon, closed or answered without a resolution (a reopen
+    request, or a new case once it can no longer be reopened), or an
+    account-health appeal. A transferred case has none: write in the case that
+    continues it. Anything caselog cannot know is a [placeholder]. caselog
+    never sends: copy the text into Seller Central, then record it with --sent.
 
     \b
     Usage:
@@ -120,6 +125,7 @@ def draft(case_id, db, regenerate, ready, sent):
         caselog draft 12345678901 --regenerate
         caselog draft 12345678901 --sent
     """
+    from companion.read.labels import status_label
     from companion.replies import drafts
 
     conn = _open(db, case_id)
@@ -133,7 +139,9 @@ def draft(case_id, db, regenerate, ready, sent):
     except drafts.DraftError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(d["body"], nl=not d["body"].endswith("\n"))
-    click.echo(f"-- {d['situation']} draft, revision {d['revision']}, {d['state']}", err=True)
+    status = status_label(conn["cases"].get(case_id)["status"])
+    click.echo(f"-- {d['situation']} draft, revision {d['revision']}, {d['state']} "
+               f"(case {case_id}: {status})", err=True)
     for note in drafts.notes(ctx):
         click.echo(f"-- note: {note}", err=True)
     template, typed = drafts.split_placeholders(conn, d)
@@ -144,16 +152,18 @@ def draft(case_id, db, regenerate, ready, sent):
 @click.command("reminders")
 @db_option
 def reminders_cmd(db):
-    """List overdue and due follow-ups and answers.
+    """List overdue and due follow-ups, answers and reopen windows.
 
     Cases waiting on you are due a few days after Amazon's last message; cases
-    waiting on Amazon get a follow-up date. Days are set per category in
-    CASELOG_HOME/replies.toml.
+    waiting on Amazon get a follow-up date; an Answered case can be reopened
+    only within 5 days of its last message (Amazon's rule), then a new case is
+    the way. Days are set per category in CASELOG_HOME/replies.toml.
 
     \b
     Usage:
         caselog reminders
     """
+    from companion.read.labels import status_label
     from companion.replies import reminders
 
     try:
@@ -163,7 +173,9 @@ def reminders_cmd(db):
     for title, key in (("Overdue", "overdue"), ("Due soon", "due")):
         click.echo(f"{title}: {len(lists[key])}")
         for r in lists[key]:
-            click.echo(f"  {r['due_at'][:10]}  {r['case_id']}  {r['label']}: {r['subject']}")
+            note = f" ({r['note'].rstrip('.')})" if r.get("note") else ""
+            click.echo(f"  {r['due_at'][:10]}  {r['case_id']}  {status_label(r['status'])}"
+                       f"  {r['label']}{note}: {r['subject']}")
 
 
 COMMANDS = [dossier, checklist, draft, reminders_cmd]

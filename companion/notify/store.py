@@ -1,4 +1,4 @@
-"""The ``notifications`` table (migration 9): one row per event, whatever number of watch
+"""The ``notifications`` table (migration 24): one row per event, whatever number of watch
 rounds saw it, with whether the person has read it. The UI's badge is
 :func:`unread_count`, its list :func:`list_notifications`, its "mark read"
 :func:`mark_read`; each takes the account's own database."""

@@ -22,11 +22,21 @@ T = TypeVar("T")
 
 def db_key(db: sqlite_utils.Database) -> str:
     """Which database this connection reads: its main file, or the connection itself
-    for an in-memory database (which no other connection can see anyway)."""
+    for an in-memory database (which no other connection can see anyway). Asked once
+    per connection: a list page asks it for every row it shows."""
+    known = getattr(db, "_caselog_db_key", None)
+    if known is not None:
+        return known
+    key = f"memory:{id(db.conn)}"
     for _, name, path in db.execute("PRAGMA database_list"):
         if name == "main":
-            return path or f"memory:{id(db.conn)}"
-    return f"memory:{id(db.conn)}"
+            key = path or key
+            break
+    try:
+        db._caselog_db_key = key
+    except AttributeError:  # a Database without instance attributes: ask every time
+        pass
+    return key
 
 
 def sync_key(db: sqlite_utils.Database) -> tuple:

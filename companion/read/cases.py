@@ -9,14 +9,10 @@ from datetime import datetime
 
 import sqlite_utils
 
+from companion.read import matching
 from companion.read.params import choice, clamp_int, clean_text
-from companion.read.queries import (
-    STATUS_LABELS,
-    case_filters_sql,
-    days_since,
-    fts_query,
-    utc_now,
-)
+from companion.read.queries import STATUS_LABELS, case_filters_sql, days_since, utc_now
+from companion.read.thread import present
 
 CASE_SORTS = {
     "created": "c.created_at",
@@ -27,7 +23,13 @@ CASE_SORTS = {
     "last_reply": "c.last_amazon_reply_at",
     "messages": "c.total_messages",
 }
+# Sorts the companion computes outside SQL (``companion.replies.caselist``: the queue's
+# deadline), accepted in the URL like the SQL ones.
+COMPUTED_SORTS = ("deadline",)
 TABLE_FILTERS = ("status", "category", "q", "owes")
+_ROW_COLUMNS = """c.case_id, c.subject, c.status, c.category, c.created_at,
+               c.last_amazon_reply_at, c.total_messages, c.in_lobby, c.last_error,
+               c.continued_in, c.continues"""
 PER_PAGE = 100
 
 
@@ -43,12 +45,12 @@ def table_args(args) -> dict:
                 and (key != "owes" or value in ("yes", "no"))):
             filters[key] = value
     return {"filters": filters,
-            "sort": choice(args.get("sort"), CASE_SORTS, "created"),
+            "sort": choice(args.get("sort"), (*CASE_SORTS, *COMPUTED_SORTS), "created"),
             "direction": choice(args.get("dir"), ("asc", "desc"), "desc"),
             "page": clamp_int(args.get("page"), 1, 1, 10**9)}
 
 
-def _table_where(filters: dict) -> tuple[str, dict]:
+def _table_where(db, filters: dict) -> tuple[str, dict]:
     where, params = case_filters_sql(filters)
     if filters.get("owes") == "yes":
         where.append("c.status = 'PendingMerchantAction'")
@@ -56,14 +58,25 @@ def _table_where(filters: dict) -> tuple[str, dict]:
         where.append("c.status != 'PendingMerchantAction'")
     q = clean_text(filters.get("q"))
     if q:
-        match = fts_query(q)
-        clause = "c.case_id LIKE :qid"
-        params["qid"] = q.replace("%", "").replace("_", "") + "%"
-        if match:
-            clause += " OR c.rowid IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH :qm)"
-            params["qm"] = match
-        where.append(f"({clause})")
+        where.append(_q_clause(db, q, params))
     return ("WHERE " + " AND ".join(where)) if where else "", params
+
+
+def _q_clause(db, q: str, params: dict) -> str:
+    """The search box, matched as on the search page (``companion.read.matching``): the
+    case id's start, or every word in the subject, or, for ids (an ASIN, a shipment, an
+    order), a message of the case that names them."""
+    words = matching.parse(q)
+    arms = []
+    if words.digits:
+        params.update(qid=words.digits, qid_end=words.digits + ":")
+        arms.append("(c.case_id >= :qid AND c.case_id < :qid_end)")
+    if words:
+        arms.append("(" + " AND ".join(matching.where(db, words, "cases", params, "qs")) + ")")
+    if words.ids_only:
+        inner = " AND ".join(matching.where(db, words, "messages", params, "qm"))
+        arms.append(f"c.case_id IN (SELECT m.case_id FROM messages m WHERE {inner})")
+    return "(" + (" OR ".join(arms) or "0") + ")"
 
 
 def cases_table(db: sqlite_utils.Database, filters: dict, sort: str = "created",
@@ -72,7 +85,7 @@ def cases_table(db: sqlite_utils.Database, filters: dict, sort: str = "created",
     """One page of the table: ``{"rows", "total", "page", "pages"}``; a page past the
     end shows the last one."""
     now = now or utc_now()
-    where_sql, params = _table_where(filters)
+    where_sql, params = _table_where(db, filters)
     sort_sql = CASE_SORTS.get(sort, CASE_SORTS["created"])
     direction = "ASC" if direction == "asc" else "DESC"
     total = db.execute(f"SELECT count(*) FROM cases c {where_sql}", params).fetchone()[0]
@@ -81,20 +94,75 @@ def cases_table(db: sqlite_utils.Database, filters: dict, sort: str = "created",
     params.update(limit=per_page, offset=(page - 1) * per_page)
     rows = list(db.query(
         f"""
-        SELECT c.case_id, c.subject, c.status, c.category, c.created_at,
-               c.last_amazon_reply_at, c.total_messages, c.in_lobby, c.last_error
+        SELECT {_ROW_COLUMNS}
         FROM cases c {where_sql}
         ORDER BY {sort_sql} {direction} NULLS LAST, c.case_id {direction}
         LIMIT :limit OFFSET :offset
         """, params))
+    return {"rows": _aged(rows, now), "total": total, "page": page, "pages": pages}
+
+
+def _aged(rows: list[dict], now: datetime) -> list[dict]:
     for r in rows:
         r["age_days"] = days_since(r["created_at"], now)
         r["owes"] = r["status"] == "PendingMerchantAction"
-    return {"rows": rows, "total": total, "page": page, "pages": pages}
+    return rows
 
+
+def matching_ids(db: sqlite_utils.Database, filters: dict, sort: str = "created",
+                 direction: str = "desc") -> list[str]:
+    """Every case id the table's filters match, in the table's order for a sort the
+    database can do (for a computed sort, and for the CSV of the whole table)."""
+    where_sql, params = _table_where(filters)
+    sort_sql = CASE_SORTS.get(sort, CASE_SORTS["created"])
+    direction = "ASC" if direction == "asc" else "DESC"
+    return [r[0] for r in db.execute(
+        f"SELECT c.case_id FROM cases c {where_sql} "
+        f"ORDER BY {sort_sql} {direction} NULLS LAST, c.case_id {direction}", params)]
+
+
+def rows_for(db: sqlite_utils.Database, case_ids: list[str],
+             now: datetime | None = None) -> list[dict]:
+    """The table's rows of these cases, in the order given."""
+    if not case_ids:
+        return []
+    marks = ",".join("?" * len(case_ids))
+    found = {r["case_id"]: r for r in db.query(
+        f"SELECT {_ROW_COLUMNS} FROM cases c WHERE c.case_id IN ({marks})", case_ids)}
+    return _aged([found[i] for i in case_ids if i in found], now or utc_now())
+
+
+def page_of(total: int, page: int, per_page: int = PER_PAGE) -> tuple[int, int]:
+    """(the page shown, the number of pages): a page past the end shows the last one."""
+    pages = max(1, -(-total // per_page))
+    return min(max(1, page), pages), pages
+
+
+def transfer_links(db: sqlite_utils.Database, case: dict) -> dict:
+    """Both ends of a transfer as the case page links them: ``continued_in`` (the case
+    this transferred one continues in) and ``continues`` (the case this one continues),
+    each ``{"case_id", "stored"}`` or None. The other end may not be synced yet; the
+    page links it all the same (the next sync brings it)."""
+    out: dict = {"continued_in": None, "continues": None}
+    for key in out:
+        other = case.get(key)
+        if other:
+            out[key] = {"case_id": other, "stored": db.execute(
+                "SELECT 1 FROM cases WHERE case_id = ?", [other]).fetchone() is not None}
+    return out
+
+
+def referring_cases(db: sqlite_utils.Database, case_id: str) -> list[dict]:
+    """Stored cases whose transfer link names ``case_id`` (for the page of a case not
+    synced yet: it says which case pointed there)."""
+    return list(db.query(
+        "SELECT case_id, subject, status, continued_in, continues FROM cases "
+        "WHERE continued_in = ? OR continues = ? ORDER BY case_id", [case_id, case_id]))
 
 
 def case_detail(db: sqlite_utils.Database, case_id: str, newest_first: bool = False) -> dict | None:
+    """One case with its thread (each message with its channel and a chat's turns,
+    ``companion.read.thread``), attachments, status history and transfer links."""
     rows = list(db.query("SELECT * FROM cases WHERE case_id = ?", [case_id]))
     if not rows:
         return None
@@ -104,10 +172,10 @@ def case_detail(db: sqlite_utils.Database, case_id: str, newest_first: bool = Fa
     except ValueError:
         case["tag_list"] = []
     order = "DESC" if newest_first else "ASC"
-    messages = list(db.query(
+    messages = [present(m) for m in db.query(
         f"""SELECT rowid, message_key, contact_id, sender, sender_address, sent_at, html, text,
-                   truncated FROM messages WHERE case_id = ?
-            ORDER BY sent_at {order}, rowid {order}""", [case_id]))
+                   truncated, channel, turns FROM messages WHERE case_id = ?
+            ORDER BY sent_at {order}, rowid {order}""", [case_id])]
     attachments: dict[str, list] = {}
     for a in db.query("SELECT * FROM attachments WHERE case_id = ? ORDER BY name", [case_id]):
         attachments.setdefault(a["message_key"], []).append(a)
@@ -121,7 +189,10 @@ def case_detail(db: sqlite_utils.Database, case_id: str, newest_first: bool = Fa
          if m["sender"] == "amazon"), None)
     return {"case": case, "messages": messages, "history": history,
             "orphan_attachments": [a for lst in attachments.values() for a in lst],
-            "last_amazon_reply_at": last_amazon}
+            "last_amazon_reply_at": last_amazon,
+            "last_message_at": max((m["sent_at"] for m in messages if m["sent_at"]),
+                                   default=None),
+            "transfer": transfer_links(db, case)}
 
 
 def attachment(db: sqlite_utils.Database, case_id: str, attachment_id: str) -> dict | None:

@@ -1,5 +1,6 @@
-"""The words for statuses, in one place for every reader (UI, CLI, dossier, CSV): the
-portal's own en_US labels, so a seller sees what Seller Central says."""
+"""The words for statuses and channels, in one place for every reader (UI, CLI, dossier,
+CSV): the portal's own en_US labels, so a seller sees what Seller Central says, never an
+API value such as ``PendingMerchantAction``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,26 @@ from scrapers.parse.locales import STATUS_LABELS as _PORTAL_LABELS
 
 STATUS_LABELS = _PORTAL_LABELS["en_US"]
 
+# What Seller Central shows on a chat or a call (PORTAL.md section 3, v2); an e-mail has
+# no word of its own, as on the portal.
+CHANNEL_LABELS = {"chat": "Chat", "phone": "Phone call"}
+CHANNELS = ("email", "chat", "phone")
+
+# Statuses in which nobody waits on anybody in this case any more. A transferred case
+# belongs here: Amazon tracks it in the case that continues it.
+DONE_STATUSES = ("Resolved", "Closed", "Transferred")
+
 
 def status_label(value: str | None) -> str:
     return STATUS_LABELS.get(value or "", value or "Unknown")
+
+
+def channel_of(value: str | None) -> str:
+    """A stored channel as one of ``CHANNELS``: rows written before migration 7 have
+    none and are e-mails."""
+    return value if value in CHANNELS else "email"
+
+
+def channel_label(value: str | None) -> str:
+    """"Chat", "Phone call", or "" for an e-mail."""
+    return CHANNEL_LABELS.get(channel_of(value), "")

@@ -17,11 +17,9 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
+from companion.read.labels import STATUS_LABELS  # the portal's en_US words, one table
 from companion.read.params import clean_text
-from scrapers.parse.locales import STATUS_LABELS as _PORTAL_LABELS
 
-# The UI speaks the portal's en_US labels, so a seller sees the words Seller Central uses.
-STATUS_LABELS = _PORTAL_LABELS["en_US"]
 SENDERS = ("amazon", "seller")
 
 # Private-use characters mark FTS matches so that the text can be HTML-escaped first and
@@ -93,9 +91,11 @@ def last_sync_id(db: sqlite_utils.Database) -> int:
 
 
 def portal_url(db: sqlite_utils.Database) -> str | None:
-    """The portal the last sync used, else the one the newest case came from."""
-    for sql in ("SELECT portal FROM syncs WHERE portal IS NOT NULL ORDER BY id DESC LIMIT 1",
-                "SELECT portal FROM cases WHERE portal IS NOT NULL "
+    """The portal the last browser sync used, else the one the newest case came from (a
+    Support API sync names its endpoint, which is not a portal)."""
+    for sql in ("SELECT portal FROM syncs WHERE portal IS NOT NULL AND coalesce(source, "
+                "'portal') = 'portal' ORDER BY id DESC LIMIT 1",
+                "SELECT portal FROM cases WHERE portal IS NOT NULL AND source != 'spapi' "
                 "ORDER BY last_captured_at DESC LIMIT 1"):
         row = db.execute(sql).fetchone()
         if row and row[0]:

@@ -22,22 +22,19 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from companion.read import matching, search
 from companion.read.days import clamp_day, date_clauses
+from companion.read.labels import CHANNELS
 from companion.read.params import INT_MAX, TEXT_MAX, clean_text
-from companion.read.queries import (
-    MARK_CLOSE,
-    MARK_OPEN,
-    SENDERS,
-    STATUS_LABELS,
-    case_filters_sql,
-    fts_query,
-)
+from companion.read.queries import SENDERS, STATUS_LABELS, case_filters_sql
 
 RANK_OPENED, RANK_STATUS, RANK_MESSAGE = 0, 1, 2
 PAGE_SIZE = 50
 EXCERPT_CHARS = 320
 
-FILTER_KEYS = ("status", "category", "sender", "case", "from", "to", "q")
+FILTER_KEYS = ("status", "category", "sender", "channel", "case", "from", "to", "q")
+# Filters only messages have: any of them narrows the timeline to messages.
+MESSAGE_FILTERS = ("sender", "channel", "q")
 
 
 @dataclass(frozen=True)
@@ -77,14 +74,16 @@ _AT = re.compile(r"\d[\dT:.+\-Z ]{0,39}")  # ISO times as stored, nothing else
 
 def clean_filters(args) -> dict:
     """Keep only known, non-empty filters, each cleaned (text without control
-    characters and capped; a sender or status one of the known values; dates real and
-    clamped into the range the day rule can handle)."""
+    characters and capped; a sender, channel or status one of the known values; dates
+    real and clamped into the range the day rule can handle)."""
     out = {}
     for key in FILTER_KEYS:
         value = clean_text(args.get(key) or "", 64 if key == "case" else TEXT_MAX)
         if not value:
             continue
         if key == "sender" and value not in SENDERS:
+            continue
+        if key == "channel" and value not in CHANNELS:
             continue
         if key == "status" and value not in STATUS_LABELS:
             continue
@@ -118,7 +117,8 @@ def _opened(db, filters, cursor, limit) -> list[dict]:
     where += keyset("c.created_at", "c.rowid", RANK_OPENED, cursor, params)
     params["limit"] = limit
     sql = f"""
-        SELECT c.rowid AS seq, c.created_at AS at, c.case_id, c.subject, c.status, c.category
+        SELECT c.rowid AS seq, c.created_at AS at, c.case_id, c.subject, c.status, c.category,
+               c.continued_in, c.continues
         FROM cases c {"WHERE " + " AND ".join(where) if where else ""}
         ORDER BY c.created_at DESC, c.rowid DESC LIMIT :limit"""
     return [{**r, "kind": "opened", "rank": RANK_OPENED} for r in db.query(sql, params)]
@@ -137,7 +137,8 @@ def _status(db, filters, cursor, limit) -> list[dict]:
     params["limit"] = limit
     sql = f"""
         SELECT h.id AS seq, h.observed_at AS at, h.case_id, h.status AS new_status,
-               h.previous_status, c.subject, c.status, c.category
+               h.previous_status, c.subject, c.status, c.category, c.continued_in,
+               c.continues
         FROM (SELECT h.id, h.observed_at, h.case_id, h.status, h.previous_status
               FROM status_history h WHERE {" AND ".join(inner)}
               ORDER BY h.observed_at DESC, h.id DESC LIMIT :limit) h
@@ -151,29 +152,41 @@ def _messages(db, filters, cursor, limit) -> list[dict]:
     if "sender" in filters:
         where.append("m.sender = :sender")
         params["sender"] = filters["sender"]
+    if filters.get("channel") == "email":  # rows from before migration 7 are e-mails
+        where.append("coalesce(m.channel, 'email') = 'email'")  # walks the time index
+    elif "channel" in filters:
+        where.append("m.channel = :channel")
+        params["channel"] = filters["channel"]
+    words = matching.parse(filters.get("q", ""))
+    hint = ""
+    if words:
+        found = matching.match(db, words, "messages", params)
+        clauses = found.clauses()
+        # Many matches: walk the time index (``search.plan``); a case's own or a
+        # channel's messages have indexes of their own that the planner picks.
+        if not {"case", "channel"} & filters.keys():
+            total = db.execute(found.count_sql(search.COUNT_CAP + 1), params).fetchone()[0]
+            clauses, hint = search.plan(db, found, total)
+        where += clauses
     where += date_clauses("m.sent_at", filters, params)
     where += keyset("m.sent_at", "m.rowid", RANK_MESSAGE, cursor, params)
-    match = fts_query(filters.get("q", ""))
-    if match:
-        where.append("m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :m)")
-        params["m"] = match
     params.update(limit=limit, chars=EXCERPT_CHARS)
     sql = f"""
         SELECT m.rowid AS seq, m.sent_at AS at, m.case_id, m.message_key, m.sender,
                substr(m.text, 1, :chars) AS excerpt, length(m.text) > :chars AS cut,
-               c.subject, c.status, c.category
-        FROM messages m JOIN cases c ON c.case_id = m.case_id
+               coalesce(m.channel, 'email') AS channel, c.subject, c.status, c.category,
+               c.continued_in, c.continues, {"m.text" if words else "NULL"} AS text
+        FROM messages m {hint} JOIN cases c ON c.case_id = m.case_id
         {"WHERE " + " AND ".join(where) if where else ""}
         ORDER BY m.sent_at DESC, m.rowid DESC LIMIT :limit"""
     rows = [{**r, "kind": "message", "rank": RANK_MESSAGE} for r in db.query(sql, params)]
-    if match and rows:
-        marks = ",".join("?" * len(rows))
-        snippets = {r[0]: r[1] for r in db.execute(
-            f"SELECT rowid, snippet(messages_fts, 0, ?, ?, '…', 40) FROM messages_fts "
-            f"WHERE messages_fts MATCH ? AND rowid IN ({marks})",
-            [MARK_OPEN, MARK_CLOSE, match, *[r["seq"] for r in rows]])}
+    if words and rows:
+        marked = search.snippets(db, words, [{"rowid": r["seq"], "text": r["text"]}
+                                             for r in rows], tokens=40)
         for r in rows:
-            r["snippet"] = snippets.get(r["seq"])
+            r["snippet"] = marked.get(r["seq"])
+    for r in rows:
+        del r["text"]
     return rows
 
 
@@ -184,10 +197,10 @@ def events(db: sqlite_utils.Database, filters: dict, cursor: Cursor | None = Non
            limit: int = PAGE_SIZE, sources: Iterable[Source] = ()) -> dict:
     """One page of events after ``cursor``: ``{"events": [...], "next": Cursor|None}``.
 
-    A sender or a text search narrows the timeline to messages (only messages have
-    either); every other filter applies to all kinds."""
+    A sender, a channel or a text search narrows the timeline to messages (only
+    messages have them); every other filter applies to all kinds."""
     arms: list[Source] = [_messages]
-    if "sender" not in filters and "q" not in filters:
+    if not any(key in filters for key in MESSAGE_FILTERS):
         arms += [_opened, _status, *sources]
     found: list[dict] = []
     for arm in arms:

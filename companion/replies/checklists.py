@@ -39,7 +39,7 @@ from companion.schema import utcnow
 # The columns a rebuild may change on a stored item.
 COLS = ("text", "help", "source", "ask_kind", "sentence", "message_key", "position",
         "checklist_title")
-OPEN = "c.status not in ('Closed', 'Resolved')"
+OPEN = "c.status not in ('Closed', 'Resolved', 'Transferred')"  # labels.DONE_STATUSES
 
 
 # --- asks, cached per message -------------------------------------------------------

@@ -1,5 +1,7 @@
-"""The case dossier: one self-contained HTML file for escalations (summary, the whole
-thread, status history, checklist with evidence names and hashes, the current draft).
+"""The case dossier: one self-contained HTML file for escalations (summary, status
+history, Amazon's repeated requests, the whole thread, checklist, each evidence file
+once with its hash, the replies sent from caselog and the next draft). Statuses, draft
+states and situations are in words (``companion.read.labels``, ``drafts.*_WORDS``).
 
 It is opened in any browser, mailed or printed, so it carries its own CSS, loads
 nothing, runs nothing (a CSP meta tag forbids scripts and remote loads), and message HTML
@@ -14,8 +16,11 @@ from html import escape
 
 import sqlite_utils
 
+from companion.read.labels import status_label
 from companion.read.safe_html import message_html
-from companion.replies import checklists, drafts, related
+from companion.read.thread import present
+from companion.replies import checklists, drafts, prepared, related, repeats
+from companion.replies import sent as sent_mod
 
 CSS = """
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2430;
@@ -26,6 +31,9 @@ table{border-collapse:collapse;width:100%}th,td{border:1px solid #dde;padding:.3
 text-align:left;vertical-align:top}th{background:#f3f4f8}
 .msg{border:1px solid #dde;border-radius:6px;margin:.75rem 0;padding:.5rem .75rem}
 .msg.amazon{border-left:4px solid #ff9900}.msg.seller{border-left:4px solid #2a6fdb}
+.msg.chat,.msg.phone{border-style:dashed}.channel{font-weight:bold;text-transform:uppercase;
+font-size:.75rem;letter-spacing:.04em}.turns{list-style:none;padding:0;margin:.25rem 0}
+.turns li{margin:.15rem 0}
 .meta{color:#555;font-size:.85rem}.body{overflow-wrap:anywhere}
 .hash{font-family:ui-monospace,monospace;font-size:.8rem;word-break:break-all}
 pre{white-space:pre-wrap;background:#f6f7fa;padding:.75rem;border-radius:6px}
@@ -57,20 +65,17 @@ def _size(n: int | None) -> str:
     return ""
 
 
-def _draft(db, case_id: str) -> dict | None:
-    """The draft to show: the current one, else the last one sent, else the one a page
-    would show (computed, not stored: a download writes nothing)."""
+def _next_draft(db, case_id: str) -> dict | None:
+    """The next draft: the current one, else the one a page would show (computed, not
+    stored: a download writes nothing); None when there is none or it is empty (a sent
+    answer waiting for Amazon has no next draft)."""
     draft = drafts.current(db, case_id)
-    if draft is None:
-        sent = list(db.query("select * from drafts where case_id = ? order by id desc "
-                             "limit 1", [case_id]))
-        draft = sent[0] if sent else None
     if draft is None:
         try:
             draft = drafts.preview(db, case_id)
         except drafts.DraftError:
             draft = None  # a broken user template must not stop the dossier
-    return draft
+    return draft if draft and (draft.get("body") or "").strip() else None
 
 
 def _head(case_id: str, case: dict, msgs: list, now: datetime) -> list[str]:
@@ -81,8 +86,12 @@ def _head(case_id: str, case: dict, msgs: list, now: datetime) -> list[str]:
          f"<h1>Case {_e(case_id)}: {_e(case['subject'])}</h1>",
          f"<p class='meta'>Dossier made by caselog on {now:%Y-%m-%d %H:%M} UTC.</p>",
          "<h2>Summary</h2><table>"]
+    transfer = [(label, case.get(key)) for key, label in
+                (("continued_in", "Continued in case"), ("continues", "Continues case"))
+                if case.get(key)]
     for label, value in (("Case ID", case_id), ("Subject", case["subject"]),
-                         ("Status", case["status"]), ("Category", case.get("category")),
+                         ("Status", status_label(case["status"])), *transfer,
+                         ("Category", case.get("category")),
                          ("Created", _t(case.get("created_at"))),
                          ("Last Amazon reply", _t(case.get("last_amazon_reply_at")) or "No reply"),
                          ("Messages", len(msgs))):
@@ -96,11 +105,13 @@ def _history(db, case_id: str, case: dict) -> list[str]:
                             "order by observed_at", [case_id]))
     if not history:
         return ["<h2>Status history</h2>",
-                f"<p>No status change observed; current status {_e(case['status'])}.</p>"]
+                f"<p>No status change observed; current status "
+                f"{_e(status_label(case['status']))}.</p>"]
     p = ["<h2>Status history</h2>", "<table><tr><th>Observed</th><th>From</th><th>To</th></tr>"]
     for h in history:
-        p.append(f"<tr><td>{_e(_t(h['observed_at']))}</td><td>{_e(h['previous_status'] or '')}"
-                 f"</td><td>{_e(h['status'])}</td></tr>")
+        before = status_label(h["previous_status"]) if h["previous_status"] else ""
+        p.append(f"<tr><td>{_e(_t(h['observed_at']))}</td><td>{_e(before)}"
+                 f"</td><td>{_e(status_label(h['status']))}</td></tr>")
     p.append("</table>")
     return p
 
@@ -110,25 +121,68 @@ def _thread(db, case_id: str, msgs: list) -> list[str]:
     for a in db.query("select * from attachments where case_id = ?", [case_id]):
         atts.setdefault(a["message_key"], []).append(a)
     p = [f"<h2>Thread ({len(msgs)} messages, oldest first)</h2>"]
-    for m in msgs:
+    for m in map(present, msgs):
         who = "Amazon" if m["sender"] == "amazon" else "Seller"
-        p.append(f"<div class='msg {_e(m['sender'])}'><div class='meta'><strong>{who}</strong>"
+        channel = (f"<span class='channel'>{_e(m['channel_label'])}</span> "
+                   if m["channel_label"] else "")
+        p.append(f"<div class='msg {_e(m['sender'])} {_e(m['channel'])}'><div class='meta'>"
+                 f"{channel}<strong>{who}</strong>"
                  f" {_e(m.get('sender_address') or '')} · {_e(_t(m['sent_at']))}</div>")
-        # the one policy the UI uses too: no <img>, nothing that loads or runs
-        p.append(f"<div class='body'>{message_html(m)}</div>")
+        p.append(_body(m))
         for a in atts.get(m["message_key"], []):
             p.append(f"<div class='meta'>Attachment: {_e(a['name'])} {_e(_size(a['size']))}</div>")
         p.append("</div>")
     return p
 
 
+def _body(m: dict) -> str:
+    """A chat as its turns, call notes as Amazon's notes, an e-mail as its HTML through
+    the one policy the UI uses too (no <img>, nothing that loads or runs)."""
+    if m["turns"]:
+        turns = "".join(
+            f"<li>{_e(_t(t['at'])[11:] + ' ' if t['at'] else '')}"
+            f"{'<strong>' + _e(t['name']) + ':</strong> ' if t['name'] else ''}"
+            f"{_e(t['text'])}</li>" for t in m["turns"])
+        return f"<ol class='turns body'>{turns}</ol>"
+    notes = "<div class='meta'>Amazon's notes of the call</div>" if m["channel"] == "phone" else ""
+    return f"{notes}<div class='body'>{message_html(m)}</div>"
+
+
 def _file(e: dict) -> str:
+    """One file of a prepared case, named with its size and hash (a preparation's files
+    are few and each belongs to one item, so they are named in place)."""
     return (f"{_e(e['name'])} ({_e(_size(e['size']))}) "
             f"<span class='hash'>sha256 {_e(e['sha256'])}</span>")
 
 
+def _files(db, case_id: str, items: list[dict]) -> tuple[dict[str, int], list[str]]:
+    """Every file attached as evidence, each named once (by content: the same file
+    attached to two items is one file), numbered; the checklist refers to the numbers."""
+    rows = list(db.query("select * from evidence where case_id = ? order by id", [case_id]))
+    number: dict[str, int] = {}
+    uses: dict[str, list[str]] = {}
+    texts = {i["id"]: f"{i['checklist_title']}: {i['text']}" for i in items if i.get("id")}
+    first: dict[str, dict] = {}
+    for e in rows:
+        number.setdefault(e["sha256"], len(number) + 1)
+        first.setdefault(e["sha256"], e)
+        if e["item_id"] in texts:
+            uses.setdefault(e["sha256"], []).append(texts[e["item_id"]])
+    if not first:
+        return number, []
+    p = ["<h2>Evidence files</h2>",
+         "<table><tr><th>#</th><th>File</th><th>Size</th><th>sha256</th><th>For</th></tr>"]
+    for sha, e in first.items():
+        p.append(f"<tr><td id='f{number[sha]}'>{number[sha]}</td><td>{_e(e['name'])}</td>"
+                 f"<td>{_e(_size(e['size']))}</td><td class='hash'>{_e(sha)}</td>"
+                 f"<td>{_e('; '.join(dict.fromkeys(uses.get(sha, []))) or 'the case')}</td></tr>")
+    p.append("</table>")
+    return number, p
+
+
 def _checklist(db, case_id: str) -> list[str]:
     items = checklists.view(db, case_id)
+    number, files = _files(db, case_id, items)
     done = sum(1 for i in items if i["done"])
     p = [f"<h2>Evidence checklist ({done} of {len(items)} done)</h2>"]
     if items:
@@ -139,45 +193,57 @@ def _checklist(db, case_id: str) -> list[str]:
             asked = (f"<blockquote>Amazon asked: {_e(i['sentence'])}</blockquote>"
                      if i["sentence"] else "")
             note = f"<div>Note: {_e(i['note'])}</div>" if i["note"] else ""
-            ev = "".join(f"<div>{_e(e['name'])} ({_e(_size(e['size']))})<br>"
-                         f"<span class='hash'>sha256 {_e(e['sha256'])}</span></div>"
-                         for e in i["evidence"])
+            refs = sorted({number[e["sha256"]] for e in i["evidence"] if e["sha256"] in number})
+            ev = ", ".join(f"<a href='#f{n}'>file {n}</a>" for n in refs)
             p.append(f"<tr><td>{mark}</td><td>{_e(i['checklist_title'])}: {_e(i['text'])}</td>"
                      f"<td>{asked}{note}</td><td>{ev}</td></tr>")
         p.append("</table>")
-    loose = list(db.query("select * from evidence where case_id = ? and item_id is null",
-                          [case_id]))
-    if loose:
-        p.append("<p>Other evidence:</p><ul>")
-        p += [f"<li>{_file(e)}</li>" for e in loose]
-        p.append("</ul>")
-    return p
+    return p + files
 
 
-def _drafts(db, case_id: str) -> list[str]:
-    draft = _draft(db, case_id)
-    p = ["<h2>Draft reply</h2>"]
+def _repeats(db, case_id: str, now: datetime) -> list[str]:
+    """Amazon asking again: the escalation's evidence (``companion.replies.repeats``)."""
+    found = repeats.for_case(db, case_id, now=now)
+    if not found:
+        return []
+    return (["<h2>Repeated requests</h2><ul>"]
+            + [f"<li>{_e(r['sentence'])}.</li>" for r in found] + ["</ul>"])
+
+
+def _drafts(db, case_id: str, msgs: list[dict]) -> list[str]:
+    """Replies marked sent (in words, with their text), then the next draft when there
+    is one with any text."""
+    p = []
+    copies = sent_mod.copies(db, case_id)
+    merged = sent_mod.merge(msgs, copies)
+    when = {m["message_key"]: m["sent_at"] for m in msgs}
+    if copies:
+        p.append("<h2>Replies sent from caselog</h2>")
+    for c in copies:
+        p.append(f"<p class='meta'>Marked sent {_e(_t(c['sent_at']))} · "
+                 f"{_e(drafts.SITUATION_WORDS.get(c['situation'], c['situation']))}</p>")
+        if c["id"] in merged:  # its text is in the thread above: said once
+            p.append(f"<p>In Seller Central's thread: your message of "
+                     f"{_e(_t(when[merged[c['id']]]))}.</p>")
+        else:
+            p.append(f"<p class='meta'>Not in Seller Central's thread at the last sync."
+                     f"</p><pre>{_e(c['body'])}</pre>")
+    draft = _next_draft(db, case_id)
     if draft:
-        p.append(f"<p class='meta'>State: {_e(draft['state'])} · revision "
-                 f"{_e(draft['revision'])} · {_e(draft['situation'])}</p>"
-                 f"<pre>{_e(draft['body'])}</pre>")
-    else:
-        p.append("<p>No draft.</p>")
+        p.append("<h2>Next draft</h2>")
+        p.append(f"<p class='meta'>{_e(drafts.STATE_WORDS.get(draft['state'], draft['state']))}"
+                 f" · revision {_e(draft['revision'])} · "
+                 f"{_e(drafts.SITUATION_WORDS.get(draft['situation'], draft['situation']))}"
+                 f"</p><pre>{_e(draft['body'])}</pre>")
+    elif db["cases"].get(case_id)["status"] == "Transferred":
+        p.append(f"<h2>Next draft</h2><p>No draft: "
+                 f"{_e(drafts.transfer_reason(db['cases'].get(case_id)))}</p>")
     events = drafts.events(db, case_id)
     if events:
-        p.append("<ul>")
-        p += [f"<li>{_e(_t(ev['at']))}: {_e(ev['kind'].replace('_', ' '))}</li>"
-              for ev in events]
+        p.append("<h2>What you did in caselog</h2><ul>")
+        p += [f"<li>{_e(_t(ev['at']))}: {_e(drafts.EVENT_WORDS.get(ev['kind'], ev['kind']))}"
+              "</li>" for ev in reversed(events)]
         p.append("</ul>")
-    sent = list(db.query("select * from drafts where case_id = ? and state = 'sent' "
-                         "order by sent_at desc", [case_id]))
-    if sent:
-        p.append("<h2>Replies marked sent</h2>")
-        for s in sent:
-            if draft and s["id"] == draft["id"]:
-                continue
-            p.append(f"<p class='meta'>Marked sent {_e(_t(s['sent_at']))} · "
-                     f"{_e(s['situation'])}</p><pre>{_e(s['body'])}</pre>")
     return p
 
 
@@ -186,9 +252,23 @@ def _related(db, case_id: str) -> list[str]:
     if not rel:
         return []
     return (["<h2>Related cases</h2><ul>"]
-            + [f"<li>{_e(r['case_id'])}: {_e(r['subject'])} ({_e(r['status'])}; "
+            + [f"<li>{_e(r['case_id'])}: {_e(r['subject'] or 'not synced yet')} "
+               f"({_e(status_label(r['status']) if r['status'] else 'not synced yet')}; "
                f"{_e(', '.join(r['reasons']))})</li>" for r in rel]
             + ["</ul>"])
+
+
+def _prepared(db, case_id: str) -> list[str]:
+    """The new case as it was prepared in caselog before the seller opened it."""
+    p = []
+    for prep in prepared.for_case(db, case_id):
+        p += ["<h2>Prepared in caselog before the case was opened</h2>",
+              f"<p class='meta'>Topic: {_e(prep['topic_title'])} · prepared "
+              f"{_e(_t(prep['created_at']))} · attached {_e(_t(prep['attached_at']))} · "
+              f"revision {_e(prep['revision'])}</p>",
+              f"<p><strong>Subject:</strong> {_e(prep['subject'])}</p>",
+              f"<pre>{_e(prep['description'])}</pre>"]
+    return p
 
 
 def build(db: sqlite_utils.Database, case_id: str, now: datetime | None = None) -> str:
@@ -198,6 +278,60 @@ def build(db: sqlite_utils.Database, case_id: str, now: datetime | None = None) 
     msgs = list(db.query("select * from messages where case_id = ? order by sent_at",
                          [case_id]))
     parts = (_head(case_id, case, msgs, now) + _history(db, case_id, case)
-             + _thread(db, case_id, msgs) + _checklist(db, case_id) + _drafts(db, case_id)
-             + _related(db, case_id) + ["</body></html>\n"])
+             + _repeats(db, case_id, now) + _thread(db, case_id, msgs)
+             + _prepared(db, case_id) + _checklist(db, case_id)
+             + _drafts(db, case_id, msgs) + _related(db, case_id) + ["</body></html>\n"])
     return "".join(parts)
+
+
+def _prepared_head(p: dict, now: datetime) -> list[str]:
+    title = p["subject"] or p["topic_title"]
+    rows = [("Topic", p["topic_title"]), ("Category", p["category"]),
+            ("State", {"draft": "Draft", "ready": "Ready to open in Seller Central",
+                       "attached": f"Opened as case {p['case_id']}",
+                       "discarded": "Discarded"}.get(p["state"], p["state"])),
+            ("Prepared", _t(p["created_at"])), ("Last saved", _t(p["updated_at"])),
+            ("Revision", p["revision"])]
+    return (["<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+             f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">",
+             "<meta name='viewport' content='width=device-width,initial-scale=1'>",
+             f"<title>Prepared case: {_e(title)}</title><style>{CSS}</style></head><body>",
+             f"<h1>Prepared case: {_e(title)}</h1>",
+             f"<p class='meta'>Dossier made by caselog on {now:%Y-%m-%d %H:%M} UTC. caselog "
+             "never sends anything to Amazon: this is what the seller prepared.</p>",
+             "<h2>Summary</h2><table>"]
+            + [f"<tr><th scope='row'>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows]
+            + ["</table>"])
+
+
+def build_prepared(db: sqlite_utils.Database, pid: int, topic: dict | None = None,
+                   now: datetime | None = None) -> str:
+    """A prepared new case as one self-contained HTML file: topic, what Amazon needs
+    (when the topic is known), subject and description, the checklist with file names
+    and sha256 hashes. Reading it writes nothing."""
+    now = now or datetime.now(UTC)
+    p = prepared.get(db, pid)
+    parts = _prepared_head(p, now)
+    if topic and topic["needs"]:
+        parts += ["<h2>What Amazon needs to decide it</h2><ul>"]
+        parts += [f"<li>{_e(n)}</li>" for n in topic["needs"]] + ["</ul>"]
+    parts += ["<h2>Subject</h2>", f"<p>{_e(p['subject'])}</p>", "<h2>Description</h2>",
+              f"<pre>{_e(p['description'])}</pre>"]
+    items = prepared.items(db, pid)
+    parts.append(f"<h2>Evidence checklist ({sum(1 for i in items if i['done'])} of "
+                 f"{len(items)} done)</h2>")
+    if items:
+        parts.append("<table><tr><th>Done</th><th>Item</th><th>Files</th></tr>")
+        for i in items:
+            mark = "<span class='done'>yes</span>" if i["done"] else "<span class='open'>no</span>"
+            ev = "".join(f"<div>{_file(f)}</div>" for f in i["files"])
+            parts.append(f"<tr><td>{mark}</td><td>{_e(i['text'])}</td><td>{ev}</td></tr>")
+        parts.append("</table>")
+    loose = [f for f in prepared.files(db, pid) if f["item_key"] is None]
+    if loose:
+        parts += ["<p>Other files:</p><ul>"] + [f"<li>{_file(f)}</li>" for f in loose]
+        parts.append("</ul>")
+    if p["state"] == "attached":
+        parts.append(f"<p>The files now belong to case {_e(p['case_id'])}; its dossier "
+                     "lists them.</p>")
+    return "".join(parts + ["</body></html>\n"])

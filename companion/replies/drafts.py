@@ -21,12 +21,12 @@ from datetime import datetime
 
 import sqlite_utils
 
-from companion.replies import sandbox
+from companion.replies import sandbox, window
 from companion.replies.sandbox import DraftError
-from companion.replies.situation import context
+from companion.replies.situation import TRANSFERRED, context
 from companion.schema import utcnow
 
-SITUATIONS = ("asked", "appeal", "follow_up", "reopen", "reply")
+SITUATIONS = ("asked", "appeal", "follow_up", "reopen", "new_case", "reply")
 PLACEHOLDER = re.compile(r"\[[^\[\]\n]{1,160}\]")
 MAX_BODY = 100_000
 
@@ -52,6 +52,16 @@ def split_placeholders(db: sqlite_utils.Database, draft: dict) -> tuple[list[str
     return [p for p in left if p in generated], [p for p in left if p not in generated]
 
 
+WAITING = ("You marked your answer sent and Amazon has not written since: a new draft "
+           "starts when Amazon writes again (or press \u201cStart a new draft\u201d).")
+SITUATION_WORDS = {"asked": "Answer to what Amazon asked",
+                   "appeal": "Plan of action for an appeal",
+                   "follow_up": "Follow-up: no answer from Amazon",
+                   "reopen": "Request to reopen",
+                   "new_case": "A new case: this one can no longer be reopened",
+                   "reply": "Reply"}
+STATE_WORDS = {"draft": "Draft", "ready": "Ready to send", "sent": "Marked sent"}
+EVENT_WORDS = {"draft_sent": "Marked sent", "draft_ready": "Marked ready"}
 TYPED_HINT = ("caselog reads any text in square brackets as a placeholder; "
               "write it with round brackets ( ) if it is meant to stay")
 
@@ -69,9 +79,27 @@ def placeholder_message(template: list[str], typed: list[str]) -> str:
     return "; ".join(parts)
 
 
+def transfer_reason(case: dict) -> str:
+    """Why a transferred case has no draft, and where to write instead."""
+    other = case.get("continued_in")
+    where = f"case {other}" if other else "another case"
+    then = (f"Write to Amazon in case {other}." if other else
+            "Amazon's message names the case that continues it; write to Amazon there.")
+    return (f"Case {case['case_id']} was transferred to {where}: Amazon no longer tracks "
+            f"it here, and it takes no reply and no reopening. {then}")
+
+
+def _refuse_transferred(db: sqlite_utils.Database, case_id: str) -> None:
+    case = db["cases"].get(case_id)
+    if case["status"] in TRANSFERRED:
+        raise DraftError(transfer_reason(case))
+
+
 def render(db: sqlite_utils.Database, case_id: str, situation: str | None = None,
            now: datetime | None = None, ctx: dict | None = None) -> tuple[str, str, str]:
-    """(situation, template name, body) for the case's current situation."""
+    """(situation, template name, body) for the case's current situation; a DraftError
+    for a transferred case (no reply or reopen draft: see ``transfer_reason``)."""
+    _refuse_transferred(db, case_id)
     ctx = ctx or context(db, case_id, now)
     situation = situation or ctx["situation"]
     if situation not in SITUATIONS:
@@ -134,9 +162,28 @@ def _decide(db, case_id: str, regenerate: bool, situation: str | None,
     return draft, render(db, case_id, situation, ctx=ctx)
 
 
-def preview(db: sqlite_utils.Database, case_id: str, ctx: dict | None = None) -> dict:
+def answered_at(db: sqlite_utils.Database, case_id: str) -> str | None:
+    """When the person marked a reply sent after Amazon's last message, else None.
+    Until Amazon writes again no new draft starts by itself: the answer is out, and a
+    fresh draft of the same situation would only invite sending it twice."""
+    row = db.execute(
+        "select max(at) from draft_events where case_id = ? and kind = 'draft_sent' and "
+        "at > coalesce((select max(sent_at) from messages where case_id = ? and "
+        "sender = 'amazon'), '')", [case_id, case_id]).fetchone()
+    return row[0] if row else None
+
+
+def _waiting(db, case_id: str) -> bool:
+    """No draft stored and an answer marked sent since Amazon last wrote."""
+    return current(db, case_id) is None and answered_at(db, case_id) is not None
+
+
+def preview(db: sqlite_utils.Database, case_id: str, ctx: dict | None = None) -> dict | None:
     """The draft a page shows, without writing: the stored one, or what ``ensure``
-    would store, marked ``pending`` (its ``id`` is None when no draft is stored yet)."""
+    would store, marked ``pending`` (its ``id`` is None when no draft is stored yet);
+    None while the person's sent answer waits for Amazon (``answered_at``)."""
+    if _waiting(db, case_id):
+        return None
     draft, rendered = _decide(db, case_id, False, None, ctx)
     if rendered is None:
         return {**draft, "pending": False}
@@ -153,7 +200,12 @@ def ensure(db: sqlite_utils.Database, case_id: str, regenerate: bool = False,
            situation: str | None = None, ctx: dict | None = None) -> dict:
     """The case's current draft, stored: generated when there is none (or when asked to
     regenerate: a new revision of the same draft, the old text kept in the history), an
-    untouched one brought in step with the case."""
+    untouched one brought in step with the case. A transferred case has none
+    (DraftError), even when one was stored before the transfer, and neither has a case
+    whose sent answer waits for Amazon, unless the person asks (``regenerate``)."""
+    _refuse_transferred(db, case_id)
+    if not regenerate and _waiting(db, case_id):
+        raise DraftError(WAITING)
     draft, rendered = _decide(db, case_id, regenerate, situation, ctx)
     if rendered is None:
         return draft
@@ -173,7 +225,9 @@ def ensure(db: sqlite_utils.Database, case_id: str, regenerate: bool = False,
 def for_edit(db: sqlite_utils.Database, case_id: str, draft_id: int | None) -> int:
     """The id of the stored draft a form acts on. The page may have shown the draft only
     in memory (a new one, or an untouched one re-rendered): it is stored first, so the
-    history holds the generated text the person started from."""
+    history holds the generated text the person started from. Refused for a
+    transferred case (it takes no reply)."""
+    _refuse_transferred(db, case_id)
     cur = current(db, case_id)
     if draft_id is None or (cur is not None and cur["id"] == draft_id):
         return ensure(db, case_id)["id"]
@@ -247,23 +301,38 @@ def events(db: sqlite_utils.Database, case_id: str | None = None) -> list[dict]:
     return list(db.query("select * from draft_events order by at desc"))
 
 
+def _reopen_notes(ctx: dict) -> list[str]:
+    """The reopen window next to a reopen or new-case draft (``window``): until when,
+    or why not any more and what to do instead."""
+    r, situation, cid = ctx.get("reopen"), ctx["situation"], ctx["case"]["case_id"]
+    if not r or situation not in ("reopen", "new_case"):
+        return []
+    if r["passed"]:
+        return [window.advice(r, cid)]
+    if situation == "new_case":  # a closed case without a Reopen button
+        return [f"Seller Central shows no Reopen button for this case: open a new case "
+                f"with this text; it cites case {cid}."]
+    out = []
+    if r["rule"] == "answered":
+        left = "less than a day" if r["days_left"] < 1 else (
+            f"{r['days_left']} day{'s' if r['days_left'] != 1 else ''}")
+        out.append(f"Amazon reopens an answered case only within {r['window_days']} days "
+                   f"of its last message: reopen by {r['closes']} ({left} left).")
+    elif r["warn"]:
+        out.append(f"Reopen soon: the window ends around {r['deadline']} "
+                   f"({r['days_left']} days left).")
+    if r["can_reopen"] == 0 and r.get("can_reply"):
+        out.append("Seller Central still takes a reply on this case: send this as a "
+                   "reply there, no reopening needed.")
+    elif r["can_reopen"] == 0:
+        out.append("Seller Central shows no Reopen button for this case; open a new case "
+                   "and cite this case id.")
+    return out
+
+
 def notes(ctx: dict) -> list[str]:
     """Advice shown next to the draft, not inside it: deadlines and escalation."""
-    out = []
-    r = ctx.get("reopen")
-    if ctx["situation"] == "reopen" and r:
-        if r["passed"]:
-            out.append(f"The reopen window (about {r['deadline']}) seems to have passed; "
-                       "open a new case and cite this case id.")
-        elif r["warn"]:
-            out.append(f"Reopen soon: the window ends around {r['deadline']} "
-                       f"({r['days_left']} days left).")
-        if r["can_reopen"] == 0 and r.get("can_reply"):
-            out.append("Seller Central still takes a reply on this case: send this as a "
-                       "reply there, no reopening needed.")
-        elif r["can_reopen"] == 0:
-            out.append("Seller Central shows no Reopen button for this case; open a new case "
-                       "and cite this case id.")
+    out = _reopen_notes(ctx)
     if ctx["situation"] == "follow_up":
         if ctx["days_waiting"] is not None and ctx["days_waiting"] < ctx["follow_up_after_days"]:
             out.append(f"Amazon has had {ctx['days_waiting']} days; a follow-up is due after "

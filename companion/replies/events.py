@@ -1,5 +1,7 @@
 """Documented replies on the timeline: the person's acts on drafts (``draft_events``,
-rank 3, ``seq`` = the row id) and due or overdue reminders (rank 4, at their due time).
+rank 3, ``seq`` = the row id), due or overdue reminders (rank 4, at their due time), and
+the person's snoozes and "nothing to do" marks on home's queue and their undoing
+(``marks.mark_event_source``, rank 5).
 
 Both are timeline sources (``companion.read.timeline``): ``source(db, filters, cursor,
 limit)`` returns at most ``limit`` events after ``cursor``, newest first, with the same
@@ -17,6 +19,7 @@ from companion.read.days import date_clauses, in_range
 from companion.read.queries import case_filters_sql
 from companion.read.timeline import Cursor, keyset
 from companion.replies import reminders
+from companion.replies.marks import mark_event_source
 
 RANK_DRAFT, RANK_REMINDER = 3, 4
 
@@ -71,4 +74,4 @@ def reminder_source(db: sqlite_utils.Database, filters: dict, cursor: Cursor | N
     return out
 
 
-SOURCES = (draft_event_source, reminder_source)
+SOURCES = (draft_event_source, reminder_source, mark_event_source)

@@ -177,20 +177,38 @@ def _store(stream: BinaryIO, display: str, ext: str, limit: int) -> tuple[Path, 
     return final, digest, size
 
 
-def _checked_name(db, case_id: str, name: str | None, item_id: int | None) -> tuple[str, str]:
-    """(display name, extension) once the name, the case and the item are acceptable."""
+def checked_name(name: str | None) -> tuple[str, str]:
+    """(display name, extension) of a file name on the allowlist; EvidenceError if not."""
     display = safe_name(name)
     ext = _extension(display)
     if ext not in ALLOWED:
         raise EvidenceError(
             f"'{display}': type .{ext or '(none)'} is not allowed; allowed: "
             + ", ".join(sorted(ALLOWED)))
+    return display, ext
+
+
+def _checked_name(db, case_id: str, name: str | None, item_id: int | None) -> tuple[str, str]:
+    """(display name, extension) once the name, the case and the item are acceptable."""
+    display, ext = checked_name(name)
     if db["cases"].count_where("case_id = ?", [case_id]) == 0:
         raise EvidenceError(f"no case {case_id}")
     if item_id is not None and db["checklist_items"].count_where(
             "id = ? and case_id = ?", [item_id, case_id]) == 0:
         raise EvidenceError(f"no checklist item {item_id} in case {case_id}")
     return display, ext
+
+
+def store(src: BinaryIO | bytes, name: str | None, limit: int | None = None) -> dict:
+    """Check and store one upload under its sha256 without tying it to a case (a case
+    being prepared keeps its own rows): the columns an evidence row takes from a file."""
+    limit = max_bytes() if limit is None else limit
+    display, ext = checked_name(name)
+    stream = io.BytesIO(src) if isinstance(src, bytes) else src
+    final, digest, size = _store(stream, display, ext, limit)
+    return {"name": display, "sha256": digest, "size": size,
+            "content_type": ALLOWED[ext][0], "path": str(final.relative_to(home())),
+            "added_at": utcnow()}
 
 
 def attach(db: sqlite_utils.Database, case_id: str, src: BinaryIO | bytes | str | Path,
@@ -253,9 +271,18 @@ def remove(db: sqlite_utils.Database, case_id: str, evidence_id: int) -> dict:
     row = get(db, case_id, evidence_id)
     with db.conn:
         db["evidence"].delete(evidence_id)
-    if db["evidence"].count_where("sha256 = ?", [row["sha256"]]) == 0:
+    forget_bytes(db, row)
+    return row
+
+
+def forget_bytes(db: sqlite_utils.Database, row: dict) -> None:
+    """Delete a file's bytes once no evidence row (of any case, or of a case being
+    prepared) uses them any more."""
+    users = db.execute("select (select count(*) from evidence where sha256 = :h) + "
+                       "(select count(*) from prepared_evidence where sha256 = :h)",
+                       {"h": row["sha256"]}).fetchone()[0]
+    if users == 0:
         try:
             file_path(row).unlink(missing_ok=True)
         except EvidenceError:
             pass
-    return row

@@ -1,5 +1,5 @@
-"""Read models of the documented-replies panels: everything the case page's panel and
-the home page's reminders show, as plain dicts the UI's templates receive.
+"""Read models of the documented-replies panel: everything the case page's panel shows,
+as plain dicts the UI's templates receive (home's queue is ``companion.replies.queue``).
 
 Building them writes nothing: the checklist, the asks and the draft are the in-memory
 ones (``checklists.view``, ``checklists.case_asks``, ``drafts.preview``) and slow parts
@@ -14,13 +14,19 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from companion.replies import checklists, drafts, evidence, progress, related, reminders
+from companion.replies import (
+    checklists,
+    drafts,
+    evidence,
+    related,
+    reminders,
+    repeats,
+    window,
+)
 from companion.replies.library import default_library
 from companion.replies.sandbox import DraftError
 from companion.replies.situation import context
 
-HOME_REMINDERS = 15   # the most overdue first; the cases table holds the rest
-HOME_PROGRESS = 20    # cases waiting on the seller whose evidence progress home shows
 REWRITTEN = ("Amazon wrote again after you last edited this draft. \u201cRebuild from "
              "template\u201d starts from the new situation; your text stays in the history.")
 
@@ -54,10 +60,11 @@ def _amazon_wrote_since(db, case_id: str, at: str | None) -> bool:
 
 
 def _draft_part(db, case_id: str, ctx: dict, now: datetime) -> dict:
-    out: dict = {"problems": [], "draft": None, "notes": [], "reminder": None}
+    out: dict = {"problems": [], "draft": None, "notes": [], "reminder": None,
+                 "answered_at": drafts.answered_at(db, case_id)}
     try:
         out["draft"] = drafts.preview(db, case_id, ctx)
-        out["notes"] = drafts.notes(ctx)
+        out["notes"] = drafts.notes(ctx) if out["draft"] else []
     except DraftError as exc:
         out["problems"].append(str(exc))
     try:
@@ -74,6 +81,17 @@ def _draft_part(db, case_id: str, ctx: dict, now: datetime) -> dict:
     return out
 
 
+def _transfer_part(db, case_id: str) -> dict:
+    """A transferred case has no draft: why, where to write instead (the continuation,
+    stored or not yet), and the draft kept from before the transfer, to copy over."""
+    case = db["cases"].get(case_id)
+    other = case.get("continued_in")
+    stored = bool(other) and db.execute("select 1 from cases where case_id = ?",
+                                        [other]).fetchone() is not None
+    return {"reason": drafts.transfer_reason(case), "continued_in": other,
+            "stored": stored, "old_draft": drafts.current(db, case_id)}
+
+
 def case_panel(db: sqlite_utils.Database, case_id: str, now: datetime | None = None) -> dict:
     """Everything ``replies/_case_panel.html`` shows for one case."""
     now = now or datetime.now(UTC)
@@ -82,13 +100,16 @@ def case_panel(db: sqlite_utils.Database, case_id: str, now: datetime | None = N
     asks = checklists.case_asks(db, case_id)
     items = _numbered(checklists.view(db, case_id, lib, asks))
     out: dict = {"draft": None, "notes": [], "reminder": None, "placeholders": [],
-                 "typed_brackets": [], "history": []}
+                 "typed_brackets": [], "history": [], "transfer": None, "answered_at": None,
+                 "repeats": repeats.for_case(db, case_id, asks, now)}
     try:
         ctx = context(db, case_id, now, items=items, asks=asks)
     except (reminders.ConfigError, DraftError) as exc:
         problems.append(str(exc))
         ctx = None
-    if ctx is not None:
+    if ctx is not None and ctx["situation"] is None:
+        out["transfer"] = _transfer_part(db, case_id)
+    elif ctx is not None:
         part = _draft_part(db, case_id, ctx, now)
         problems += part.pop("problems")
         out.update(part)
@@ -103,21 +124,22 @@ def case_panel(db: sqlite_utils.Database, case_id: str, now: datetime | None = N
     return out
 
 
-def home_panel(db: sqlite_utils.Database, now: datetime | None = None) -> dict:
-    """Due and overdue reminders (the most overdue first, at most ``HOME_REMINDERS``),
-    and the evidence progress of the cases that have waited on the seller longest."""
+def reopen_window(case: dict, last_message_at: str | None,
+                  now: datetime | None = None) -> dict | None:
+    """An Answered case's reopen window for the case page's summary (``window``): the
+    moment it closes, counted from the thread's last message, and what to do once it
+    has. None for other statuses. A broken settings file falls back to the defaults
+    (the replies panel says what is wrong with it)."""
+    if case.get("status") not in reminders.REOPENABLE:
+        return None
     now = now or datetime.now(UTC)
     try:
-        rems, config = reminders.open_reminders(db, now)
-        lists, problem = reminders.split_due(rems, now, config), None
-    except reminders.ConfigError as exc:
-        lists, problem = {"overdue": [], "due": []}, str(exc)
-    owing = list(db.query(
-        "select case_id, subject from cases where status = 'PendingMerchantAction' "
-        "order by coalesce(last_amazon_reply_at, created_at) limit ?", [HOME_PROGRESS]))
-    counts = progress.for_cases(db, [r["case_id"] for r in owing])
-    shown = (lists["overdue"] + lists["due"])[:HOME_REMINDERS]
-    return {**lists, "shown": shown,
-            "more": len(lists["overdue"]) + len(lists["due"]) - len(shown),
-            "progress": [{**r, **counts[r["case_id"]]} for r in owing if r["case_id"] in counts],
-            "problem": problem}
+        config = reminders.load_config()
+    except reminders.ConfigError:
+        config = {"defaults": dict(reminders.DEFAULTS), "categories": {}, "seller": {}}
+    s = reminders.settings_for(config, case.get("category"))
+    found = window.answered(window.last_activity(
+        last_message_at, case.get("last_amazon_reply_at")), s, now)
+    if found is None:
+        return None
+    return {**found, "advice": window.advice(found, case["case_id"], dated=False)}

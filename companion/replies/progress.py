@@ -5,8 +5,9 @@ case, or a sync brought a message since), without writing anything.
 The query returns, per case, the stored counts and a fingerprint of what the counts
 depend on (the Amazon messages, the stored items, the files); an open case's counts are
 computed in memory by ``checklists.view`` once per fingerprint and library version, and
-remembered per database (``companion.read.cache.Memo``). Closed and resolved cases show
-what is stored: there is nothing left to prepare for them.
+remembered per database (``companion.read.cache.Memo``). Closed, resolved and transferred
+cases show what is stored: there is nothing left to prepare for them (a transferred
+case's work goes on in the case that continues it).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ _MEMO = Memo(size=8192)
 
 _STATE_SQL = """
 select c.case_id, c.status,
-  c.status not in ('Closed', 'Resolved') as open,
+  c.status not in ('Closed', 'Resolved', 'Transferred') as open,
   coalesce(c.category, '') as category,
   i.total, i.done, i.changed, i.last_id,
   (select count(*) || ':' || coalesce(max(m.rowid), 0) || ':'

@@ -1,6 +1,7 @@
-"""Related cases: other cases about the same order, ASIN or FBA shipment, or with a
-similar subject or opening message, so a seller can cite an earlier case instead of
-opening a duplicate.
+"""Related cases: first the other end of a transfer (the case a transferred case
+continues in, labelled so, or the one a continuation continues), then other cases about
+the same order, ASIN or FBA shipment, or with a similar subject or opening message, so a
+seller can cite an earlier case instead of opening a duplicate.
 
 Identifiers are found with their documented shapes and looked up through the full-text
 indexes (an order id ``113-1234567-7654321`` is the FTS phrase ``"113 1234567 7654321"``),
@@ -21,7 +22,12 @@ PATTERNS = {
     "shipment": re.compile(r"\bFBA[0-9A-Z]{6,}\b"),
 }
 LABELS = {"order": "same order", "asin": "same ASIN", "shipment": "same shipment",
-          "text": "similar subject", "message": "similar first message"}
+          "text": "similar subject", "message": "similar first message",
+          "continued_in": "continues this case (transferred)",
+          "continues": "the case this one continues"}
+# A transfer is the strongest relation there is: the continuation first, then the case
+# a continuation continues, then everything found in the text.
+TRANSFER_WEIGHTS = {"continued_in": 1000.0, "continues": 500.0}
 _STOP = set("""about after again also amazon and are been before being case could does
 dear from have hello here into item items just listing more need only other over please
 product products regarding seller should since some than that their them then there these
@@ -41,6 +47,18 @@ def identifiers(text: str) -> dict[str, list[str]]:
 
 def _fts_phrase(value: str) -> str:
     return '"' + re.sub(r"[^0-9A-Za-z]+", " ", value).strip() + '"'
+
+
+def cases_mentioning(db: sqlite_utils.Database, value: str, limit: int = 50) -> list[str]:
+    """Cases whose subject or a message holds the identifier ``value``: found through
+    FTS, confirmed in the text (a token match alone is no relation)."""
+    phrase = _fts_phrase(value)
+    return [r["case_id"] for r in db.query(
+        "select distinct m.case_id from messages_fts f join messages m "
+        "on m.rowid = f.rowid where messages_fts match ? and instr(m.text, ?) > 0 "
+        "union select c.case_id from cases_fts f join cases c on c.rowid = f.rowid "
+        "where cases_fts match ? and instr(c.subject, ?) > 0 limit ?",
+        [phrase, value, phrase, value, limit])]
 
 
 class _Found:
@@ -69,15 +87,8 @@ def _by_identifiers(db, case: dict, found: _Found) -> None:
             n += 1
             if n > MAX_IDS:
                 break
-            phrase = _fts_phrase(value)
-            rows = db.query(
-                "select distinct m.case_id from messages_fts f join messages m "
-                "on m.rowid = f.rowid where messages_fts match ? and instr(m.text, ?) > 0 "
-                "union select c.case_id from cases_fts f join cases c on c.rowid = f.rowid "
-                "where cases_fts match ? and instr(c.subject, ?) > 0 limit 50",
-                [phrase, value, phrase, value])
-            for r in rows:
-                found.add(r["case_id"], f"{LABELS[kind]} {value}", 10.0)
+            for other in cases_mentioning(db, value):
+                found.add(other, f"{LABELS[kind]} {value}", 10.0)
 
 
 def _by_subject(db, case: dict, found: _Found) -> None:
@@ -127,14 +138,22 @@ def find(db: sqlite_utils.Database, case_id: str, limit: int = 10) -> list[dict]
     ``["same order 113-...", "similar subject"]``) and ``earlier`` (opened before it)."""
     case = db["cases"].get(case_id)
     found = _Found(case_id)
+    for key, weight in TRANSFER_WEIGHTS.items():
+        if case.get(key):
+            found.add(case[key], LABELS[key], weight)
     _by_identifiers(db, case, found)
     _by_subject(db, case, found)
     _by_opener(db, case_id, found)
     out = []
     for entry in found.entries.values():
-        other = db["cases"].get(entry["case_id"])
+        # a transfer's other end may not be synced yet: listed all the same
+        other = next(iter(db.query("select subject, status, created_at from cases "
+                                   "where case_id = ?", [entry["case_id"]])), None)
+        other = other or {"subject": None, "status": None, "created_at": None}
         entry.update({"subject": other["subject"], "status": other["status"],
-                      "created_at": other["created_at"],
+                      "created_at": other["created_at"], "stored": other["status"] is not None,
+                      "transfer": any(r in entry["reasons"] for r in
+                                      (LABELS["continued_in"], LABELS["continues"])),
                       "earlier": (other["created_at"] or "") < (case["created_at"] or "")})
         out.append(entry)
     out.sort(key=lambda e: (-e["score"], not e["earlier"], e["created_at"] or ""))

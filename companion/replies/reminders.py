@@ -1,6 +1,8 @@
-"""Follow-up reminders: when the seller owes Amazon an answer (a due date counted from
-Amazon's last message) and when a case waiting on Amazon deserves a follow-up (counted
-from the last message of either side, or the last draft the person marked sent).
+"""Reminders: when the seller owes Amazon an answer (a due date counted from Amazon's
+last message), when a case waiting on Amazon deserves a follow-up (counted from the last
+message of either side, or the last draft the person marked sent), and until when an
+Answered case can be reopened (``companion.replies.window``: 5 days after its last
+message, PORTAL.md section 3 v2; then for a while that it cannot be, and what to do).
 
 Nothing is stored: dates follow from the thread and ``CASELOG_HOME/replies.toml``, so a
 changed setting applies at once. The same file holds the drafts' settings::
@@ -10,9 +12,16 @@ changed setting applies at once. The same file holds the drafts' settings::
                                    # (or sooner when that message says "reply within N days")
     follow_up_after_days = 7       # follow up when Amazon has been silent this long
     escalate_after_follow_ups = 2  # suggest escalation after this many follow-ups
-    reopen_window_days = 30        # how long a closed case can be reopened (check yours)
-    reopen_warn_days = 5           # warn when fewer days than this remain
+    reopen_window_days = 5         # an Answered case can be reopened this long after its
+                                   # last message: Amazon's figure (PORTAL.md section 3 v2,
+                                   # "cannot be reopened after 5 days with no activity")
+    closed_reopen_window_days = 30 # a Closed case, counted from its closing: Amazon
+                                   # publishes no figure; caselog's assumption (check yours)
+    reopen_warn_days = 5           # warn (and remind) when fewer days than this remain
+    reopen_closed_notice_days = 7  # after an Answered case's window closed, say so this long
     due_soon_days = 1              # "due" lists what falls due within this many days
+    stale_after_days = 30          # home folds cases with no movement for this long into
+                                   # one "stale" group at the end of its queue
 
     [categories."Account Health"]  # case-insensitive substring of the case's category
     answer_within_days = 2
@@ -32,18 +41,23 @@ import sqlite_utils
 
 from companion.home import home
 from companion.read.cache import Memo, sync_key
+from companion.replies import window
 
 DEFAULTS = {
     "answer_within_days": 3,
     "follow_up_after_days": 7,
     "escalate_after_follow_ups": 2,
-    "reopen_window_days": 30,
+    "reopen_window_days": 5,           # PORTAL.md section 3 (v2): Amazon's 5-day rule
+    "closed_reopen_window_days": 30,   # no published figure: caselog's assumption
     "reopen_warn_days": 5,
+    "reopen_closed_notice_days": 7,
     "due_soon_days": 1,
+    "stale_after_days": 30,            # home's queue: old silence is not an emergency
 }
 
 WAITING_ON_SELLER = ("PendingMerchantAction",)
 WAITING_ON_AMAZON = ("PendingAmazonAction", "Reopened")
+REOPENABLE = ("Answered",)  # the reopen window's reminder (the exact rule; see window.py)
 
 
 class ConfigError(ValueError):
@@ -134,45 +148,89 @@ from cases c where c.status in ({statuses}) {extra}
 """
 
 
+# kind -> (label, label once its due time has passed); the note says what to do.
+LABELS = {"answer": ("Answer Amazon", "Answer Amazon"),
+          "follow_up": ("Follow up with Amazon", "Follow up with Amazon"),
+          "reopen": ("Reopen window closes", "Cannot be reopened")}
+NOTES = {"reopen": ("Reopen it by then if Amazon's answer did not solve the issue.",
+                    "Its reopen window has closed: if the issue is not solved, open a new "
+                    "case and cite this one.")}
+
+
+def _answer_due(row: dict, s: dict, last_sent: datetime | None):
+    """The seller's answer: Amazon's last message + ``answer_within_days``, or sooner
+    when that message names its own deadline."""
+    anchor = (parse_time(row.get("last_amazon")) or parse_time(row.get("last_amazon_reply_at"))
+              or parse_time(row.get("created_at")))
+    if anchor is None or (last_sent and last_sent > anchor):
+        return None  # the person marked an answer sent; the next sync will show it
+    days = s["answer_within_days"]
+    stated = stated_deadline_days(row.get("last_amazon_text"))
+    if stated is not None:
+        days = min(days, stated)  # the earlier of Amazon's deadline and the seller's own
+    return anchor, anchor + timedelta(days=days), {
+        "amazon_deadline": iso(anchor + timedelta(days=stated)) if stated is not None else None}
+
+
+def _follow_up_due(row: dict, s: dict, last_sent: datetime | None):
+    """The clock runs from the last word of either side: an Amazon reply such as "we are
+    still investigating" restarts it as much as the seller's message."""
+    times = [t for t in (parse_time(row.get("last_seller")), last_sent,
+                         parse_time(row.get("last_amazon")),
+                         parse_time(row.get("created_at"))) if t]
+    if not times:
+        return None
+    anchor = max(times)
+    return anchor, anchor + timedelta(days=s["follow_up_after_days"]), {}
+
+
+def _reopen_due(row: dict, s: dict, last_sent: datetime | None):
+    """An Answered case's reopen window (``window``): listed from ``reopen_warn_days``
+    before it closes until ``reopen_closed_notice_days`` after. A reply the person
+    marked sent since the last message means they acted: nothing to remind."""
+    anchor = window.last_activity(row.get("last_amazon"), row.get("last_seller"),
+                                  row.get("last_amazon_reply_at"))
+    if anchor is None or (last_sent and last_sent > anchor):
+        return None
+    due = anchor + timedelta(days=s["reopen_window_days"])
+    return anchor, due, {
+        "show_from": (due - timedelta(days=s["reopen_warn_days"])).timestamp(),
+        "show_until": (due + timedelta(days=s["reopen_closed_notice_days"])).timestamp()}
+
+
+def judge(rem: dict, now_ts: float) -> dict:
+    """The reminder as of ``now_ts``: overdue or not, days over or left, and the label
+    and note that go with it (a reopen window is "closes" before, "cannot" after)."""
+    late = (now_ts - rem["due_ts"]) / 86400
+    over = late > 0
+    labels, notes = LABELS[rem["kind"]], NOTES.get(rem["kind"], (None, None))
+    return {**rem, "overdue": over, "days_overdue": int(late) if over else 0,
+            "days_left": 0 if over else int(-late), "label": labels[over],
+            "note": notes[over]}
+
+
 def reminder_for(row: dict, config: dict, now: datetime) -> dict | None:
     """The reminder of one case row (as ``_CASE_SQL`` selects it), or None."""
     s = settings_for(config, row.get("category"))
     last_sent = parse_time(row.get("last_sent"))
-    stated = None
     if row["status"] in WAITING_ON_SELLER:
-        anchor = (parse_time(row.get("last_amazon")) or parse_time(row.get("last_amazon_reply_at"))
-                  or parse_time(row.get("created_at")))
-        if anchor is None or (last_sent and last_sent > anchor):
-            return None  # the person marked an answer sent; the next sync will show it
-        kind, days = "answer", s["answer_within_days"]
-        stated = stated_deadline_days(row.get("last_amazon_text"))
-        if stated is not None:
-            days = min(days, stated)  # the earlier of Amazon's deadline and the seller's own
+        kind, found = "answer", _answer_due(row, s, last_sent)
     elif row["status"] in WAITING_ON_AMAZON:
-        # The clock runs from the last word of either side: an Amazon reply such as
-        # "we are still investigating" restarts it as much as the seller's message.
-        times = [t for t in (parse_time(row.get("last_seller")), last_sent,
-                             parse_time(row.get("last_amazon")),
-                             parse_time(row.get("created_at"))) if t]
-        if not times:
-            return None
-        anchor = max(times)
-        kind, days = "follow_up", s["follow_up_after_days"]
+        kind, found = "follow_up", _follow_up_due(row, s, last_sent)
+    elif row["status"] in REOPENABLE:
+        kind, found = "reopen", _reopen_due(row, s, last_sent)
     else:
         return None
-    due = anchor + timedelta(days=days)
-    delta = (now - due).total_seconds() / 86400
-    return {
-        "amazon_deadline": iso(anchor + timedelta(days=stated))
-        if kind == "answer" and stated is not None else None,
-        "case_id": row["case_id"], "subject": row["subject"], "status": row["status"],
-        "category": row.get("category"), "kind": kind,
-        "label": "Answer Amazon" if kind == "answer" else "Follow up with Amazon",
-        "since": iso(anchor), "due_at": iso(due), "due_ts": due.timestamp(),
-        "overdue": delta > 0,
-        "days_overdue": int(delta) if delta > 0 else 0,
-        "days_left": 0 if delta > 0 else int(-delta),
-    }
+    if found is None:
+        return None
+    anchor, due, extra = found
+    moved = window.last_activity(row.get("last_amazon"), row.get("last_seller"),
+                                 row.get("last_sent"), row.get("created_at"))
+    rem = {"amazon_deadline": None, **extra, "last_activity": iso(moved) if moved else None,
+           "case_id": row["case_id"], "subject": row["subject"], "status": row["status"],
+           "category": row.get("category"), "kind": kind, "since": iso(anchor),
+           "due_at": iso(due), "due_ts": due.timestamp()}
+    return judge(rem, now.timestamp())
 
 
 def for_cases(db: sqlite_utils.Database, case_ids: list[str] | None = None,
@@ -180,7 +238,7 @@ def for_cases(db: sqlite_utils.Database, case_ids: list[str] | None = None,
     """{case_id: reminder} for open cases (all, or the given ones)."""
     now = now or datetime.now(UTC)
     config = config or load_config()
-    statuses = ",".join(f"'{s}'" for s in WAITING_ON_SELLER + WAITING_ON_AMAZON)
+    statuses = ",".join(f"'{s}'" for s in WAITING_ON_SELLER + WAITING_ON_AMAZON + REOPENABLE)
     extra, params = "", []
     if case_ids is not None:
         if not case_ids:
@@ -206,16 +264,19 @@ def due(db: sqlite_utils.Database, now: datetime | None = None,
 
 def split_due(rems, now: datetime, config: dict) -> dict[str, list[dict]]:
     """Overdue and due-soon lists from reminders computed earlier (a cache may hold
-    them); overdue is judged against ``now``, not against when they were computed."""
+    them); each is judged again against ``now``, not against when it was computed. A
+    reminder is "due soon" from its ``show_from`` (default: ``due_soon_days`` before
+    it is due) and stays overdue until its ``show_until`` (default: for good)."""
     now_ts = now.timestamp()
-    soon = now_ts + config["defaults"]["due_soon_days"] * 86400
+    soon = config["defaults"]["due_soon_days"] * 86400
     overdue, due_soon = [], []
     for rem in rems:
-        late = (now_ts - rem["due_ts"]) / 86400
-        if late > 0:
-            overdue.append({**rem, "overdue": True, "days_overdue": int(late)})
-        elif rem["due_ts"] <= soon:
-            due_soon.append({**rem, "overdue": False, "days_overdue": 0})
+        judged = judge(rem, now_ts)
+        if judged["overdue"]:
+            if rem.get("show_until") is None or now_ts <= rem["show_until"]:
+                overdue.append(judged)
+        elif now_ts >= rem.get("show_from", rem["due_ts"] - soon):
+            due_soon.append(judged)
     overdue.sort(key=lambda r: r["due_at"])
     due_soon.sort(key=lambda r: r["due_at"])
     return {"overdue": overdue, "due": due_soon}
@@ -232,7 +293,8 @@ def timeline_events(db: sqlite_utils.Database, now: datetime | None = None, rems
         rems = for_cases(db, None, now, config).values()
     lists = split_due(rems, now, config)
     return [{"case_id": r["case_id"], "kind": "reminder", "at": r["due_at"],
-             "label": r["label"], "overdue": r["overdue"], "subject": r["subject"]}
+             "label": r["label"], "overdue": r["overdue"], "subject": r["subject"],
+             "reminder_kind": r["kind"], "note": r["note"]}
             for r in lists["overdue"] + lists["due"]]
 
 

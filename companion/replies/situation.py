@@ -1,5 +1,6 @@
 """A case's situation as draft templates see it: which template applies (``asked``,
-``appeal``, ``follow_up``, ``reopen``, ``reply``) and the values they may use.
+``appeal``, ``follow_up``, ``reopen``, ``new_case``, ``reply``; none for a transferred
+case) and the values they may use.
 
 ``context`` only reads: the checklist and the asks are the in-memory ones
 (``checklists.view``, ``checklists.case_asks``), so showing a draft writes nothing.
@@ -9,12 +10,15 @@ from the portal never looks like a placeholder (its square brackets become round
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import sqlite_utils
 
-from companion.replies import checklists, reminders
+from companion.read.labels import status_label
+from companion.replies import checklists, reminders, repeats, window
 from companion.replies.sandbox import ph
+
+TRANSFERRED = ("Transferred",)
 
 
 def no_brackets(value):
@@ -52,37 +56,64 @@ def _ask_rows(all_asks: list[dict], items: list[dict], last_seller: str | None,
     return rows
 
 
-def _reopen(db, case: dict, last_amazon: str | None, s: dict, now: datetime) -> dict | None:
-    """The reopen window. The closing date is known only when caselog saw the change
-    happen, and then only to within the syncs around it: closed after the sync that last
-    saw the old status, before the one that saw the new. The draft names the day only
-    when both fall on it; the window counts from the earlier bound, so its warning never
-    comes late. A case first synced as closed has no such date: the window is estimated
-    from Amazon's last message (said with "about" in the notes)."""
+def _with_repeats(ask_rows: list[dict], again: list[dict], now: datetime) -> None:
+    """Each ask row learns what was sent for it before and how often Amazon asked
+    (``companion.replies.repeats``): ``already_sent`` ("4 Nov and 10 Nov"), ``asked_on``
+    and ``asked_times``, so a draft can say so."""
+    by_kind = {r["kind"]: r for r in again}
+    for row in ask_rows:
+        rep = by_kind.get(row["kind"])
+        row["asked_times"] = rep["times"] if rep else 1
+        row["asked_on"] = repeats.listed(repeats._days(rep["asked"], now)) if rep else None
+        row["already_sent"] = (repeats.listed(repeats._days(rep["sent"], now))
+                               if rep and rep["sent"] else None)
+
+
+def _closing(db, case_id: str) -> tuple[str | None, str | None]:
+    """When a Closed case closed, as far as caselog saw it: (the earliest it can have
+    closed, the moment a sync saw it closed). The change happened after the sync that
+    last saw the old status and before the one that saw the new; (None, None) when the
+    case was first synced already closed."""
     closed_at = closed_after = None
     for r in db.query("select status, previous_status, observed_at, sync_id from "
-                      "status_history where case_id = ? order by observed_at",
-                      [case["case_id"]]):
-        if r["status"] in ("Closed", "Answered") and r["previous_status"]:
+                      "status_history where case_id = ? order by observed_at", [case_id]):
+        if r["status"] == "Closed" and r["previous_status"]:
             closed_at = r["observed_at"]
             closed_after = db.execute(
                 "select max(started_at) from syncs where id < ? and started_at < ?",
                 [r["sync_id"] or 0, closed_at]).fetchone()[0]
-    closed_dt = reminders.parse_time(closed_after or closed_at or last_amazon
-                                     or case["created_at"])
-    if not closed_dt:
+    return closed_after, closed_at
+
+
+def _reopen(db, case: dict, t: dict, s: dict, now: datetime) -> dict | None:
+    """The reopen window (``companion.replies.window``). Answered: Amazon's rule,
+    counted from the thread's last message. Closed: estimated from the closing, which
+    the draft names only when the syncs around it fall on one day; a case first synced
+    as closed counts from Amazon's last message (the window's warning never comes
+    late). Other statuses have none."""
+    if case["status"] == "Answered":
+        found = window.answered(window.last_activity(
+            t["last_amazon"], t["last_seller"], case.get("last_amazon_reply_at")), s, now)
+    elif case["status"] == "Closed":
+        closed_after, closed_at = _closing(db, case["case_id"])
+        start = window.parse(closed_after or closed_at or t["last_amazon"]
+                             or case["created_at"])
+        seen = window.parse(closed_at)
+        same_day = bool(start and seen and seen.date() == start.date())
+        found = window.closed(start, day(seen) if same_day else None, s, now)
+    else:
         return None
-    seen_dt = reminders.parse_time(closed_at)
-    same_day = seen_dt and seen_dt.date() == closed_dt.date()
-    deadline = closed_dt + timedelta(days=s["reopen_window_days"])
-    left = (deadline - now).days
-    return {"closed_on": day(seen_dt) if same_day else None, "deadline": day(deadline),
-            "days_left": left, "warn": 0 <= left <= s["reopen_warn_days"],
-            "passed": left < 0, "can_reopen": case.get("can_reopen"),
-            "can_reply": case.get("can_edit")}
+    if found is None:
+        return None
+    return {**found, "can_reopen": case.get("can_reopen"), "can_reply": case.get("can_edit")}
 
 
-def situation_of(status: str, category: str, ask_rows: list) -> str:
+def situation_of(status: str, category: str, ask_rows: list,
+                 reopen: dict | None = None) -> str | None:
+    """Which draft the case calls for; None for a transferred case, which takes no
+    reply and no reopening (Amazon tracks it in the case that continues it)."""
+    if status in TRANSFERRED:
+        return None
     if status == "PendingMerchantAction" and "account health" in category.lower():
         return "appeal"
     if status in ("PendingMerchantAction", "Answered") and ask_rows:
@@ -93,6 +124,11 @@ def situation_of(status: str, category: str, ask_rows: list) -> str:
     if status in reminders.WAITING_ON_AMAZON:
         return "follow_up"
     if status in ("Closed", "Answered"):
+        # Past the window (or no Reopen button on a closed case), Amazon's way is a
+        # new case that cites this one.
+        if reopen and (reopen["passed"] and not reopen["estimated"]
+                       or status == "Closed" and reopen["can_reopen"] == 0):
+            return "new_case"
         return "reopen"
     return "reply"
 
@@ -125,12 +161,17 @@ def context(db: sqlite_utils.Database, case_id: str, now: datetime | None = None
     items = checklists.view(db, case_id, asks=asks) if items is None else items
     t = _thread(db, case_id)
     ask_rows = _ask_rows(asks, items, t["last_seller"], case["status"])
+    again = repeats.find(asks, repeats.sends(db, case_id), now) if asks else []
+    _with_repeats(ask_rows, again, now)
     seller_last_dt = reminders.parse_time(t["seller_last"])
     category = case.get("category") or ""
+    reopen = _reopen(db, case, t, s, now)
     return {
-        "situation": situation_of(case["status"], category, ask_rows),
+        "situation": situation_of(case["status"], category, ask_rows, reopen),
         "case": {"case_id": case_id, "subject": no_brackets(case["subject"]),
                  "category": no_brackets(category) or None, "status": case["status"],
+                 "status_label": status_label(case["status"]),
+                 "continued_in": case.get("continued_in"), "continues": case.get("continues"),
                  "created_on": day(reminders.parse_time(case["created_at"]))},
         "today": day(now), "asks": ask_rows,
         "evidence": [no_brackets(e["name"]) for e in db.query(
@@ -143,7 +184,7 @@ def context(db: sqlite_utils.Database, case_id: str, now: datetime | None = None
             not t["seller_last"] or t["last_amazon"] > t["seller_last"])),
         "follow_up_after_days": s["follow_up_after_days"], "follow_ups": t["follow_ups"],
         "escalate": t["follow_ups"] >= s["escalate_after_follow_ups"],
-        "reopen": _reopen(db, case, t["last_amazon"], s, now),
+        "reopen": reopen, "repeats": [r["sentence"] for r in again],
         "seller_name": no_brackets(str(config["seller"].get("name") or "")) or None,
         "ph": ph,
     }

@@ -1,4 +1,6 @@
-"""Home: what needs the seller now, what waits on Amazon, what the last sync changed."""
+"""Home: the sync state with Sync now, then one queue of what Amazon wants from the
+seller (``companion.replies.queue``), then what waits on Amazon, what changed since the
+person last looked, and the charts."""
 
 from __future__ import annotations
 
@@ -6,11 +8,13 @@ from flask import Blueprint, current_app, render_template
 
 from companion.read import overview, stats
 from companion.read.queries import utc_now
-from companion.replies import panels
+from companion.replies import marks
 from webui import charts
 from webui.db import get_db
-from webui.views.replies import replies_on
+from webui.views.queue import queue_context
 from webui.views.sync import sync_context
+
+WAITING_ROWS = 10  # below the queue: the longest waits only, the cases table has all
 
 bp = Blueprint("home", __name__)
 
@@ -34,16 +38,20 @@ def chart_svgs(db) -> dict:
     return {"weekly": cache["weekly"], "response": cache["response"]}
 
 
+def changes_context(db) -> dict:
+    """``_changes.html``'s data: what changed since the person last looked."""
+    return {"changes": overview.changes_since(db, marks.last_look(db))}
+
+
 @bp.get("/")
 def index():
     db = get_db()
     now = utc_now()
     return render_template(
         "home.html",
-        needs=overview.needs_answer(db, now),
-        waiting=overview.waiting_on_amazon(db, now),
-        changes=overview.last_changes(db),
+        waiting=overview.waiting_on_amazon(db, now, WAITING_ROWS),
         charts=chart_svgs(db),
-        h=panels.home_panel(db, now) if replies_on() else None,
+        **changes_context(db),
+        **queue_context(),
         **sync_context(db),
     )

@@ -192,11 +192,14 @@ def save_draft(case_id: str):
 @bp.post("/cases/<case_id>/draft/regenerate")
 def regenerate(case_id: str):
     _case_or_404(case_id)
+    db = get_db()
+    fresh = drafts.current(db, case_id) is None
     try:
-        drafts.ensure(get_db(), case_id, regenerate=True)
+        drafts.ensure(db, case_id, regenerate=True)
     except drafts.DraftError as exc:
         return _done(case_id, error=str(exc))
-    return _done(case_id, "Draft rebuilt from the template; the old text is in the history.")
+    return _done(case_id, "New draft started." if fresh else
+                 "Draft rebuilt from the template; the old text is in the history.")
 
 
 @bp.post("/cases/<case_id>/draft/ready")
@@ -212,10 +215,28 @@ def ready(case_id: str):
                          "then mark it sent.")
 
 
+SENT = ("Marked sent. The thread shows it as sent from caselog until a sync finds it in "
+        "Seller Central; no new draft starts until Amazon writes again.")
+
+
 @bp.post("/cases/<case_id>/draft/sent")
 def sent(case_id: str):
-    return _draft_action(case_id, lambda db, d: drafts.mark_sent(db, case_id, d),
-                         "Marked sent. It is on the timeline; the next sync will show it.")
+    """Mark sent changes more than the panel (the thread, the status line): an htmx
+    request has the whole case page reloaded, the message carried by flash."""
+    _case_or_404(case_id)
+    db = get_db()
+    try:
+        drafts.mark_sent(db, case_id, drafts.for_edit(db, case_id, _form_id("draft_id")))
+    except drafts.DraftError as exc:
+        return _done(case_id, error=str(exc))
+    if not is_htmx():
+        return _done(case_id, SENT)
+    flash(SENT, "replies-ok")
+    response = make_response("")
+    # A reload, not HX-Redirect: the browser treats a move to the same page with another
+    # #fragment as a scroll, and the thread would stay as it was.
+    response.headers["HX-Refresh"] = "true"
+    return response
 
 
 @bp.get("/cases/<case_id>/dossier")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from companion.read import queries
+from companion.read import queries, sources
 from webui.db import get_db
 from webui.htmx import is_htmx
 from webui.syncrun import SyncRunner, can_open_browser
@@ -27,15 +27,22 @@ def sync_context(db) -> dict:
     can_login = bool(portal) and current_app.config.get("OPEN_LOGIN", True) \
         and can_open_browser()
     return {"sync": runner().status(db), "portal": portal, "can_login": can_login,
-            "login": runner().login_status()}
+            "login": runner().login_status(), "choices": sources.sync_choices(db, portal)}
 
 
 @bp.post("/")
 def start():
+    """Sync from the chosen source (the form's ``source``: ``portal`` or ``spapi:<URL>``),
+    or from the portal when none is chosen; only targets the page offered are taken."""
     db = get_db()
-    portal = queries.portal_url(db) or current_app.config.get("PORTAL_URL")
-    if portal:
-        runner().start(portal, queries.last_sync_id(db))
+    context = sync_context(db)
+    wanted = request.form.get("source", "portal")
+    for choice in context["choices"]:
+        key = choice["source"] if choice["source"] == "portal" else \
+            f"spapi:{choice['target']}"
+        if key == wanted:
+            runner().start(choice["target"], queries.last_sync_id(db), choice["source"])
+            break
     if is_htmx():
         return render_template("_sync.html", **sync_context(db))
     return redirect(url_for("home.index") + "#sync")

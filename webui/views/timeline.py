@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, request
 
-from companion.read import queries, timeline
+from companion.read import labels, queries, timeline
 from companion.read.days import clamp_day
 from webui.db import get_db
 from webui.htmx import page
@@ -31,6 +31,7 @@ def index():
         # the day the previous page ended on, so a day's heading is not repeated
         last_day=clamp_day(request.args.get("day")) or "",
         categories=queries.categories(db), statuses=queries.STATUS_LABELS,
+        channels=[(c, labels.channel_label(c) or "E-mail") for c in labels.CHANNELS],
     )
     # Later pages append rows to the list; filter changes replace the list.
     if cursor is not None:

@@ -5,7 +5,10 @@ Listing: SearchForCases pages at the largest page size, the number the stored co
 predicts asked for at once (one round trip instead of two), any beyond once page 0 says
 how many there are. A page the parser cannot read makes the source list from the rendered
 lobby instead (the way the portal's own page reads them); lobby rows show days, not
-times, so every case listed that way is read whole.
+times, so every case listed that way is read whole. The first page the parser did read
+goes through the doctor's cheap checks (``companion.doctor.canary``) before any of its
+rows leave: readable but not PORTAL.md's shape raises ``ShapeChanged``, which stops the
+sync before anything is saved.
 
 A case: ViewCase pages newest first; an incremental read stops at the first page holding
 a stored message (when the case was fully captured); GetContactMessage for each truncated
@@ -24,6 +27,7 @@ from companion.capture.archive import Archive, Archived
 from companion.capture.parsing import parse
 from companion.capture.pipeline import RESULT_CAP, Listing, StoredCase, epoch, listing
 from companion.capture.store import CLOSED_STATUSES, stored_cases
+from companion.doctor.canary import check_case_list
 from companion.errors import strip_case
 from companion.home import load_session
 from scrapers.errors import STOPS, CaptureError, NoSavedSession, ParseError, PortalError
@@ -102,6 +106,7 @@ class PortalSource:
         self.client = client
         self._own_client = client is None
         self._listing_caps: dict[tuple, Archived] = {}
+        self._shape_checked = False
 
     async def __aenter__(self) -> PortalSource:
         if self.client is None:
@@ -179,7 +184,11 @@ class PortalSource:
                                                  creation_date_to=window[1])
         cap = self._put(got)
         self._listing_caps[("lobby" if lobby else "search", *window, n)] = cap
-        return parse(cap, self.opts.timezone)
+        found = parse(cap, self.opts.timezone)
+        if not lobby and not self._shape_checked:  # the first page read, before any row
+            self._shape_checked = True            # is yielded: nothing is saved yet
+            check_case_list(cap.body, self.origin)
+        return found
 
     async def _list_json(self, plan: list[tuple[tuple, int]]) -> AsyncIterator[list[dict]]:
         """Every window of the plan at once; a window that reaches the portal's cap goes
