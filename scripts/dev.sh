@@ -16,17 +16,59 @@ need_browser() {
   return 0
 }
 
+missing_fonts() {
+  # Debian's names for the fonts Chromium lacks. Without them the Japanese, Chinese and
+  # Korean cases and every emoji show as boxes in the UI, its screenshots and the browser
+  # tests, whether or not this script installed Chromium. fontconfig is what Chromium
+  # asks, so ask it (any font that covers the script will do); without it, dpkg.
+  if command -v fc-list >/dev/null 2>&1; then
+    for lang in ja zh ko; do
+      if [ -z "$(fc-list ":lang=$lang" family)" ]; then echo fonts-noto-cjk; break; fi
+    done
+    fc-list : family | grep -i emoji >/dev/null || echo fonts-noto-color-emoji
+  else
+    for p in fonts-noto-cjk fonts-noto-color-emoji; do
+      dpkg -s "$p" >/dev/null 2>&1 || echo "$p"
+    done
+  fi
+}
+
+can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
+
+apt_updated=
+apt_install() {
+  if [ -z "$apt_updated" ]; then apt-get update -qq && apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+setup_fonts() {
+  # Soft: caselog works without these fonts, it only shows boxes for the text they cover.
+  local fonts
+  fonts="$(missing_fonts | tr '\n' ' ')"
+  fonts="${fonts% }"
+  [ -n "$fonts" ] || return 0
+  if can_apt; then
+    echo "caselog: installing fonts for CJK text and emoji ($fonts)..." >&2
+    # shellcheck disable=SC2086  # a list of package names
+    apt_install $fonts && return 0
+    echo "caselog: could not install $fonts (is the network up?); continuing" >&2
+  else
+    echo "caselog: fonts for CJK text or emoji are missing, so they will show as boxes;" \
+      "install them with 'sudo apt-get install $fonts' (continuing without them)" >&2
+  fi
+}
+
 setup() {
   if need_browser; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    if can_apt; then
       echo "caselog: installing Chromium from Debian..." >&2
-      apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null
+      apt_install chromium
     else
       echo "caselog: no Chrome or Chromium found; install one (e.g. 'sudo apt-get install chromium') or set CASELOG_BROWSER" >&2
       exit 2
     fi
   fi
+  setup_fonts
   if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
   fi

@@ -25,6 +25,19 @@ def login(portal: Portal, home: Path) -> None:
     assert r.returncode == 0, r.stderr
 
 
+def signed_in_and_synced(portal: Portal, home: Path, *args: str, timeout: float = 180) -> dict:
+    """What a browser test's data starts from: a sign-in and one full sync through the
+    CLI, as a seller would. Returns the environment for further commands."""
+    cfg = portal.sim("config")
+    environ = env(home, CASELOG_PASSWORD=cfg["password"])
+    r = run_caselog("login", "--portal", portal.url, "--email", cfg["email"], "--headless",
+                    env=environ, timeout=120)
+    assert r.returncode == 0, r.stderr
+    r = run_caselog("sync", "--portal", portal.url, *args, env=environ, timeout=timeout)
+    assert r.returncode == 0, f"exit {r.returncode}\n{r.stderr[-3000:]}"
+    return environ
+
+
 def sync(portal: Portal, home: Path, *args: str, expect: int | None = 0):
     """``caselog sync --json``; returns (completed process, summary dict or None)."""
     r = run_caselog("sync", "--portal", portal.url, "--json", *args, env=env(home))

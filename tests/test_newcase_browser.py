@@ -20,6 +20,7 @@ from types import SimpleNamespace
 
 import pytest
 from playwright.sync_api import Page, expect
+from sync_helpers import signed_in_and_synced
 
 from fixtures.harness import UIServer, run_caselog, start_portal
 
@@ -75,14 +76,8 @@ def world(tmp_path_factory):
     coming = _coming_case()
     portal = start_portal("--cases", CASES, "--seed", SEED)
     home = tmp_path_factory.mktemp("newcase-home")
-    cfg = portal.sim("config")
-    env = {"CASELOG_HOME": str(home), "CASELOG_PASSWORD": cfg["password"]}
     try:
-        r = run_caselog("login", "--portal", portal.url, "--email", cfg["email"],
-                        "--headless", env=env, timeout=120)
-        assert r.returncode == 0, r.stderr
-        r = run_caselog("sync", "--portal", portal.url, env=env, timeout=180)
-        assert r.returncode == 0, r.stderr
+        env = signed_in_and_synced(portal, home)
         server = UIServer(home / "caselog.db", home)
     except BaseException:
         portal.stop()

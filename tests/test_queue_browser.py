@@ -19,6 +19,7 @@ from types import SimpleNamespace
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
+from sync_helpers import signed_in_and_synced
 
 from fixtures.harness import UIServer, run_caselog, start_portal
 
@@ -34,13 +35,7 @@ def demo(tmp_path_factory):
     home = tmp_path_factory.mktemp("queue-home")
     portal = start_portal(*DEMO)
     try:
-        cfg = portal.sim("config")
-        env = {"CASELOG_HOME": str(home), "CASELOG_PASSWORD": cfg["password"]}
-        login = run_caselog("login", "--portal", portal.url, "--email", cfg["email"],
-                            "--headless", env=env, timeout=120)
-        assert login.returncode == 0, login.stderr
-        sync = run_caselog("sync", "--portal", portal.url, env=env, timeout=400)
-        assert sync.returncode == 0, sync.stderr
+        env = signed_in_and_synced(portal, home, timeout=400)
         yield SimpleNamespace(portal=portal, home=home, db=home / "caselog.db", env=env)
     finally:
         portal.stop()

@@ -18,8 +18,9 @@ from types import SimpleNamespace
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
+from sync_helpers import signed_in_and_synced
 
-from fixtures.harness import UIServer, run_caselog, start_portal
+from fixtures.harness import UIServer, start_portal
 
 PORTAL_ARGS = ("--cases", "40", "--seed", "2")
 
@@ -30,13 +31,7 @@ def synced(tmp_path_factory):
     portal = start_portal(*PORTAL_ARGS)
     try:
         cfg = portal.sim("config")
-        env = {"CASELOG_HOME": str(home), "CASELOG_PASSWORD": cfg["password"]}
-        login = run_caselog("login", "--portal", portal.url, "--email", cfg["email"],
-                            "--headless", env=env, timeout=120)
-        assert login.returncode == 0, login.stderr
-        sync = run_caselog("sync", "--portal", portal.url, "--download-attachments", env=env,
-                           timeout=180)
-        assert sync.returncode == 0, sync.stderr
+        signed_in_and_synced(portal, home, "--download-attachments")
         yield SimpleNamespace(portal=portal, home=home, db=home / "caselog.db", cfg=cfg)
     finally:
         portal.stop()

@@ -20,6 +20,7 @@ from types import SimpleNamespace
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
+from sync_helpers import signed_in_and_synced
 
 from fixtures.harness import UIServer, run_caselog, start_portal
 
@@ -32,13 +33,7 @@ def v2(tmp_path_factory):
     home = tmp_path_factory.mktemp("webui-v2-home")
     portal = start_portal(*PORTAL_ARGS)
     try:
-        cfg = portal.sim("config")
-        env = {"CASELOG_HOME": str(home), "CASELOG_PASSWORD": cfg["password"]}
-        login = run_caselog("login", "--portal", portal.url, "--email", cfg["email"],
-                            "--headless", env=env, timeout=120)
-        assert login.returncode == 0, login.stderr
-        first = run_caselog("sync", "--portal", portal.url, env=env, timeout=180)
-        assert first.returncode == 0, first.stderr
+        env = signed_in_and_synced(portal, home)
         moved = portal.sim("mutate", {"transfers": 2})["transfers"]
         assert len(moved) == 2
         # odd positions of failing_cases answer 404 at once (even ones 500, retried)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -57,20 +59,30 @@ def allowed_hosts(host: str) -> tuple[str, ...]:
 
 
 def run_server(db: Path, host: str, port: int, portal: str | None = None,
-               quiet: bool = False) -> None:
+               announce: Callable[[str], None] | None = None,
+               request_log: bool = True) -> None:
+    """Serve until Ctrl-C or SIGTERM. ``announce(url)`` runs once the port is bound, so an
+    address on screen is one that answers; without it the serve command's two lines.
+    ``request_log=False`` keeps werkzeug's line per request off the terminal (errors
+    still show), where it would push that address out of sight."""
     from werkzeug.serving import make_server
 
     from companion.home import home
     from webui.app import create_app
 
+    if not request_log:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     extra_hosts = allowed_hosts(host)
     app = create_app(db, {"SERVER_PORT": port, "ALLOWED_HOSTS": extra_hosts,
                           "OPEN_LOGIN": is_loopback(host),
                           "PORTAL_URL": portal, "CASELOG_HOME": str(home())})
     server = make_server(host, port, app, threaded=True)
     shown = f"[{host}]" if ":" in host else host
-    if not quiet:
-        click.echo(f"caselog UI: http://{shown}:{server.port}/  (database {db})")
+    url = f"http://{shown}:{server.port}/"
+    if announce:
+        announce(url)
+    else:
+        click.echo(f"caselog UI: {url}  (database {db})")
         click.echo("Press Ctrl-C to stop.")
     # SIGTERM stops the server like Ctrl-C does, so `caselog demo` can stop its portal.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -114,17 +126,67 @@ def serve(port, host, allow_remote, db_path, portal):
     run_server(default_db(db_path), host, port, portal)
 
 
-def _wait_health(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+def _tail(log: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _wait_health(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise click.ClickException(f"the simulated portal exited with {proc.returncode}")
+            raise click.ClickException(f"the simulated portal exited with {proc.returncode}; "
+                                       f"its last words ({log}):\n{_tail(log)}")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
         except OSError:
             time.sleep(0.1)  # polling a condition with a deadline
-    raise click.ClickException(f"the simulated portal did not answer at {url}")
+    raise click.ClickException(f"the simulated portal did not answer at {url} (see {log})")
+
+
+def _start_portal(portal_port: int, cases: int, seed: int, log: Path) -> subprocess.Popen:
+    """The portal writes to a log file, not the terminal: its start line would repeat what
+    the demo says at the end, and anything it said later would land after the UI's
+    address, the line a newcomer must find."""
+    from companion.home import open_private
+
+    argv = [sys.executable, "-m", "fixtures", "--port", str(portal_port), "--cases",
+            str(cases), "--seed", str(seed), "--v2-data"]
+    with open_private(log, "wb") as out:
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+def _sign_in_and_sync(portal: str, cfg: dict, cases: int) -> None:
+    env = {**os.environ, "CASELOG_PASSWORD": cfg["password"]}
+    if cfg.get("mfa_secret"):
+        env["CASELOG_TOTP_SECRET"] = cfg["mfa_secret"]
+    click.echo(f"Signing in to the simulated portal at {portal} ...")
+    login = subprocess.run([sys.executable, "-m", "companion", "login", "--portal", portal,
+                            "--email", cfg["email"], "--headless"], env=env)
+    if login.returncode != 0:
+        raise click.ClickException("signing in to the simulated portal failed")
+    click.echo(f"Syncing {cases} cases (this takes a little while) ...")
+    sync = subprocess.run([sys.executable, "-m", "companion", "sync", "--portal", portal,
+                           "--download-attachments"], env=env)
+    if sync.returncode not in (0, 1):
+        raise click.ClickException(f"the sync failed (exit {sync.returncode})")
+
+
+def _announcer(portal: str, cfg: dict, log: Path) -> Callable[[str], None]:
+    """What the demo says once the UI listens, the UI's address last: the one line a
+    newcomer needs, left at the bottom of the terminal with nothing printed after it."""
+    def announce(url: str) -> None:
+        click.echo("")
+        click.echo(f"Simulated Seller Central: {portal}/cu/case-lobby")
+        click.echo(f"  sign in there as {cfg['email']} with password {cfg['password']}"
+                   + (f" (MFA secret {cfg['mfa_secret']})" if cfg.get("mfa_secret") else ""))
+        click.echo(f"  its log, with the Support API's demo credentials: {log}")
+        click.echo(f"Open {url} in your browser (Ctrl-C stops the demo).")
+    return announce
 
 
 @click.command()
@@ -138,7 +200,8 @@ def demo(port, portal_port, cases, seed):
     """Simulated portal, sign-in, sync and UI in one step, on demo data.
 
     Keeps everything in ./caselog-home/ unless CASELOG_HOME is set, so it never touches
-    a real seller's data. Ctrl-C stops the UI and the portal.
+    a real seller's data. Prints the UI's address last; Ctrl-C stops the UI and the
+    portal.
 
     \b
     Usage:
@@ -146,7 +209,7 @@ def demo(port, portal_port, cases, seed):
         caselog demo --cases 100 --port 9000
     """
     os.environ.setdefault("CASELOG_HOME", str(Path.cwd() / "caselog-home"))
-    from companion.home import db_path, home
+    from companion.home import db_path, home, logs_dir
 
     for name, p in (("--portal-port", portal_port), ("--port", port)):
         if _port_taken(p):
@@ -154,32 +217,16 @@ def demo(port, portal_port, cases, seed):
                                    f"caselog demo?). Choose another with {name} N.")
     click.echo(f"caselog demo: data in {home()}")
     portal = f"http://127.0.0.1:{portal_port}"
-    argv = [sys.executable, "-m", "fixtures", "--port", str(portal_port), "--cases",
-            str(cases), "--seed", str(seed), "--v2-data"]
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
+    log = logs_dir() / "demo-portal.log"
+    proc = _start_portal(portal_port, cases, seed, log)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        _wait_health(portal + "/__sim/health", proc)
+        _wait_health(portal + "/__sim/health", proc, log)
         with urllib.request.urlopen(portal + "/__sim/config", timeout=10) as resp:
             cfg = json.loads(resp.read())
-        env = {**os.environ, "CASELOG_PASSWORD": cfg["password"]}
-        if cfg.get("mfa_secret"):
-            env["CASELOG_TOTP_SECRET"] = cfg["mfa_secret"]
-        click.echo(f"Signing in to the simulated portal at {portal} ...")
-        login = subprocess.run([sys.executable, "-m", "companion", "login", "--portal", portal,
-                                "--email", cfg["email"], "--headless"], env=env)
-        if login.returncode != 0:
-            raise click.ClickException("signing in to the simulated portal failed")
-        click.echo(f"Syncing {cases} cases (this takes a little while) ...")
-        sync = subprocess.run([sys.executable, "-m", "companion", "sync", "--portal", portal,
-                               "--download-attachments"], env=env)
-        if sync.returncode not in (0, 1):
-            raise click.ClickException(f"the sync failed (exit {sync.returncode})")
-        click.echo("")
-        click.echo(f"Simulated Seller Central: {portal}/cu/case-lobby")
-        click.echo(f"  sign in there as {cfg['email']} with password {cfg['password']}"
-                   + (f" (MFA secret {cfg['mfa_secret']})" if cfg.get("mfa_secret") else ""))
-        run_server(db_path(None), "127.0.0.1", port, portal=portal)
+        _sign_in_and_sync(portal, cfg, cases)
+        run_server(db_path(None), "127.0.0.1", port, portal=portal,
+                   announce=_announcer(portal, cfg, log), request_log=False)
     except KeyboardInterrupt:
         pass
     finally:

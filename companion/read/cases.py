@@ -113,7 +113,7 @@ def matching_ids(db: sqlite_utils.Database, filters: dict, sort: str = "created"
                  direction: str = "desc") -> list[str]:
     """Every case id the table's filters match, in the table's order for a sort the
     database can do (for a computed sort, and for the CSV of the whole table)."""
-    where_sql, params = _table_where(filters)
+    where_sql, params = _table_where(db, filters)
     sort_sql = CASE_SORTS.get(sort, CASE_SORTS["created"])
     direction = "ASC" if direction == "asc" else "DESC"
     return [r[0] for r in db.execute(

@@ -9,12 +9,9 @@ from datetime import UTC, datetime
 import sqlite_utils
 
 from companion.read.days import local_time
-from companion.read.labels import STATUS_LABELS
+from companion.read.labels import status_label
 
 SOURCE_NAMES = {"portal": "Seller Central", "spapi": "the Support API"}
-SPAPI_LABELS = {"PENDING_AMAZON_ACTION": "Work in progress",
-                "PENDING_MERCHANT_ACTION": "Needs your attention",
-                "RESOLVED": "Resolved", "TRANSFERRED": "Transferred"}
 
 
 def ago(iso: str | None, now: datetime | None = None) -> str:
@@ -33,11 +30,6 @@ def ago(iso: str | None, now: datetime | None = None) -> str:
     return f"{round(seconds / 86400)} days ago"
 
 
-def status_words(status: str | None) -> str:
-    return STATUS_LABELS.get(status or "") or SPAPI_LABELS.get(status or "") or \
-        (status or "Unknown")
-
-
 def case_sources(db: sqlite_utils.Database, case_id: str, shown: str | None,
                  now: datetime | None = None) -> list[dict]:
     """Each source's last word on the case, newest first, the one the page shows marked:
@@ -47,7 +39,7 @@ def case_sources(db: sqlite_utils.Database, case_id: str, shown: str | None,
     out = []
     for r in rows:
         out.append({"source": r["source"], "name": SOURCE_NAMES.get(r["source"], r["source"]),
-                    "status": r["status"], "label": status_words(r["status"]),
+                    "status": r["status"], "label": status_label(r["status"]),
                     "seen_at": r["seen_at"], "ago": ago(r["seen_at"], now),
                     "shown": r["status"] == shown})
     return out

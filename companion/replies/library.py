@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 from companion.home import home
+from companion.replies import tomlfiles
 
 BUILTIN_DIR = Path(__file__).parent / "data" / "checklists"
 
@@ -75,28 +76,13 @@ def load_library(user: Path | None = None, errors: list[str] | None = None) -> d
     return lib
 
 
-_CACHE: dict = {}  # the files and their mtimes -> (library, errors); pages load it often
+_WATCHED = tomlfiles.Watched(BUILTIN_DIR, user_dir, load_library)
 
 
 def library_state() -> tuple[tuple | None, dict[str, dict], list[str]]:
-    """(version, library, problems) of the built-in and the user's checklists, re-read
-    only when a file changed. ``version`` names the files and their mtimes (None when
-    they could not be listed), so caches of what the library produced can follow it."""
-    global _CACHE
-    user = user_dir()
-    paths = sorted(BUILTIN_DIR.glob("*.toml"))
-    if user.is_dir():
-        paths += sorted(user.glob("*.toml"))
-    try:
-        key = (str(user), tuple((str(p), p.stat().st_mtime_ns) for p in paths))
-    except OSError:
-        key = None
-    cache = _CACHE
-    if key is None or cache.get("key") != key:
-        found: list[str] = []
-        cache = {"key": key, "lib": load_library(user, found), "errors": found}
-        _CACHE = cache  # replaced whole: other threads may hold the previous one
-    return cache["key"], cache["lib"], list(cache["errors"])
+    """(version, library, problems), read again only when a file changed
+    (``tomlfiles.Watched``)."""
+    return _WATCHED.state()
 
 
 def default_library(errors: list[str] | None = None) -> dict[str, dict]:

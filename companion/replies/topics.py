@@ -37,6 +37,7 @@ from pathlib import Path
 import jinja2
 
 from companion.home import home
+from companion.replies import tomlfiles
 from companion.replies.sandbox import environment
 
 BUILTIN_DIR = Path(__file__).parent / "data" / "topics"
@@ -177,27 +178,13 @@ def load_library(user: Path | None = None, errors: list[str] | None = None) -> d
     return lib
 
 
-_CACHE: dict = {}  # the files and their mtimes -> (library, errors)
+_WATCHED = tomlfiles.Watched(BUILTIN_DIR, user_dir, load_library)
 
 
 def library_state() -> tuple[tuple | None, dict[str, dict], list[str]]:
-    """(version, topics, problems), read again only when a file changed; ``version``
-    names the files and their mtimes so caches of renders can follow it."""
-    global _CACHE
-    user = user_dir()
-    paths = sorted(BUILTIN_DIR.glob("*.toml"))
-    if user.is_dir():
-        paths += sorted(user.glob("*.toml"))
-    try:
-        key = (str(user), tuple((str(p), p.stat().st_mtime_ns) for p in paths))
-    except OSError:
-        key = None
-    cache = _CACHE
-    if key is None or cache.get("key") != key:
-        found: list[str] = []
-        cache = {"key": key, "lib": load_library(user, found), "errors": found}
-        _CACHE = cache  # replaced whole: other threads may hold the previous one
-    return cache["key"], cache["lib"], list(cache["errors"])
+    """(version, library, problems), read again only when a file changed
+    (``tomlfiles.Watched``)."""
+    return _WATCHED.state()
 
 
 def library(errors: list[str] | None = None) -> dict[str, dict]:

@@ -21,7 +21,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -30,6 +29,7 @@ from companion.read.params import clean_text
 from companion.replies import dossier, evidence, newcase, prepared, topics
 from companion.replies.sandbox import DraftError
 from webui.db import get_db
+from webui.files import send_evidence
 
 bp = Blueprint("newcase", __name__)
 FLASH = ("newcase-ok", "newcase-error")
@@ -163,15 +163,7 @@ def remove(pid: int, fid: int):
 
 @bp.get("/cases/new/<rowid:pid>/files/<rowid:fid>")
 def download(pid: int, fid: int):
-    try:
-        row = prepared.get_file(get_db(), pid, fid)
-        path = evidence.file_path(row)
-    except evidence.EvidenceError:
-        abort(404)
-    if not path.is_file():
-        abort(404)
-    return send_file(path, as_attachment=True, download_name=row["name"],
-                     mimetype="application/octet-stream")
+    return send_evidence(lambda: prepared.get_file(get_db(), pid, fid))
 
 
 @bp.post("/cases/new/<rowid:pid>/attach")

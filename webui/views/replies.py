@@ -22,7 +22,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -32,6 +31,7 @@ from companion.read.queries import case_exists
 from companion.replies import checklists, drafts, evidence, panels
 from companion.replies import dossier as dossier_mod
 from webui.db import get_db
+from webui.files import send_evidence
 from webui.htmx import is_htmx
 
 bp = Blueprint("replies", __name__)
@@ -159,15 +159,8 @@ def remove(case_id: str, evidence_id: int):
 
 @bp.get("/cases/<case_id>/evidence/<rowid:evidence_id>")
 def download(case_id: str, evidence_id: int):
-    try:
-        row = evidence.get(get_db(), case_id, evidence_id)
-        path = evidence.file_path(row)
-    except evidence.EvidenceError:
-        abort(404)
-    if not path.is_file():
-        abort(404)
-    return send_file(path, as_attachment=True, download_name=row["name"],
-                     mimetype="application/octet-stream")
+    return send_evidence(lambda: evidence.get(get_db(), case_id, evidence_id))
+
 
 
 def _draft_action(case_id: str, act, ok: str):
