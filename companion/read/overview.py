@@ -12,7 +12,7 @@ import sqlite_utils
 from companion.read.cache import Memo, sync_key
 from companion.read.queries import days_since
 
-_MEMO = Memo(size=16)
+_MEMO = Memo(size=64)   # per database: several accounts each
 
 
 def needs_answer(db: sqlite_utils.Database, now: datetime, limit: int = 25) -> dict:
