@@ -53,13 +53,17 @@ def base_account() -> str:
 
 
 def names() -> list[str]:
-    """Every account of this CASELOG_HOME, the server's own first."""
-    try:
-        found = registry.names()
-    except OSError:
-        found = []
-    base = base_account()
-    return [base, *(n for n in found if n != base)]
+    """Every account of this CASELOG_HOME, the server's own first (listed once per
+    request: it reads every account folder's marker)."""
+    known = g.get("account_names")
+    if known is None:
+        try:
+            found = registry.names()
+        except OSError:
+            found = []
+        base = base_account()
+        known = g.account_names = [base, *(n for n in found if n != base)]
+    return known
 
 
 def root_for(name: str) -> str:
