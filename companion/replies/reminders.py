@@ -55,8 +55,12 @@ DEFAULTS = {
     "stale_after_days": 30,            # home's queue: old silence is not an emergency
 }
 
-WAITING_ON_SELLER = ("PendingMerchantAction",)
-WAITING_ON_AMAZON = ("PendingAmazonAction", "Reopened")
+# The Support API's words too (SPAPI.md's four): a case only that API has seen keeps its
+# status (``capture.caserow``), and an account synced only through it is still owed
+# reminders. Its PENDING_MERCHANT_ACTION also stands for Answered; "Needs your attention"
+# is how caselog says it, so it is an answer due, never a reopen window it cannot date.
+WAITING_ON_SELLER = ("PendingMerchantAction", "PENDING_MERCHANT_ACTION")
+WAITING_ON_AMAZON = ("PendingAmazonAction", "Reopened", "PENDING_AMAZON_ACTION")
 REOPENABLE = ("Answered",)  # the reopen window's reminder (the exact rule; see window.py)
 
 
@@ -141,7 +145,7 @@ select c.case_id, c.subject, c.status, c.category, c.created_at, c.last_amazon_r
     as last_seller,
   (select max(at) from draft_events e where e.case_id = c.case_id and e.kind = 'draft_sent')
     as last_sent,
-  case when c.status in ('PendingMerchantAction') then
+  case when c.status in ('PendingMerchantAction', 'PENDING_MERCHANT_ACTION') then
     (select substr(text, 1, 20000) from messages m where m.case_id = c.case_id
        and m.sender = 'amazon' order by sent_at desc limit 1) end as last_amazon_text
 from cases c where c.status in ({statuses}) {extra}
