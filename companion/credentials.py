@@ -18,9 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from companion.errors import remember_secret
-from companion.home import home, open_private, private_dir
+from companion.home import DEFAULT, account, home, open_private, private_dir
 
 SERVICE = "caselog-spapi"
+
+
+def _service() -> str:
+    """The keyring's service name: one per seller account, so two accounts on the same
+    endpoint never share credentials (``default`` keeps the name it always had)."""
+    name = account()
+    return SERVICE if name == DEFAULT else f"{SERVICE}:{name}"
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,11 @@ def _keyring():
     return keyring
 
 
+def file_path(endpoint: str) -> Path:
+    """Where the file store keeps this account's credentials for an endpoint."""
+    return _file(endpoint)
+
+
 def _file(endpoint: str) -> Path:
     return private_dir(home() / "credentials") / f"spapi-{endpoint_key(endpoint)}.json"
 
@@ -68,7 +80,7 @@ def save(creds: Saved) -> str:
     ring = _keyring()
     if ring is not None:
         try:
-            ring.set_password(SERVICE, endpoint_key(creds.endpoint), data)
+            ring.set_password(_service(), endpoint_key(creds.endpoint), data)
             return "the system keyring"
         except Exception:  # a locked or refusing keyring: fall back to the file
             pass
@@ -86,7 +98,7 @@ def load(endpoint: str) -> Saved | None:
     ring = _keyring()
     if ring is not None:
         try:
-            raw = ring.get_password(SERVICE, endpoint_key(endpoint))
+            raw = ring.get_password(_service(), endpoint_key(endpoint))
         except Exception:
             raw = None
     if raw is None:
@@ -101,6 +113,17 @@ def load(endpoint: str) -> Saved | None:
     remember_secret(creds.client_secret)
     remember_secret(creds.refresh_token)
     return creds
+
+
+def forget(endpoint: str) -> None:
+    """Remove this account's credentials for an endpoint from the keyring and the file."""
+    ring = _keyring()
+    if ring is not None:
+        try:
+            ring.delete_password(_service(), endpoint_key(endpoint))
+        except Exception:  # nothing stored there, or a keyring that refuses
+            pass
+    _file(endpoint).unlink(missing_ok=True)
 
 
 def configured() -> list[str]:

@@ -2,6 +2,17 @@
 archive, saved sessions, evidence files, logs), so a seller can back up or delete one
 folder. The only place that resolves CASELOG_HOME.
 
+Several seller accounts: the account ``default`` is CASELOG_HOME itself (so a home made
+before accounts existed keeps working, not a file moved); any other account NAME lives in
+``CASELOG_HOME/accounts/NAME/``, a folder laid out exactly like CASELOG_HOME. :func:`home`
+answers the *chosen* account's folder, so everything that asks it (database, captures,
+sessions, credentials, evidence, templates, checklists, settings, logs) follows the
+account without knowing accounts exist. The choice is a context variable (one per asyncio
+task, so ``caselog watch`` can sync several accounts in one process), falling back to
+``CASELOG_ACCOUNT``. An account folder holds a marker file naming it: a CASELOG_HOME that
+points *into* an account folder (the UI hands its sync process the account's folder)
+means that account, and naming it again does not nest it twice.
+
 Everything caselog creates there is readable by the owner only (folders 0700, files
 0600), whatever the umask and whatever the mode of a CASELOG_HOME that already existed:
 it holds a seller's cases and the keys to their account.
@@ -9,23 +20,98 @@ it holds a seller's cases and the keys to their account.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
+import re
 import stat
 from pathlib import Path
 
 import platformdirs
 
 PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
+DEFAULT = "default"
+MARKER = ".caselog-account"     # in an account folder: its name
+NAME_RULE = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_chosen: contextvars.ContextVar[str | None] = contextvars.ContextVar("caselog_account",
+                                                                     default=None)
+
+
+def _given_root() -> Path:
+    root = os.environ.get("CASELOG_HOME")
+    return Path(root).expanduser() if root else Path(platformdirs.user_data_dir("caselog"))
+
+
+def marked_name(path: Path) -> str | None:
+    """The account name an account folder's marker holds, or None for any other folder."""
+    try:
+        name = (path / MARKER).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return name if name and path.name == name and path.parent.name == "accounts" else None
+
+
+def top() -> Path:
+    """The CASELOG_HOME that holds every account (``accounts.toml``, ``accounts/``): the
+    given one, or, when that is an account's own folder, the home it belongs to."""
+    root = _given_root()
+    return root.parent.parent if marked_name(root) else root
+
+
+def account() -> str:
+    """The account commands act on: chosen (``--account``, :func:`use_account`), else
+    ``CASELOG_ACCOUNT``, else the one CASELOG_HOME points into, else ``default``."""
+    name = _chosen.get() or os.environ.get("CASELOG_ACCOUNT") or marked_name(_given_root())
+    return name or DEFAULT
+
+
+class UnknownAccount(LookupError):
+    """An account name that is not one of this CASELOG_HOME's (or not a name at all)."""
+
+
+def account_dir(name: str) -> Path:
+    """Where an account's things live (not created): CASELOG_HOME for ``default``. A name
+    is letters, digits, ``-`` and ``_``, so it can never point outside ``accounts/``."""
+    if name == DEFAULT:
+        return top()
+    if not NAME_RULE.fullmatch(name or ""):
+        raise UnknownAccount(f"{name!r} is not an account name (letters, digits, - and _)")
+    return top() / "accounts" / name
 
 
 def home() -> Path:
-    """CASELOG_HOME if set, else the platform's user data folder; created owner-only."""
-    root = os.environ.get("CASELOG_HOME")
-    path = Path(root).expanduser() if root else Path(platformdirs.user_data_dir("caselog"))
+    """The chosen account's folder: CASELOG_HOME itself for ``default`` (else the
+    platform's user data folder when CASELOG_HOME is unset), created owner-only; another
+    account's folder must exist already (``caselog accounts add`` makes it), so a typo
+    never starts an empty account."""
+    name = account()
+    path = account_dir(name)
+    if name != DEFAULT:
+        if not marked_name(path):
+            raise UnknownAccount(f"there is no account {name!r} in {top()}")
+        return path
     if not path.exists():
         path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
         os.chmod(path, PRIVATE_DIR)
     return path
+
+
+def select_account(name: str | None) -> None:
+    """Choose the account for the rest of this process and the processes it starts (the
+    UI's sync, a template's sandbox): ``--account`` does this before a command runs."""
+    if name:
+        _chosen.set(name)
+        os.environ["CASELOG_ACCOUNT"] = name
+
+
+@contextlib.contextmanager
+def use_account(name: str):
+    """Within the block (and the asyncio tasks it starts), :func:`home` is ``name``'s."""
+    token = _chosen.set(name)
+    try:
+        yield account_dir(name)
+    finally:
+        _chosen.reset(token)
 
 
 def private_dir(path: Path) -> Path:

@@ -107,6 +107,17 @@ def test_reopen_reminder_waits_for_its_warning_and_goes_once_acted_on():
     assert reminders.reminder_for(_row(last_amazon=_t(2), last_sent=_t(1)), config, NOW) is None
 
 
+@pytest.mark.parametrize("status,kind,due_in_days", [
+    ("PENDING_MERCHANT_ACTION", "answer", 1),     # Amazon wrote 2 days ago; 3 to answer
+    ("PENDING_AMAZON_ACTION", "follow_up", 5),    # silent 2 days; follow up after 7
+])
+def test_a_case_only_the_support_api_has_seen_gets_its_reminder(status, kind, due_in_days):
+    config = {"defaults": dict(SETTINGS), "categories": {}, "seller": {}}
+    rem = reminders.reminder_for(_row(status=status, last_amazon=_t(2)), config, NOW)
+    assert rem["kind"] == kind
+    assert rem["due_at"] == reminders.iso(NOW + timedelta(days=due_in_days))
+
+
 def test_the_window_is_a_setting(caselog_home, db):
     add_case(db, "10000000008", "Answered a week ago", "Answered", "Payments",
              [("seller", 9, "Where is the money?"), ("amazon", 7, "It was paid.")])

@@ -209,6 +209,10 @@ def _seeds(a) -> list[str]:
         "/queue", "/queue?group=stale", "/queue?group=snoozed", "/queue?page=99999",
         "/cases?sort=deadline&dir=asc", "/cases.csv", "/cases.csv?owes=yes&sort=deadline",
         f"/cases/{a.c}/dossier", f"/timeline?case={a.c}",
+        # Accounts (issue 13): notifications, the All accounts pages, an unknown account.
+        "/notifications", "/notifications?unread=1", "/all/", "/all/?account=default",
+        "/all/?account=nobody&page=99", "/all/notifications", "/all/sync/status",
+        "/a/nobody/", "/a/default/cases",
     ]
 
 
@@ -344,6 +348,8 @@ PARAMS = {
     "/sync/status": ["x"],
     "/cases/{a}/replies": ["x"],
     "/queue": ["group", "page"],
+    "/all/": ["account", "page"],
+    "/notifications": ["unread"],
     "/cases.csv": ["status", "category", "q", "owes", "sort", "dir"],
 }
 

@@ -11,9 +11,10 @@ from pathlib import Path
 from flask import Flask, Request
 from werkzeug.routing import IntegerConverter
 
-from companion.home import evidence_dir
+from companion.home import account, evidence_dir
 from companion.replies.events import SOURCES
 from companion.schema import open_db
+from webui.accounts import init_accounts
 from webui.db import close_db
 from webui.filters import init_filters
 from webui.security import init_security
@@ -55,18 +56,32 @@ def create_app(db_path: str | Path, config: dict | None = None) -> Flask:
         TIMELINE_SOURCES=[],                 # extra timeline event sources (see timeline.py)
         REPLIES=True,                        # False: leave issue 5's panels out (bench_ui.py)
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        ACCOUNT=account(),                   # whose pages have no /a/NAME prefix
     )
     app.config.update(config or {})
     # Apply the declared schema once, so pages work on a fresh or older database.
     open_db(app.config["DB_PATH"]).conn.close()
+    init_accounts(app)   # first: the CSRF check reads the form, which may spool a file
     init_security(app)
     app.teardown_appcontext(close_db)
     init_filters(app)
     app.url_map.converters["rowid"] = RowId
 
-    from webui.views import cases, home, newcase, queue, replies, search, sync, timeline
+    from webui.views import (
+        cases,
+        everyone,
+        home,
+        newcase,
+        notifications,
+        queue,
+        replies,
+        search,
+        sync,
+        timeline,
+    )
 
-    for module in (home, queue, timeline, cases, sync, search, newcase):
+    for module in (home, queue, timeline, cases, sync, search, newcase, notifications,
+                   everyone):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["replies_enabled"] = bool(app.config["REPLIES"])
     if app.config["REPLIES"]:

@@ -91,8 +91,10 @@ def run_server(db: Path, host: str, port: int, portal: str | None = None,
     except KeyboardInterrupt:
         pass
     finally:
-        sync = app.extensions.get("caselog.sync")
-        if sync:
+        every = app.extensions.get("caselog.sync_all")
+        if every:
+            every.stop()
+        for sync in app.extensions.get("caselog.syncs", {}).values():
             sync.stop()
         server.server_close()
 

@@ -28,7 +28,7 @@ def page(full: str, partial: str, push: dict | None = None, **context):
     response = make_response(render_template(partial, **context))
     if push is not None:
         query = urlencode({k: v for k, v in push.items() if v not in (None, "")})
-        url = request.path + ("?" + query if query else "")
+        url = request.script_root + request.path + ("?" + query if query else "")
         here = urlsplit(request.headers.get("HX-Current-URL", ""))
         same = here.path + ("?" + here.query if here.query else "") == url
         response.headers["HX-Replace-Url" if same else "HX-Push-Url"] = url

@@ -79,7 +79,7 @@ def csrf_token() -> str:
     return token
 
 
-def _check_host():
+def check_host():
     if not host_allowed(request.host):
         abort(403, description="Unknown host name. Open caselog at the address "
                                "`caselog serve` printed (127.0.0.1 or localhost).")
@@ -136,7 +136,7 @@ def init_security(app: Flask) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
     )
-    app.before_request(_check_host)
+    app.before_request(check_host)
     app.before_request(_check_csrf)
     app.after_request(_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token

@@ -5,8 +5,10 @@ a run went (``companion.capture.runs``), so exit codes and output are never deco
 into states here. Only a run that never got as far as its row (it could not start at all)
 is described from its last line on stderr, redacted.
 
-One runner per app, kept in ``app.extensions``; a sync started from a terminal shows too,
-because progress is read from the database, not from the child process.
+One runner per account per app, kept in ``app.extensions``; a sync started from a
+terminal shows too, because progress is read from the database, not from the child
+process. The child is told its account (``CASELOG_ACCOUNT``) whatever the server's own
+environment says, so it can only write that account's folder.
 """
 
 from __future__ import annotations
@@ -48,9 +50,10 @@ class Login:
 
 
 class SyncRunner:
-    def __init__(self, db_path: str, home: str | None = None):
+    def __init__(self, db_path: str, home: str | None = None, account: str | None = None):
         self.db_path = db_path
         self.home = home
+        self.account = account
         self.run: Run | None = None
         self.login: Login | None = None
         self.lock = threading.Lock()
@@ -76,6 +79,8 @@ class SyncRunner:
         env = dict(os.environ)
         if self.home:
             env["CASELOG_HOME"] = str(self.home)
+        if self.account:
+            env["CASELOG_ACCOUNT"] = self.account
         with open(log_path, "wb") as log:
             proc = subprocess.Popen([sys.executable, "-m", "companion", *args], stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -116,6 +121,12 @@ class SyncRunner:
             message = errors[0][:300] if errors else _last_line(text)
         return {"state": "ok" if code == 0 else "failed", "portal": login.portal,
                 "message": message}
+
+    def wait(self) -> None:
+        """Until the sync started here (if any) has ended (Sync all's thread)."""
+        run = self.run
+        if run is not None:
+            run.proc.wait()
 
     def stop(self) -> None:
         with self.lock:

@@ -100,6 +100,25 @@ async def _run(database, opts, progress):
     return await run_sync(database, opts, progress=progress)
 
 
+def _account_source(database) -> tuple[str | None, str | None]:
+    """(portal, spapi) of the chosen account when the command names neither: the Support
+    API where its credentials are saved, else its portal (``accounts.pick_source``, the
+    watch's own rule); said on stderr, so the person knows which one ran."""
+    from companion import accounts
+    from companion.home import account
+
+    name = account()
+    picked = accounts.pick_source(accounts.get(name), database)
+    if picked is None:
+        raise click.UsageError(
+            "give --portal URL (the browser) or --spapi ENDPOINT (the Support API), or name "
+            f"one for the account: caselog accounts set {name} --portal URL")
+    kind, origin = picked
+    words = "the Support API at" if kind == "spapi" else "the portal"
+    click.echo(f"Account {name}: syncing from {words} {origin}", err=True)
+    return (origin, None) if kind == "portal" else (None, origin)
+
+
 def after_sync(database, summary: dict) -> None:
     """What the replies room keeps of what a sync changed: the checklists of the cases it
     touched, stored now so that pages need not work them out (they would, on read)."""
@@ -141,32 +160,51 @@ def sync(portal, spapi, lwa_endpoint, full, as_json, max_age, download_attachmen
     of `caselog login --spapi`): slower (Amazon's plan is 0.1 requests a second), and it
     says first how long the run will take.
 
+    With neither, the account's own source is used (`caselog accounts add|set`, else what
+    its last syncs used): the Support API where its credentials are saved, else the
+    portal. One sync at a time per account: while `caselog watch` syncs it, this says so
+    and stops (and the watch skips a round while this runs).
+
     \b
     Usage:
         caselog sync --portal https://sellercentral.amazon.com
         caselog sync --portal http://127.0.0.1:8731 --full --json
         caselog sync --spapi eu --download-attachments
+        caselog sync --account shop2        # from the portal the account names
     """
+    from companion import accounts
     from companion.capture.sync import AlreadyRunning, SyncOptions
+    from companion.home import db_path
 
-    if bool(portal) == bool(spapi):
+    if portal and spapi:
         raise click.UsageError("give --portal URL (the browser) or --spapi ENDPOINT (the "
-                               "Support API)")
+                               "Support API), not both")
     if lwa_endpoint and not spapi:
         raise click.UsageError("--lwa-endpoint goes with --spapi")
+    database = open_database(db)
+    if not (portal or spapi):
+        portal, spapi = _account_source(database)
     opts = SyncOptions(portal=portal or spapi, full=full, max_age=max_age,
                        concurrency=concurrency, html=html,
                        download_attachments=download_attachments,
                        max_attachment_bytes=int(max_attachment_mb * 1024 * 1024),
                        timezone=timezone, source="spapi" if spapi else "portal")
-    database = open_database(db)
     try:
-        result = asyncio.run(_run(database, opts, None if as_json else Progress()))
-    except AlreadyRunning as exc:
+        with accounts.sync_lock(db_path(db)):
+            result = asyncio.run(_run(database, opts, None if as_json else Progress()))
+    except (AlreadyRunning, accounts.Busy) as exc:
         raise click.ClickException(f"{exc}; wait for it to finish") from None
     except (asyncio.CancelledError, KeyboardInterrupt):
         raise click.ClickException("sync interrupted; what was captured is saved, and the "
                                    "next sync finishes the job") from None
+    _finish(database, result, as_json)
+
+
+def _finish(database, result, as_json: bool) -> None:
+    """Print what the run did; exit with its state's code, in the account's words."""
+    from companion import accounts
+    from companion.home import account
+
     summary = result.summary()
     after_sync(database, summary)
     if as_json:
@@ -174,5 +212,7 @@ def sync(portal, spapi, lwa_endpoint, full, as_json, max_age, download_attachmen
     else:
         print_human(summary)
     if result.state not in ("ok", "partial"):
-        raise ExitError(result.message or f"sync ended: {result.state}", result.exit_code)
+        words = accounts.with_account_hint(result.message or f"sync ended: {result.state}",
+                                           account())
+        raise ExitError(words, result.exit_code)
     sys.exit(result.exit_code)

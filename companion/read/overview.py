@@ -13,7 +13,7 @@ from companion.read.cache import Memo, sync_key
 from companion.read.labels import WAITING_ON_AMAZON, WAITING_ON_SELLER, sql_in
 from companion.read.queries import days_since
 
-_MEMO = Memo(size=16)
+_MEMO = Memo(size=64)   # per database: several accounts each
 _SELLER, _AMAZON = sql_in(WAITING_ON_SELLER), sql_in(WAITING_ON_AMAZON)
 
 

@@ -50,7 +50,7 @@ WHAT = {"answer": "Answer Amazon", "reopen": "Reopen window closes",
         "evidence": "Send what Amazon asked for"}
 NEVER_STALE = ("callback", "reopen", "new_case")
 HOME_ROWS = 30      # home shows the top of the queue; /queue shows all of it, in pages
-_MEMO = Memo(size=16)
+_MEMO = Memo(size=64)   # one entry per database: several accounts each
 
 _EVIDENCE_SQL = f"""
 select a.case_id, c.subject, c.status, c.category, max(a.sent_at) as asked_at,
@@ -183,8 +183,10 @@ def judged(row: dict, now: datetime) -> dict:
             "hours_left": int(left // 3600) if left >= 0 else None}
 
 
-def _decorate(db: sqlite_utils.Database, rows: list[dict], new: set[str],
-              with_evidence: bool, now: datetime) -> list[dict]:
+def decorate(db: sqlite_utils.Database, rows: list[dict], new: set[str],
+             with_evidence: bool, now: datetime) -> list[dict]:
+    """Rows as a page shows them: judged against ``now``, evidence progress, repeated
+    asks, ``new`` (also for the merged queue of every account)."""
     ids = [r["case_id"] for r in rows]
     counts = progress.for_cases(db, ids) if with_evidence else {}
     again = repeats.for_cases(db, ids, now) if with_evidence else {}
@@ -226,7 +228,7 @@ def home_queue(db: sqlite_utils.Database, now: datetime, limit: int = HOME_ROWS,
         return _empty(str(exc))
     rows = found["rows"][:limit]
     new = changed_since_look(db, [r["case_id"] for r in rows])
-    return {"rows": _decorate(db, rows, new, with_evidence, now),
+    return {"rows": decorate(db, rows, new, with_evidence, now),
             "total": len(found["rows"]), "more": len(found["rows"]) - len(rows),
             "stale_count": len(found["stale"]), "stale_days": found["stale_days"],
             "snoozed_count": len(found["snoozed"]), "problem": None}
@@ -249,7 +251,7 @@ def group(db: sqlite_utils.Database, now: datetime, name: str = "rows", page: in
     page = min(max(1, page), pages)
     shown = every[(page - 1) * per_page:page * per_page]
     new = changed_since_look(db, [r["case_id"] for r in shown])
-    rows = _decorate(db, shown, new, with_evidence, now)
+    rows = decorate(db, shown, new, with_evidence, now)
     if name == "snoozed":
         rows = [{**r, "mark_words": marks.describe(r["mark"])} for r in rows]
     return {"group": name, "rows": rows, "count": len(every), "page": page, "pages": pages,

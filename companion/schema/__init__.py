@@ -1,8 +1,9 @@
 """The declared database schema, applied by ``ensure_schema`` (safe to run twice) and
 changed only by the numbered migrations listed here. Each migration lives with the
 tables it is about: ``archive`` (what the sources bring), ``replies`` (the seller's own
-work, which reparse never touches), ``search`` (the word and part-of-word indexes) and
-``views`` (read-only SQL views for Datasette).
+work, which reparse never touches), ``search`` (the word and part-of-word indexes),
+``views`` (read-only SQL views for Datasette) and ``accounts`` (the watch and its
+notifications).
 
 Times are ISO 8601 UTC strings ending in ``Z`` so that they sort as text and export as is.
 Nothing here deletes a case: cases that left the portal's lobby keep ``in_lobby = 0``.
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from companion.schema import archive, replies, search, views
+from companion.schema import accounts, archive, replies, search, views
 
 
 def utcnow() -> str:
@@ -66,6 +67,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (22, "search by part of a word or id; readable views", search.v22),
     (23, "prepared new cases: topic, description revisions, checklist, files", replies.v23),
     (24, "readable views know the Support API's statuses", views.v24),
+    (25, "notifications and the watch's state", accounts.v25),
 ]
 
 

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import (
     Blueprint,
     abort,
-    current_app,
     make_response,
     render_template,
     request,
     send_file,
 )
 
-from companion.home import home as caselog_home
 from companion.read import cases, queries, sources
 from companion.read.labels import STATUS_LABELS
 from companion.read.queries import utc_now
 from companion.replies import caselist, newcase, panels, progress, sent
+from webui.accounts import account_home, fallback_portal
 from webui.db import get_db
 from webui.htmx import page
 from webui.views.replies import flashed, replies_on
@@ -83,7 +80,7 @@ def case(case_id: str):
 
 
 def _portal(db) -> str | None:
-    return queries.portal_url(db) or current_app.config.get("PORTAL_URL")
+    return queries.portal_url(db) or fallback_portal()
 
 
 def _not_stored(db, case_id: str):
@@ -102,9 +99,9 @@ def download(case_id: str, attachment_id: str):
     row = cases.attachment(get_db(), case_id, attachment_id)
     if row is None or not row.get("local_path"):
         abort(404)
-    root = Path(current_app.config.get("CASELOG_HOME") or caselog_home()).resolve()
+    root = account_home().resolve()
     path = (root / row["local_path"]).resolve()
-    # A stored path must stay inside CASELOG_HOME, whatever the database says.
+    # A stored path must stay inside the account's folder, whatever the database says.
     if not path.is_relative_to(root) or not path.is_file():
         abort(404)
     return send_file(path, as_attachment=True, download_name=row.get("name") or path.name,

@@ -70,7 +70,7 @@ def _done(message: str | None = None, error: str | None = None, undo: dict | Non
         if undo:
             flash(f"{undo['case_id']}:{undo['id']}", "queue-undo")
     back = request.form.get("back") or ""
-    if not back.startswith("/queue") or "//" in back:  # only our own pages
+    if not back.startswith(request.script_root + "/queue") or "//" in back:  # our own
         back = url_for("home.index")
     return redirect(back + "#queue", code=303)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
+from companion.home import account_dir
 from companion.read import queries, sources
+from webui.accounts import base_account, db_path_for, fallback_portal
 from webui.db import get_db
 from webui.htmx import is_htmx
 from webui.syncrun import SyncRunner, can_open_browser
@@ -12,22 +14,32 @@ from webui.syncrun import SyncRunner, can_open_browser
 bp = Blueprint("sync", __name__, url_prefix="/sync")
 
 
-def runner() -> SyncRunner:
-    ext = current_app.extensions
-    if "caselog.sync" not in ext:  # setdefault: two first requests share one runner
-        ext.setdefault("caselog.sync", SyncRunner(current_app.config["DB_PATH"],
-                                                  current_app.config.get("CASELOG_HOME")))
-    return ext["caselog.sync"]
+def runner(name: str | None = None) -> SyncRunner:
+    """The account's runner (the request's account by default), made on first use."""
+    name = name or g.account
+    runners = current_app.extensions.setdefault("caselog.syncs", {})
+    if name not in runners:  # setdefault: two first requests share one runner
+        if name == base_account():
+            made = SyncRunner(current_app.config["DB_PATH"],
+                              current_app.config.get("CASELOG_HOME"), name)
+            current_app.extensions.setdefault("caselog.sync", made)  # serve stops it
+        else:
+            made = SyncRunner(db_path_for(name), str(account_dir(name)), name)
+        runners.setdefault(name, made)
+    return runners[name]
 
 
-def sync_context(db) -> dict:
-    portal = queries.portal_url(db) or current_app.config.get("PORTAL_URL")
+def sync_context(db, name: str | None = None) -> dict:
+    """What ``_sync.html`` shows for an account (the request's by default)."""
+    name = name or g.account
+    portal = queries.portal_url(db) or fallback_portal(name)
     # The sign-in window opens on the computer running caselog: only offered when that is
     # the person's own (a loopback bind) and it has a screen.
     can_login = bool(portal) and current_app.config.get("OPEN_LOGIN", True) \
         and can_open_browser()
-    return {"sync": runner().status(db), "portal": portal, "can_login": can_login,
-            "login": runner().login_status(), "choices": sources.sync_choices(db, portal)}
+    return {"sync": runner(name).status(db), "portal": portal, "can_login": can_login,
+            "login": runner(name).login_status(),
+            "choices": sources.sync_choices(db, portal)}
 
 
 @bp.post("/")

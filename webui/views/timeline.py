@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, request, url_for
 
 from companion.read import labels, queries, timeline
 from companion.read.days import clamp_day
@@ -24,7 +24,8 @@ def index():
                              sources=current_app.config.get("TIMELINE_SOURCES", ()))
     next_url = None
     if result["next"]:
-        next_url = "/timeline?" + urlencode({**filters, "after": result["next"].encode()})
+        next_url = url_for("timeline.index") + "?" + urlencode(
+            {**filters, "after": result["next"].encode()})
     context = dict(
         filters=filters, events=result["events"], next_url=next_url,
         continuing=cursor is not None,
