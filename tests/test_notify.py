@@ -16,7 +16,7 @@ from replies_helpers import add_case
 
 from companion.notify import channels, events, list_notifications, mark_read, store
 from companion.notify import settings as notify_settings
-from companion.notify.tell import tell
+from companion.notify.tell import record_sync, tell
 from companion.schema import open_db
 from fixtures.harness import run_async
 
@@ -82,6 +82,19 @@ def test_stored_once_listed_newest_first_and_marked_read(db):
     assert mark_read(db, [rows[1]["id"]]) == 1 and store.unread_count(db) == 1
     assert [r["kind"] for r in list_notifications(db, unread_only=True)] == ["transfer"]
     assert mark_read(db) == 1 and store.unread_count(db) == 0
+
+
+def test_a_sync_a_person_ran_stores_its_events_for_the_ui_and_sends_nothing(db, monkeypatch):
+    async def no_send(settings, title, body):
+        raise AssertionError(f"sent {title!r}")
+
+    monkeypatch.setattr(channels, "send", no_send)
+    assert record_sync(db, "default", 7) == 3  # the reply, the transfer, the deadline
+    assert record_sync(db, "default", 7) == 0
+    assert store.unread_count(db) == 3
+    # a watch round after it finds them stored: it sends none of them again
+    found = events.sync_events(db, "default", 7) + events.deadline_events(db, "default")
+    assert run_async(tell(db, "default", found, notify_settings.Settings())) == []
 
 
 def test_many_updates_at_once_send_a_few_then_one_summary(db, monkeypatch):

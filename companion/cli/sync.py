@@ -207,6 +207,10 @@ def _finish(database, result, as_json: bool) -> None:
 
     summary = result.summary()
     after_sync(database, summary)
+    if result.sync_id is not None and result.state in ("ok", "partial"):
+        from companion.notify import tell
+
+        tell.record_sync(database, account(), result.sync_id)  # the UI's badge and list
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))
     else:

@@ -1,7 +1,10 @@
 """Telling the person: store each event once, then send what is new through every
 channel. Called by the watch after each sync of an account, and by ``caselog notify
-test``. A round that finds many events sends the first few one by one and the rest as
-one summary, so a busy morning is not forty pop-ups; every event is stored on its own."""
+test``; a sync a person started (``caselog sync``, Sync now) only stores its events
+(``record_sync``), for the UI's badge and list: the person is there to see the result,
+and a pop-up for what they just asked for would be noise. A round that finds many events
+sends the first few one by one and the rest as one summary, so a busy morning is not
+forty pop-ups; every event is stored on its own."""
 
 from __future__ import annotations
 
@@ -47,6 +50,16 @@ async def after_sync(db: sqlite_utils.Database, account: str, sync_id: int,
     found = events.sync_events(db, account, sync_id, settings.include_text)
     found += events.deadline_events(db, account)
     return await tell(db, account, found, settings, sync_id)
+
+
+def record_sync(db: sqlite_utils.Database, account: str, sync_id: int) -> int:
+    """Store the events of a sync a person ran, sending nothing; returns how many were new.
+    A later watch round finds them stored and does not send them either."""
+    found = events.sync_events(db, account, sync_id, False)
+    found += events.deadline_events(db, account)
+    return sum(store.record(db, account, kind=ev.kind, key=ev.key, title=ev.title,
+                            body=ev.body, case_id=ev.case_id, sync_id=sync_id) is not None
+               for ev in found)
 
 
 async def stopped(db: sqlite_utils.Database, account: str, state: str, message: str,

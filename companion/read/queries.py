@@ -27,10 +27,10 @@ SENDERS = ("amazon", "seller")
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
 
 
-def connect(path: str) -> sqlite_utils.Database:
+def connect(path: str, same_thread: bool = True) -> sqlite_utils.Database:
     """A connection for one request or command: waits for a writer instead of failing,
     and keeps foreign keys on. The schema is applied elsewhere (``open_db``), once."""
-    conn = sqlite3.connect(path, timeout=10)
+    conn = sqlite3.connect(path, timeout=10, check_same_thread=same_thread)
     conn.execute("PRAGMA busy_timeout=10000")
     conn.execute("PRAGMA foreign_keys=ON")
     return sqlite_utils.Database(conn)
