@@ -99,3 +99,29 @@ def stats(portal: Portal) -> dict:
 
 def reset_stats(portal: Portal) -> None:
     portal.sim("stats/reset", {})
+
+
+# The Support API: fast buckets for tests, and the credentials the simulation issues.
+FAST = ("--spapi-rate", "50", "--spapi-burst", "50")
+
+
+def spapi_env(portal, home, **extra) -> dict:
+    cfg = portal.sim("config")
+    given = {"CASELOG_LWA_CLIENT_ID": cfg["lwa_client_id"],
+             "CASELOG_LWA_CLIENT_SECRET": cfg["lwa_client_secret"],
+             "CASELOG_LWA_REFRESH_TOKEN": cfg["lwa_refresh_token"], "CASELOG_KEYRING": "0"}
+    return env(home, **{**given, **extra})
+
+
+def spapi_login(portal, home, **extra):
+    cfg = portal.sim("config")
+    return run_caselog("login", "--spapi", cfg["spapi_endpoint"], "--lwa-endpoint",
+                       cfg["lwa_token_url"], env=spapi_env(portal, home, **extra))
+
+
+def spapi_sync(portal, home, *args, expect: int | None = 0):
+    r = run_caselog("sync", "--spapi", portal.sim("config")["spapi_endpoint"], "--json",
+                    *args, env=env(home, CASELOG_KEYRING="0"))
+    if expect is not None:
+        assert r.returncode == expect, f"exit {r.returncode}\n{r.stdout[-1500:]}\n{r.stderr}"
+    return r, json.loads(r.stdout) if r.stdout.strip().startswith("{") else None

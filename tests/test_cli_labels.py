@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from sync_helpers import env
+from sync_helpers import FAST, env, spapi_login, spapi_sync
 
 from companion.read.labels import STATUS_LABELS, status_label
 from fixtures.harness import run_caselog, start_portal
@@ -35,20 +35,13 @@ def spapi_home(tmp_path_factory):
     """A database filled only by the Support API, synced again after status changes; the
     second sync's output is kept for the test that reads it."""
     home = tmp_path_factory.mktemp("home")
-    portal = start_portal("--cases", "6", "--seed", "3", "--spapi-rate", "50",
-                          "--spapi-burst", "50")
+    portal = start_portal("--cases", "6", "--seed", "3", *FAST)
     try:
-        cfg = portal.sim("config")
-        given = env(home, CASELOG_KEYRING="0", CASELOG_LWA_CLIENT_ID=cfg["lwa_client_id"],
-                    CASELOG_LWA_CLIENT_SECRET=cfg["lwa_client_secret"],
-                    CASELOG_LWA_REFRESH_TOKEN=cfg["lwa_refresh_token"])
-        login = run_caselog("login", "--spapi", cfg["spapi_endpoint"], "--lwa-endpoint",
-                            cfg["lwa_token_url"], env=given)
-        assert login.returncode == 0, login.stderr
-        first = run_caselog("sync", "--spapi", cfg["spapi_endpoint"], env=given)
-        assert first.returncode == 0, first.stderr
+        assert spapi_login(portal, home).returncode == 0
+        spapi_sync(portal, home)
         portal.sim("mutate", {"status_changes": 6})
-        second = run_caselog("sync", "--spapi", cfg["spapi_endpoint"], "--full", env=given)
+        second = run_caselog("sync", "--spapi", portal.sim("config")["spapi_endpoint"], "--full",
+                             env=env(home, CASELOG_KEYRING="0"))  # human words this time
         assert second.returncode == 0, second.stderr
     finally:
         portal.stop()

@@ -11,13 +11,13 @@ import sqlite3
 from datetime import UTC, datetime
 
 import pytest
-from sync_helpers import env
+from sync_helpers import FAST, spapi_login, spapi_sync
 
 from companion.read import cases, overview
 from companion.read.cache import Memo
 from companion.replies import checklists, progress, queue, reminders, situation
 from companion.schema import open_db
-from fixtures.harness import run_caselog, start_portal
+from fixtures.harness import start_portal
 from scrapers.spapi.parse import STATUSES as SPAPI_STATUSES
 from webui.app import create_app
 
@@ -26,18 +26,10 @@ from webui.app import create_app
 def home(tmp_path_factory):
     """A database filled only by a real Support API sync against the simulated one."""
     home = tmp_path_factory.mktemp("spapi-only")
-    portal = start_portal("--cases", "60", "--seed", "5", "--v2-data", "--spapi-rate", "50",
-                          "--spapi-burst", "50")
+    portal = start_portal("--cases", "60", "--seed", "5", "--v2-data", *FAST)
     try:
-        cfg = portal.sim("config")
-        given = env(home, CASELOG_KEYRING="0", CASELOG_LWA_CLIENT_ID=cfg["lwa_client_id"],
-                    CASELOG_LWA_CLIENT_SECRET=cfg["lwa_client_secret"],
-                    CASELOG_LWA_REFRESH_TOKEN=cfg["lwa_refresh_token"])
-        login = run_caselog("login", "--spapi", cfg["spapi_endpoint"], "--lwa-endpoint",
-                            cfg["lwa_token_url"], env=given)
-        assert login.returncode == 0, login.stderr
-        synced = run_caselog("sync", "--spapi", cfg["spapi_endpoint"], env=given)
-        assert synced.returncode == 0, synced.stderr
+        assert spapi_login(portal, home).returncode == 0
+        spapi_sync(portal, home)
     finally:
         portal.stop()
     return home

@@ -7,8 +7,7 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-from sync_helpers import db, login, sync
-from test_spapi_sync import FAST, spapi_login, spapi_sync
+from sync_helpers import FAST, db, login, spapi_login, spapi_sync, sync
 
 from fixtures.harness import UIServer, start_portal
 
