@@ -5,7 +5,9 @@ passed; none of them reads the database."""
 
 from __future__ import annotations
 
-from flask import Flask
+from urllib.parse import quote
+
+from flask import Flask, g, url_for
 from markupsafe import Markup
 
 from companion.read import labels, safe_html
@@ -24,6 +26,16 @@ def init_filters(app: Flask) -> None:
     def when(value: str | None, fmt: str = "%d %b %Y %H:%M") -> str:
         t = local_time(value)
         return t.strftime(fmt) if t else "—"
+
+    @app.template_filter("case_url")
+    def case_url(case_id: str) -> str:
+        """A case page's address, as ``url_for`` builds it (the account's prefix
+        included), at the cost of a string join: the lists link every row, and a
+        ``url_for`` per row was a fifth of the cases table's time."""
+        base = g.get("case_url_base")
+        if base is None:
+            base = g.case_url_base = url_for("cases.case", case_id="0")[:-1]
+        return base + quote(str(case_id), safe="")
 
     @app.template_filter("day")
     def day(value: str | None) -> str:
