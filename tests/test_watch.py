@@ -118,8 +118,9 @@ def test_the_floor_holds_without_the_test_setting(world):
 def test_notifications_go_to_the_sink_once_per_event_without_text(world):
     home, pa = world["home"], world["pa"]
     sink = Sink()
+    secret_url = sink.url.replace("json://", "json://seller:hunter2-pw@")  # apprise's auth
     try:
-        notify_urls(home, "alpha", [sink.url])
+        notify_urls(home, "alpha", [secret_url])
         caselog(home, "alpha", "watch", "--once", extra={"CASELOG_WATCH_MIN_SECONDS": "0"})
         sink.posts.clear()
         changed = pa.sim("mutate", {"new_replies": 2})["new_replies"]
@@ -138,6 +139,9 @@ def test_notifications_go_to_the_sink_once_per_event_without_text(world):
         assert query(home, "alpha", "select count(*) from notifications where kind in "
                      "('reply', 'status', 'transfer')") == stored  # once per event
         assert len([p for p in sink.posts if "replied" in p["title"]]) == len(changed)
+        # the URL's password is in notify.toml (owner-only) and nowhere caselog writes
+        written = [f for f in home.rglob("*") if f.is_file() and f.name != "notify.toml"]
+        assert written and not [f for f in written if b"hunter2-pw" in f.read_bytes()]
 
         notify_urls(home, "alpha", [sink.url], include_text=True)
         sink.posts.clear()
