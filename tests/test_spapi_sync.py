@@ -120,7 +120,7 @@ def test_an_access_token_that_expires_mid_sync_is_renewed_once(portal_factory, t
 
 
 def test_expired_download_links_keep_the_name_and_the_sync(portal_factory, tmp_path):
-    p = portal_factory("--cases", "20", "--seed", "31", *FAST, "--download-ttl", "1")
+    p = portal_factory("--cases", "6", "--seed", "31", *FAST, "--download-ttl", "1")
     assert spapi_login(p, tmp_path).returncode == 0
     p.sim("faults", {"latency_ms": 1200})  # every link is a second old when it is used
     _, summary = spapi_sync(p, tmp_path, "--download-attachments")
