@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -66,7 +67,10 @@ def query(home: Path, account: str, sql: str, params=()) -> list[tuple]:
     path = folder(home, account) / "caselog.db"
     if not path.exists():
         return []
-    with sqlite3.connect(path, timeout=30) as conn:
+    # closed, not only committed (sqlite3's ``with`` does not close): a connection left
+    # open in the test process would lose its locks whenever the process closes any
+    # other handle on the file, the way SQLite databases get corrupted
+    with closing(sqlite3.connect(path, timeout=30)) as conn:
         try:
             return conn.execute(sql, params).fetchall()
         except sqlite3.OperationalError:  # a table a migration has not made yet

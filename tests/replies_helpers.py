@@ -5,8 +5,12 @@ Test modules wrap ``seeded_db`` and ``web_client`` in their own fixtures."""
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from companion.schema import open_db
 
@@ -77,3 +81,20 @@ def page_token(client, case_id="10000000001") -> tuple[str, str]:
 def draft_id(html: str) -> str:
     """The draft id the page's editor posts ('' while the draft is only computed)."""
     return re.search(r'name="draft_id" value="(\d*)"', html).group(1)
+
+
+@contextmanager
+def companion_db(home: Path) -> Iterator:
+    """A connection for setting a test's state up through the companion library, with
+    CASELOG_HOME pointing at ``home`` (evidence files go there)."""
+    old = os.environ.get("CASELOG_HOME")
+    os.environ["CASELOG_HOME"] = str(home)
+    db = open_db(home / "caselog.db")
+    try:
+        yield db
+    finally:
+        db.conn.close()
+        if old is None:
+            del os.environ["CASELOG_HOME"]
+        else:
+            os.environ["CASELOG_HOME"] = old

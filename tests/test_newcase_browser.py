@@ -12,14 +12,13 @@ real portal opens it, a sync brings it, and caselog offers to attach the work.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from playwright.sync_api import Page, expect
+from replies_helpers import companion_db
 from sync_helpers import signed_in_and_synced
 
 from fixtures.harness import UIServer, run_caselog, start_portal
@@ -27,23 +26,6 @@ from fixtures.harness import UIServer, run_caselog, start_portal
 SEED, CASES = "11", "24"
 PDF = b"%PDF-1.4\n% caselog test statement\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 STATEMENT = "bank-statement-2026.pdf"
-
-
-@contextmanager
-def companion_db(home: Path):
-    from companion.schema import open_db
-
-    old = os.environ.get("CASELOG_HOME")
-    os.environ["CASELOG_HOME"] = str(home)
-    db = open_db(home / "caselog.db")
-    try:
-        yield db
-    finally:
-        db.conn.close()
-        if old is None:
-            del os.environ["CASELOG_HOME"]
-        else:
-            os.environ["CASELOG_HOME"] = old
 
 
 def _coming_case() -> dict:

@@ -11,16 +11,15 @@ attached, a draft filled in) through the companion library.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 import sqlite3
-from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from playwright.sync_api import Page, expect
+from replies_helpers import companion_db
 
 from fixtures.harness import UIServer, run_caselog
 
@@ -28,25 +27,6 @@ PDF = b"%PDF-1.4\n% caselog test invoice\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\
 INVOICE = "invoice-acme-2026.pdf"
 MAX_BYTES = 200_000  # the servers' evidence cap in this module
 SERVER_ENV = {"CASELOG_EVIDENCE_MAX_BYTES": str(MAX_BYTES)}
-
-
-@contextmanager
-def companion_db(home: Path):
-    """A connection for setting a test's state up through the companion library, with
-    CASELOG_HOME pointing at ``home`` (evidence files go there)."""
-    from companion.schema import open_db
-
-    old = os.environ.get("CASELOG_HOME")
-    os.environ["CASELOG_HOME"] = str(home)
-    db = open_db(home / "caselog.db")
-    try:
-        yield db
-    finally:
-        db.conn.close()
-        if old is None:
-            del os.environ["CASELOG_HOME"]
-        else:
-            os.environ["CASELOG_HOME"] = old
 
 
 def _choose_case(home: Path) -> SimpleNamespace:
