@@ -1,7 +1,7 @@
 """Several seller accounts in one caselog: the registry, each account's folder, its
 sources, and the lock that keeps two syncs of one account apart.
 
-Layout (``companion.home`` resolves it)::
+Layout (``companion.folders`` resolves it)::
 
     CASELOG_HOME/                 the account "default" (a home made before accounts
       caselog.db, captures/, ...    existed is this account, nothing moved)
@@ -21,7 +21,7 @@ The registry format::
 
 Nothing here reads another account's data: a UI lists accounts with :func:`list_accounts`
 and opens one with :func:`open_account_db`; every other read goes through that database
-and ``companion.home.use_account``.
+and ``companion.folders.use_account``.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from companion import home as homes
-from companion.home import DEFAULT, MARKER, NAME_RULE, UnknownAccount
+from companion import folders as homes
+from companion.folders import DEFAULT, MARKER, NAME_RULE, UnknownAccount
 
 REGISTRY = "accounts.toml"
 SOURCE_KEYS = ("portal", "spapi", "lwa_endpoint")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from companion.errors import remember_secret
-from companion.home import DEFAULT, account, home, open_private, private_dir
+from companion.folders import DEFAULT, account, home, open_private, private_dir
 
 SERVICE = "caselog-spapi"
 

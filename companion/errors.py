@@ -116,7 +116,7 @@ def redact(text: str | None) -> str:
 def debug_log(exc: BaseException | None, context: str = "") -> str | None:
     """Append ``context`` and the redacted traceback to ``CASELOG_HOME/logs/debug.log``
     (created owner-only); returns the log's path, or None when it cannot be written."""
-    from companion.home import logs_dir, open_private
+    from companion.folders import logs_dir, open_private
 
     try:
         path = logs_dir() / "debug.log"

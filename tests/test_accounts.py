@@ -10,7 +10,8 @@ import pytest
 from accounts_helpers import folder
 from sync_helpers import env
 
-from companion import accounts, home
+from companion import accounts
+from companion import folders as home
 from fixtures.harness import run_caselog
 
 

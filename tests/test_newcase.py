@@ -13,7 +13,9 @@ import re
 import pytest
 from replies_helpers import NOW, PDF, PNG, add_case, seeded_db, web_client
 
-from companion.replies import checklists, dossier, evidence, newcase, prepared, topics
+from companion.newcase import pages as newcase
+from companion.newcase import prepared, topics
+from companion.replies import checklists, dossier, evidence
 
 
 @pytest.fixture

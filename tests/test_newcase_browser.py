@@ -40,7 +40,8 @@ def _coming_case() -> dict:
 
 def _choose_topic(home: Path, category: str) -> SimpleNamespace:
     """A built-in topic of the coming case's category that a stored open case is on."""
-    from companion.replies import matching, topics
+    from companion.newcase import duplicates as matching
+    from companion.newcase import topics
 
     with companion_db(home) as db:
         for topic in topics.library().values():
@@ -180,7 +181,8 @@ def test_new_case_pages_pass_axe(page, world):
     pages (axe-core; the preparation made here through the library, not the pages)."""
     from axe_playwright_python.sync_playwright import Axe
 
-    from companion.replies import newcase, prepared
+    from companion.newcase import pages as newcase
+    from companion.newcase import prepared
 
     with companion_db(world.home) as db:
         pid = newcase.prepare(db, world.topic.id)["id"]

@@ -1,5 +1,5 @@
 """The two rules of preparing a new case, table by table on a real SQLite file
-(``companion.replies.matching``): which stored cases a new case is warned about
+(``companion.newcase.duplicates``): which stored cases a new case is warned about
 (open or recently answered, on the same topic), and which new case a sync brought is
 offered to take the prepared work (opened after it, on the topic, its first message
 reading as the description); and the offer on the pages."""
@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from replies_helpers import NOW, add_case, seeded_db, web_client
 
-from companion.replies import matching, prepared, topics
+from companion.newcase import duplicates as matching
+from companion.newcase import prepared, topics
 
 TOPIC = {"id": "t", "title": "Inbound", "category": "FBA Inventory and Reimbursement",
          "categories": ["fba"], "keywords": ["shipment"], "needs": [], "evidence": []}

@@ -16,7 +16,7 @@ from replies_helpers import add_case
 
 from companion.notify import channels, events, list_notifications, mark_read, store
 from companion.notify import settings as notify_settings
-from companion.notify.tell import record_sync, tell
+from companion.notify.deliver import record_sync, tell
 from companion.schema import open_db
 from fixtures.harness import run_async
 

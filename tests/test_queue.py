@@ -26,8 +26,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from make_db import generate  # noqa: E402
 
 from companion.cli.data import export  # noqa: E402
+from companion.queue import marks  # noqa: E402
+from companion.queue import rows as queue  # noqa: E402
 from companion.read import overview  # noqa: E402
-from companion.replies import drafts, marks, queue, repeats, sent  # noqa: E402
+from companion.replies import drafts, repeats, sent  # noqa: E402
 from companion.schema import open_db  # noqa: E402
 from webui.app import create_app  # noqa: E402
 

@@ -13,16 +13,8 @@ from datetime import timedelta
 import pytest
 from replies_helpers import NOW, PDF, PNG, _t, add_case, seeded_db
 
-from companion.replies import (
-    checklists,
-    dossier,
-    drafts,
-    evidence,
-    library,
-    progress,
-    related,
-    reminders,
-)
+from companion.queue import progress
+from companion.replies import checklists, dossier, drafts, evidence, library, related, reminders
 from fixtures.harness import run_caselog
 
 

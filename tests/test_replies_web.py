@@ -94,8 +94,8 @@ def test_htmx_answers_the_panel_with_clear_errors(client, db):
 
 
 def test_draft_events_page_through_the_timeline(client, db):
+    from companion.queue.timeline_events import draft_event_source
     from companion.read import timeline
-    from companion.replies.events import draft_event_source
 
     for cid in ("10000000001", "10000000002", "10000000004"):
         d = drafts.ensure(db, cid)
@@ -184,8 +184,9 @@ def test_one_day_rule_for_every_kind_of_event(db, monkeypatch):
     (here 23:30 UTC is the next day in UTC+14), and a reminder by its due time."""
     import time as time_mod
 
-    from companion.read import days, timeline
-    from companion.replies.events import SOURCES
+    from companion.queue.timeline_events import SOURCES
+    from companion.read import local_days as days
+    from companion.read import timeline
 
     monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14, no daylight saving
     time_mod.tzset()

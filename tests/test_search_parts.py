@@ -1,4 +1,4 @@
-"""Search by part of a word or an id (migration 22, ``companion.read.matching``): how
+"""Search by part of a word or an id (migration 22, ``companion.read.search_terms``): how
 each kind of word matches, the index kept by triggers and rebuilt from the stored text,
 the case id that opens its case, and the history entry a repeated filter does not add."""
 
@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from companion.read import cases, matching, search, timeline
+from companion.read import cases, search, search_terms, timeline
 from companion.read.queries import MARK_CLOSE, MARK_OPEN
 from companion.schema import open_db
 from webui.app import create_app
@@ -41,14 +41,14 @@ def found(db, q) -> tuple[set, set]:
 
 
 def test_each_kind_of_word_matches_its_way():
-    w = matching.parse("invoices FBA15H 113-42 請求 返金請求 B0 x")
+    w = search_terms.parse("invoices FBA15H 113-42 請求 返金請求 B0 x")
     assert w.stems == ("invoices", "x")
     assert w.parts == ("fba15h", "113-42", "返金請求")
     assert w.shorts == ("請求", "b0")
     assert w.idents == ("fba15h", "113-42", "b0") and not w.ids_only
-    assert matching.parse("(B0C7XY),").parts == ("b0c7xy",)
-    assert matching.parse("#11122233344").digits == "11122233344"
-    assert matching.parse("FBA15 113-4").ids_only
+    assert search_terms.parse("(B0C7XY),").parts == ("b0c7xy",)
+    assert search_terms.parse("#11122233344").digits == "11122233344"
+    assert search_terms.parse("FBA15 113-4").ids_only
 
 
 def test_the_start_of_an_id_and_part_of_a_cjk_word_find_the_case(db):
@@ -83,14 +83,14 @@ def test_case_ids_by_their_start(db):
         "11122299988", "11122233344"]  # newest first
     assert search.search(db, "11122233344")["ids"][0]["case_id"] == "11122233344"
     assert search.search(db, "11")["ids"] == []
-    assert matching.exact_case(db, " 9876543210 ") == "9876543210"
-    assert matching.exact_case(db, "98765") is None
+    assert search_terms.exact_case(db, " 9876543210 ") == "9876543210"
+    assert search_terms.exact_case(db, "98765") is None
 
 
 def test_a_very_common_short_word_reads_the_texts_instead(db, monkeypatch):
-    monkeypatch.setattr(matching, "MAX_TERMS", 0)
+    monkeypatch.setattr(search_terms, "MAX_TERMS", 0)
     params: dict = {}
-    got = matching.match(db, matching.parse("請求"), "messages", params)
+    got = search_terms.match(db, search_terms.parse("請求"), "messages", params)
     assert any("LIKE" in r for r in got.rows)
     assert found(db, "請求") == ({"11122299988"}, {"11122299988"})
 
@@ -102,7 +102,7 @@ def test_when_most_messages_match_the_newest_texts_are_read_and_the_hits_agree(
     monkeypatch.setattr(search, "DENSE", 0)
     monkeypatch.setattr(search, "SCAN_SHARE", 10**9)
     params: dict = {}
-    got = matching.match(db, matching.parse("請求"), "messages", params)
+    got = search_terms.match(db, search_terms.parse("請求"), "messages", params)
     clauses, hint = search.plan(db, got, 1)
     assert clauses == got.scan() and "LIKE" in clauses[0] and "idx_messages_sent_at" in hint
     assert search.search(db, "請求")["messages"] == indexed

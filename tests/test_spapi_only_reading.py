@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 import pytest
 from sync_helpers import FAST, spapi_login, spapi_sync
 
+from companion.queue import progress
+from companion.queue import rows as queue
 from companion.read import cases, overview
 from companion.read.cache import Memo
-from companion.replies import checklists, progress, queue, reminders, situation
+from companion.replies import checklists, reminders, situation
 from companion.schema import open_db
 from fixtures.harness import start_portal
 from scrapers.spapi.parse import STATUSES as SPAPI_STATUSES

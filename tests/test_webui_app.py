@@ -16,7 +16,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from make_db import generate  # noqa: E402
 
-from companion.read import cases, days, overview, queries, search, stats, timeline  # noqa: E402
+from companion.read import cases, overview, queries, search, stats, timeline  # noqa: E402
+from companion.read import local_days as days  # noqa: E402
 from companion.read.safe_html import clean_html  # noqa: E402
 from companion.schema import open_db  # noqa: E402
 from webui import charts  # noqa: E402

@@ -84,7 +84,8 @@ def _queue_marks(db, c: str, d: str) -> None:
     another owing case, with no draft since (the thread shows the sent copy)."""
     from datetime import UTC, datetime, timedelta
 
-    from companion.replies import drafts, marks
+    from companion.queue import marks
+    from companion.replies import drafts
 
     soon = datetime.now(UTC) + timedelta(days=2)
     marks.mark(db, c, "snooze", "answer", "Answer Amazon", soon)

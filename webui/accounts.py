@@ -8,7 +8,7 @@ path into ``SCRIPT_NAME`` before Flask sees the request, so every ``url_for`` a 
 (links, forms, htmx requests, redirects) carries the account without any template or view
 knowing it: a page of one account cannot link into another's by accident.
 
-Each request then runs with the account chosen (``companion.home.use_account``: the
+Each request then runs with the account chosen (``companion.folders.use_account``: the
 templates, checklists, evidence and settings companion reads are the account's own) and
 its own database (``g.db_path``).
 """
@@ -21,8 +21,8 @@ from pathlib import Path
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 
 from companion import accounts as registry
-from companion import home as homes
-from companion.home import use_account
+from companion import folders as homes
+from companion.folders import use_account
 from companion.schema import open_db
 
 PREFIX = re.compile(r"^/a/([A-Za-z0-9_-]{1,40})(/.*)?$")
@@ -119,7 +119,7 @@ def _choose():
     from webui.security import check_host
 
     check_host()  # before anything says whether an account exists
-    g.all_accounts = request.blueprint == "everyone"
+    g.all_accounts = request.blueprint == "all_accounts"
     name = request.environ.get(ENVIRON_KEY)
     if name is not None and g.all_accounts:
         abort(404)

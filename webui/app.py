@@ -11,8 +11,8 @@ from pathlib import Path
 from flask import Flask, Request
 from werkzeug.routing import IntegerConverter
 
-from companion.home import account, evidence_dir
-from companion.replies.events import SOURCES
+from companion.folders import account, evidence_dir
+from companion.queue.timeline_events import SOURCES
 from companion.schema import open_db
 from webui.accounts import init_accounts
 from webui.db import close_db
@@ -50,7 +50,7 @@ def create_app(db_path: str | Path, config: dict | None = None) -> Flask:
     app.config.update(
         DB_PATH=str(db_path),
         SECRET_KEY=secrets.token_bytes(32),  # per process: a restart simply asks for a reload
-        CASELOG_HOME=None,                   # for attachment paths; default companion.home
+        CASELOG_HOME=None,                   # for attachment paths; default companion.folders
         PORTAL_URL=None,                     # fallback when no sync recorded a portal
         OPEN_LOGIN=True,                     # offer the sign-in window (loopback serve only)
         TIMELINE_SOURCES=[],                 # extra timeline event sources (see timeline.py)
@@ -68,8 +68,8 @@ def create_app(db_path: str | Path, config: dict | None = None) -> Flask:
     app.url_map.converters["rowid"] = RowId
 
     from webui.views import (
+        all_accounts,
         cases,
-        everyone,
         home,
         newcase,
         notifications,
@@ -81,7 +81,7 @@ def create_app(db_path: str | Path, config: dict | None = None) -> Flask:
     )
 
     for module in (home, queue, timeline, cases, sync, search, newcase, notifications,
-                   everyone):
+                   all_accounts):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["replies_enabled"] = bool(app.config["REPLIES"])
     if app.config["REPLIES"]:

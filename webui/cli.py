@@ -67,7 +67,7 @@ def run_server(db: Path, host: str, port: int, portal: str | None = None,
     still show), where it would push that address out of sight."""
     from werkzeug.serving import make_server
 
-    from companion.home import home
+    from companion.folders import home
     from webui.app import create_app
 
     if not request_log:
@@ -115,7 +115,7 @@ def serve(port, host, allow_remote, db_path, portal):
         caselog serve                 # http://127.0.0.1:8732/
         caselog serve --port 9000 --db ./caselog.db
     """
-    from companion.home import db_path as default_db
+    from companion.folders import db_path as default_db
 
     if not is_loopback(host):
         if not allow_remote:
@@ -153,7 +153,7 @@ def _start_portal(portal_port: int, cases: int, seed: int, log: Path) -> subproc
     """The portal writes to a log file, not the terminal: its start line would repeat what
     the demo says at the end, and anything it said later would land after the UI's
     address, the line a newcomer must find."""
-    from companion.home import open_private
+    from companion.folders import open_private
 
     argv = [sys.executable, "-m", "fixtures", "--port", str(portal_port), "--cases",
             str(cases), "--seed", str(seed), "--v2-data"]
@@ -211,7 +211,7 @@ def demo(port, portal_port, cases, seed):
         caselog demo --cases 100 --port 9000
     """
     os.environ.setdefault("CASELOG_HOME", str(Path.cwd() / "caselog-home"))
-    from companion.home import db_path, home, logs_dir
+    from companion.folders import db_path, home, logs_dir
 
     for name, p in (("--portal-port", portal_port), ("--port", port)):
         if _port_taken(p):

@@ -1,6 +1,6 @@
 """Template filters: times in this machine's zone (the day rule of
-``companion.read.days``), status and channel labels, portal HTML through the one sanitiser policy
-(``companion.read.safe_html``), search marks, plurals. Filters format what a view
+``companion.read.local_days``), status and channel labels, portal HTML through the one
+sanitiser policy (``companion.read.safe_html``), search marks, plurals. Filters format what a view
 passed; none of them reads the database."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from flask import Flask, g, url_for
 from markupsafe import Markup
 
 from companion.read import labels, safe_html
-from companion.read.days import local_day, local_time
+from companion.read.local_days import local_day, local_time
 from companion.read.queries import MARK_CLOSE, MARK_OPEN
 
 

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from companion.home import archive_dir, open_private, private_dir
+from companion.folders import archive_dir, open_private, private_dir
 from companion.procs import pid_alive
 
 INDEX = "index.jsonl"

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from companion.capture import caserow, merge
+from companion.capture import merge
+from companion.capture import two_sources as caserow
 from companion.capture.archive import Archived
 from companion.capture.pipeline import CaseUnit, Listing, StoredCase, continued_in
 from companion.capture.runs import count_done

@@ -9,7 +9,7 @@ loads neither Flask nor the browser.
 Every command, whoever wrote it, takes ``--account NAME`` (or ``CASELOG_ACCOUNT``): the
 group adds the option to each command as it loads it (:func:`with_account`), an eager one
 whose callback chooses the account before any other option is read, so every path the
-command then asks ``companion.home`` for is that account's. No command declares it.
+command then asks ``companion.folders`` for is that account's. No command declares it.
 """
 
 from __future__ import annotations
@@ -66,11 +66,11 @@ def _load(target: str) -> click.Command:
 
 def choose_account(ctx, param, value):
     """``--account NAME``: an unknown name is a usage error that lists the known ones;
-    a known one becomes this process's account (``companion.home.select_account``)."""
+    a known one becomes this process's account (``companion.folders.select_account``)."""
     if not value:
         return None
     from companion.accounts import AccountError, get
-    from companion.home import UnknownAccount, select_account
+    from companion.folders import UnknownAccount, select_account
 
     try:
         get(value)

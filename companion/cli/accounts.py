@@ -68,7 +68,7 @@ def set_(name, portal, spapi, lwa_endpoint):
     """Change the portal or Support API endpoint an account syncs from (`default` too);
     give "" to forget one."""
     from companion import accounts as registry
-    from companion.home import UnknownAccount
+    from companion.folders import UnknownAccount
 
     try:
         account = registry.set_sources(name, portal=portal, spapi=spapi,
@@ -121,7 +121,7 @@ def remove(name, yes):
     evidence, settings) and its registry entry. Nothing of any other account is touched.
     `default` (CASELOG_HOME itself) cannot be removed this way."""
     from companion import accounts as registry
-    from companion.home import UnknownAccount
+    from companion.folders import UnknownAccount
 
     try:
         registry.check_name(name)

@@ -46,10 +46,10 @@ def export(fmt, case_ids, db):
 
 
 def _export_csv(database, case_ids: list[str]) -> None:
-    """Newest case first, like the JSON; ``companion.replies.caselist`` makes the rows."""
+    """Newest case first, like the JSON; ``companion.queue.deadlines`` makes the rows."""
+    from companion.queue import deadlines as caselist
     from companion.read.cases import matching_ids
     from companion.read.queries import utc_now
-    from companion.replies import caselist
 
     ids = matching_ids(database, {})
     if case_ids:

@@ -148,7 +148,7 @@ def login(portal_url, spapi, lwa_endpoint, email, headless, cdp_url, timeout, db
         raise
     except Exception as exc:
         raise _failure(exc, portal_url) from None
-    from companion.home import save_session
+    from companion.folders import save_session
 
     path = save_session(portal_url, state)
     click.echo(f"Signed in; session saved to {path}", err=True)

@@ -38,9 +38,9 @@ def notify():
 @notify.command("test")
 def test():
     """Send a test notification through every configured channel; say how each went."""
-    from companion.home import account
+    from companion.folders import account
+    from companion.notify import deliver as tell
     from companion.notify import settings as notify_settings
-    from companion.notify import tell
 
     try:
         settings = notify_settings.load()

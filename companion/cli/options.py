@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from companion.home import db_path
+from companion.folders import db_path
 
 
 class ExitError(click.ClickException):

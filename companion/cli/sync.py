@@ -105,7 +105,7 @@ def _account_source(database) -> tuple[str | None, str | None]:
     API where its credentials are saved, else its portal (``accounts.pick_source``, the
     watch's own rule); said on stderr, so the person knows which one ran."""
     from companion import accounts
-    from companion.home import account
+    from companion.folders import account
 
     name = account()
     picked = accounts.pick_source(accounts.get(name), database)
@@ -174,7 +174,7 @@ def sync(portal, spapi, lwa_endpoint, full, as_json, max_age, download_attachmen
     """
     from companion import accounts
     from companion.capture.sync import AlreadyRunning, SyncOptions
-    from companion.home import db_path
+    from companion.folders import db_path
 
     if portal and spapi:
         raise click.UsageError("give --portal URL (the browser) or --spapi ENDPOINT (the "
@@ -203,12 +203,12 @@ def sync(portal, spapi, lwa_endpoint, full, as_json, max_age, download_attachmen
 def _finish(database, result, as_json: bool) -> None:
     """Print what the run did; exit with its state's code, in the account's words."""
     from companion import accounts
-    from companion.home import account
+    from companion.folders import account
 
     summary = result.summary()
     after_sync(database, summary)
     if result.sync_id is not None and result.state in ("ok", "partial"):
-        from companion.notify import tell
+        from companion.notify import deliver as tell
 
         tell.record_sync(database, account(), result.sync_id)  # the UI's badge and list
     if as_json:

@@ -37,7 +37,7 @@ account needs you (sign-in, robot check, outage) and is no longer watched until 
 
 def _names(account_names: tuple[str, ...], all_: bool) -> list[str]:
     from companion import accounts
-    from companion.home import UnknownAccount, account
+    from companion.folders import UnknownAccount, account
 
     if all_ and account_names:
         raise click.UsageError("give --account NAME (one or more) or --all, not both")

@@ -15,7 +15,7 @@ import re
 
 from companion.doctor import report as reports
 from companion.doctor.findings import Captured, NotShown, Raw, run
-from companion.home import load_session
+from companion.folders import load_session
 from scrapers.errors import STOPS, NoSavedSession, PortalError, TransientExhausted
 
 PAGE_SIZE = 50

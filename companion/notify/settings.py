@@ -21,7 +21,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from companion import home as homes
+from companion import folders as homes
 
 FILE = "notify.toml"
 

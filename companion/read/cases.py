@@ -9,7 +9,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from companion.read import matching
+from companion.read import search_terms
 from companion.read.labels import WAITING_ON_SELLER, sql_in
 from companion.read.params import choice, clamp_int, clean_text
 from companion.read.queries import STATUS_LABELS, case_filters_sql, days_since, utc_now
@@ -24,7 +24,7 @@ CASE_SORTS = {
     "last_reply": "c.last_amazon_reply_at",
     "messages": "c.total_messages",
 }
-# Sorts the companion computes outside SQL (``companion.replies.caselist``: the queue's
+# Sorts the companion computes outside SQL (``companion.queue.deadlines``: the queue's
 # deadline), accepted in the URL like the SQL ones.
 COMPUTED_SORTS = ("deadline",)
 TABLE_FILTERS = ("status", "category", "q", "owes")
@@ -66,18 +66,18 @@ def _table_where(db, filters: dict) -> tuple[str, dict]:
 
 
 def _q_clause(db, q: str, params: dict) -> str:
-    """The search box, matched as on the search page (``companion.read.matching``): the
+    """The search box, matched as on the search page (``companion.read.search_terms``): the
     case id's start, or every word in the subject, or, for ids (an ASIN, a shipment, an
     order), a message of the case that names them."""
-    words = matching.parse(q)
+    words = search_terms.parse(q)
     arms = []
     if words.digits:
         params.update(qid=words.digits, qid_end=words.digits + ":")
         arms.append("(c.case_id >= :qid AND c.case_id < :qid_end)")
     if words:
-        arms.append("(" + " AND ".join(matching.where(db, words, "cases", params, "qs")) + ")")
+        arms.append("(" + " AND ".join(search_terms.where(db, words, "cases", params, "qs")) + ")")
     if words.ids_only:
-        inner = " AND ".join(matching.where(db, words, "messages", params, "qm"))
+        inner = " AND ".join(search_terms.where(db, words, "messages", params, "qm"))
         arms.append(f"c.case_id IN (SELECT m.case_id FROM messages m WHERE {inner})")
     return "(" + (" OR ".join(arms) or "0") + ")"
 

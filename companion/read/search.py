@@ -1,7 +1,7 @@
 """The search page: case ids, subjects and message text (e-mails, chat transcripts and
 call notes alike: all are ``messages.text``), each hit with its case id, status and
 date, matches marked with ``MARK_OPEN``/``MARK_CLOSE`` so the text can be escaped
-before they become ``<mark>``. How words match is ``companion.read.matching``.
+before they become ``<mark>``. How words match is ``companion.read.search_terms``.
 
 Hits come newest first: ranking every match by relevance (bm25) cost more than the
 rest of the page on a large archive (50 ms for a common word over 100,000 messages),
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from companion.read import matching
+from companion.read import search_terms
 from companion.read.queries import MARK_CLOSE, MARK_OPEN
 
 # Past this many matches, walking the messages newest first until a page is found is
@@ -39,17 +39,17 @@ def message_snippets(db: sqlite_utils.Database, match: str, rowids: list[int],
         [MARK_OPEN, MARK_CLOSE, tokens, match, *rowids])}
 
 
-def snippets(db: sqlite_utils.Database, words: matching.Words, rows: list[dict],
+def snippets(db: sqlite_utils.Database, words: search_terms.Words, rows: list[dict],
              tokens: int = 24) -> dict[int, str]:
     """Marked excerpts of the shown messages (``rows`` with ``rowid`` and ``text``):
     FTS5's snippet around the stemmed words, else a window around the first part."""
     if words.fts:
         out = message_snippets(db, words.fts, [r["rowid"] for r in rows], tokens)
-        return {rid: matching.mark(s, words) for rid, s in out.items()}
-    return {r["rowid"]: matching.excerpt(r["text"], words) for r in rows}
+        return {rid: search_terms.mark(s, words) for rid, s in out.items()}
+    return {r["rowid"]: search_terms.excerpt(r["text"], words) for r in rows}
 
 
-def plan(db: sqlite_utils.Database, found: matching.Match, total: int) -> tuple[list[str], str]:
+def plan(db: sqlite_utils.Database, found: search_terms.Match, total: int) -> tuple[list[str], str]:
     """How to read the newest matching messages: the clauses and the index hint.
 
     Few matches (``DENSE`` or less): gather them and sort. Many: walk the time index
@@ -66,7 +66,7 @@ def plan(db: sqlite_utils.Database, found: matching.Match, total: int) -> tuple[
     return found.clauses(), "INDEXED BY idx_messages_sent_at"
 
 
-def newest_messages(db: sqlite_utils.Database, found: matching.Match, params: dict,
+def newest_messages(db: sqlite_utils.Database, found: search_terms.Match, params: dict,
                     total: int, limit: int) -> list[int]:
     """Rowids of the newest ``limit`` messages of ``found`` (``total`` of them)."""
     clauses, hint = plan(db, found, total)
@@ -75,9 +75,9 @@ def newest_messages(db: sqlite_utils.Database, found: matching.Match, params: di
         f"ORDER BY m.sent_at DESC, m.rowid DESC LIMIT {int(limit)}", params)]
 
 
-def _subjects(db, words: matching.Words, limit: int) -> tuple[list[dict], int]:
+def _subjects(db, words: search_terms.Words, limit: int) -> tuple[list[dict], int]:
     params: dict = {}
-    found = matching.match(db, words, "cases", params)
+    found = search_terms.match(db, words, "cases", params)
     where = " AND ".join(found.clauses())
     total = db.execute(found.count_sql(), params).fetchone()[0]
     hint = "INDEXED BY idx_cases_created_at" if total > DENSE else ""  # as for messages
@@ -93,13 +93,13 @@ def _subjects(db, words: matching.Words, limit: int) -> tuple[list[dict], int]:
             f"WHERE cases_fts MATCH ? AND rowid IN ({marks})",
             [MARK_OPEN, MARK_CLOSE, words.fts, *[r["rowid"] for r in rows]])}
     for r in rows:
-        r["subject_marked"] = matching.mark(marked.get(r["rowid"], r["subject"]), words)
+        r["subject_marked"] = search_terms.mark(marked.get(r["rowid"], r["subject"]), words)
     return rows, total
 
 
-def _messages(db, words: matching.Words, limit: int) -> tuple[list[dict], int]:
+def _messages(db, words: search_terms.Words, limit: int) -> tuple[list[dict], int]:
     params: dict = {}
-    found = matching.match(db, words, "messages", params)
+    found = search_terms.match(db, words, "messages", params)
     rowids, total = _few(db, found, params, limit) if found.rows else ([], None)
     if total is None:
         total = db.execute(found.count_sql(COUNT_CAP + 1), params).fetchone()[0]
@@ -120,7 +120,7 @@ def _messages(db, words: matching.Words, limit: int) -> tuple[list[dict], int]:
     return rows, total
 
 
-def _few(db, found: matching.Match, params: dict, limit: int) -> tuple[list[int], int | None]:
+def _few(db, found: search_terms.Match, params: dict, limit: int) -> tuple[list[int], int | None]:
     """A match checked against the text (an id's part) read once, when it is no more
     than ``DENSE`` rows: the newest ``limit`` rowids and the total; ``None`` when more."""
     hits = db.execute(f"SELECT m.rowid, m.sent_at FROM messages m WHERE "
@@ -134,8 +134,8 @@ def _few(db, found: matching.Match, params: dict, limit: int) -> tuple[list[int]
 def search(db: sqlite_utils.Database, q: str, limit: int = 50) -> dict:
     """Cases whose id starts with the digits typed, cases whose subject matches and
     messages whose text matches, newest first, with how many of each there are."""
-    words = matching.parse(q)
-    out = {"q": q, "ids": matching.case_id_hits(db, words.digits), "cases": [],
+    words = search_terms.parse(q)
+    out = {"q": q, "ids": search_terms.case_id_hits(db, words.digits), "cases": [],
            "case_total": 0, "messages": [], "message_total": 0, "message_more": False}
     if not words:
         return out

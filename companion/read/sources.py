@@ -1,6 +1,6 @@
 """What each source said of a case and when, Amazon's scheduled call-backs, and which
 sources a person can sync from: the read side of the two-source archive
-(``companion/capture/caserow.py`` writes it)."""
+(``companion/capture/two_sources.py`` writes it)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from companion.read.days import local_time
 from companion.read.labels import status_label
+from companion.read.local_days import local_time
 
 SOURCE_NAMES = {"portal": "Seller Central", "spapi": "the Support API"}
 

@@ -11,7 +11,7 @@ Other modules can add kinds of events with ``sources``: callables
 ``source(db, filters, cursor, limit) -> list[event dict]`` whose events carry ``at``,
 ``rank`` (3 or more), ``seq`` and ``kind`` and follow the same order and cursor rule:
 ``keyset`` writes that rule as SQL and ``Cursor.admits`` applies it in memory, and
-``companion.read.days`` is the day rule for ``from``/``to``.
+``companion.read.local_days`` is the day rule for ``from``/``to``.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from companion.read import matching, search
-from companion.read.days import clamp_day, date_clauses
+from companion.read import search, search_terms
 from companion.read.labels import CHANNELS
+from companion.read.local_days import clamp_day, date_clauses
 from companion.read.params import INT_MAX, TEXT_MAX, clean_text
 from companion.read.queries import SENDERS, STATUS_LABELS, case_filters_sql
 
@@ -157,10 +157,10 @@ def _messages(db, filters, cursor, limit) -> list[dict]:
     elif "channel" in filters:
         where.append("m.channel = :channel")
         params["channel"] = filters["channel"]
-    words = matching.parse(filters.get("q", ""))
+    words = search_terms.parse(filters.get("q", ""))
     hint = ""
     if words:
-        found = matching.match(db, words, "messages", params)
+        found = search_terms.match(db, words, "messages", params)
         clauses = found.clauses()
         # Many matches: walk the time index (``search.plan``); a case's own or a
         # channel's messages have indexes of their own that the planner picks.

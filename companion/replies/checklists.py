@@ -273,7 +273,7 @@ def items(db: sqlite_utils.Database, case_id: str) -> list[dict]:
 def progress(db: sqlite_utils.Database, case_ids: list[str] | None = None
              ) -> dict[str, dict]:
     """{case_id: {"done", "total"}} of stored checklists (what list pages show is
-    ``companion.replies.progress.for_cases``, which also counts lists not stored yet)."""
+    ``companion.queue.progress.for_cases``, which also counts lists not stored yet)."""
     sql = "select case_id, sum(done) as done, count(*) as total from checklist_items"
     params: list = []
     if case_ids is not None:

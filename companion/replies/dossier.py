@@ -16,10 +16,11 @@ from html import escape
 
 import sqlite_utils
 
+from companion.newcase import prepared
 from companion.read.labels import TRANSFERRED, status_label
 from companion.read.safe_html import message_html
 from companion.read.thread import present
-from companion.replies import checklists, drafts, prepared, related, repeats
+from companion.replies import checklists, drafts, related, repeats
 from companion.replies import sent as sent_mod
 
 CSS = """

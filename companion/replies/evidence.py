@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 import sqlite_utils
 
-from companion.home import evidence_dir, home
+from companion.folders import evidence_dir, home
 from companion.schema import utcnow
 
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024

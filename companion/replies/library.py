@@ -8,7 +8,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from companion.home import home
+from companion.folders import home
 from companion.replies import tomlfiles
 
 BUILTIN_DIR = Path(__file__).parent / "data" / "checklists"

@@ -1,5 +1,5 @@
 """Read models of the documented-replies panel: everything the case page's panel shows,
-as plain dicts the UI's templates receive (home's queue is ``companion.replies.queue``).
+as plain dicts the UI's templates receive (home's queue is ``companion.queue.rows``).
 
 Building them writes nothing: the checklist, the asks and the draft are the in-memory
 ones (``checklists.view``, ``checklists.case_asks``, ``drafts.preview``) and slow parts

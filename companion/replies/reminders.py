@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
-from companion.home import home
+from companion.folders import home
 from companion.read.cache import Memo, sync_key
 from companion.read.labels import ANSWERED, WAITING_ON_AMAZON, WAITING_ON_SELLER, sql_in
 from companion.replies import window

@@ -18,7 +18,7 @@ from datetime import datetime
 import sqlite_utils
 
 from companion.read.cache import Memo
-from companion.read.days import local_time
+from companion.read.local_days import local_time
 from companion.replies import asks as asks_mod
 from companion.replies import checklists
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from companion.home import home
+from companion.folders import home
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "data" / "templates"
 RENDER_SECONDS = 2.0

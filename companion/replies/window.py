@@ -14,14 +14,14 @@
 After the window, Amazon's way is a new case that cites this one: the draft becomes
 ``new_case`` and the reminder says so. Everything here is pure (times in, a dict out) so
 the rule is tested table by table; days are shown in this machine's zone, the day rule
-of ``companion.read.days``.
+of ``companion.read.local_days``.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from companion.read.days import local_time
+from companion.read.local_days import local_time
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 

@@ -1,6 +1,6 @@
 """One round of one account, and the watch over many.
 
-A round: choose the account (``companion.home.use_account``: everything below reads and
+A round: choose the account (``companion.folders.use_account``: everything below reads and
 writes that account's folder only), skip it if the watch stopped it and the person has
 not acted, or if it was synced by a watch less than the floor ago; take its sync lock (a
 manual ``caselog sync`` or another watch holds it: skip); run one incremental sync
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from companion import accounts, errors
-from companion.home import use_account
+from companion.folders import use_account
+from companion.notify import deliver as tell
 from companion.notify import settings as notify_settings
-from companion.notify import tell
 from companion.watch import schedule, state
 
 STOPS = ("auth", "robot", "outage")
@@ -50,7 +50,7 @@ def _credentials_time(kind: str, origin: str) -> float | None:
     """When the account's saved session (or Support API credentials file) last changed:
     a newer one than a stop means the person signed in again."""
     from companion.credentials import file_path
-    from companion.home import sessions_dir
+    from companion.folders import sessions_dir
     from scrapers.browser.session import session_path
 
     path = file_path(origin) if kind == "spapi" else session_path(origin, sessions_dir())

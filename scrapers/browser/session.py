@@ -2,7 +2,7 @@
 
 A session is Playwright's ``storage_state`` (cookies and local storage) for one portal
 origin, kept as ``<directory>/<host>_<port>.json``; the caller says which folder
-(``companion.home`` knows where caselog keeps things: scrapers never decide that).
+(``companion.folders`` knows where caselog keeps things: scrapers never decide that).
 Passwords never pass through here: the portal's session cookie is all a later sync needs.
 """
 

@@ -49,7 +49,7 @@ from scrapers.parse.html5 import (
     UNQUOTED_SLASH,
     VOID,
 )
-from scrapers.parse.openstack import (
+from scrapers.parse.open_elements import (
     DEAD,
     FOREIGN,
     FORMATTING_BIT,

@@ -11,10 +11,13 @@ from flask import (
     send_file,
 )
 
+from companion.newcase import pages as newcase
+from companion.queue import deadlines as caselist
+from companion.queue import progress
 from companion.read import cases, queries, sources
 from companion.read.labels import STATUS_LABELS
 from companion.read.queries import utc_now
-from companion.replies import caselist, newcase, panels, progress, sent
+from companion.replies import panels, sent
 from webui.accounts import account_home, fallback_portal
 from webui.db import get_db
 from webui.htmx import page
@@ -46,7 +49,7 @@ def table():
 @bp.get("/cases.csv")
 def table_csv():
     """The whole table as CSV, with the filters and the sort of the page it was
-    downloaded from (``companion.replies.caselist``); reading only."""
+    downloaded from (``companion.queue.deadlines``); reading only."""
     db = get_db()
     args = cases.table_args(request.args)
     now = utc_now()

@@ -1,14 +1,14 @@
 """Home: the sync state with Sync now, then one queue of what Amazon wants from the
-seller (``companion.replies.queue``), then what waits on Amazon, what changed since the
+seller (``companion.queue.rows``), then what waits on Amazon, what changed since the
 person last looked, and the charts."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
+from companion.queue import marks
 from companion.read import overview, stats
 from companion.read.queries import utc_now
-from companion.replies import marks
 from webui import charts
 from webui.db import get_db
 from webui.views.queue import queue_context

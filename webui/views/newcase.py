@@ -5,7 +5,7 @@ Seller Central and a sync brought it.
 
 Plain HTML forms: every act is a POST with the CSRF token that redirects back (303) to
 the page it came from, with its message carried by flash. GETs only read. The pages'
-data comes from ``companion.replies.newcase``; the acts are ``companion.replies.prepared``.
+data comes from ``companion.newcase.pages``; the acts are ``companion.newcase.prepared``.
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ from flask import (
 )
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from companion.newcase import pages as newcase
+from companion.newcase import prepared, topics
 from companion.read.params import clean_text
-from companion.replies import dossier, evidence, newcase, prepared, topics
+from companion.replies import dossier, evidence
 from companion.replies.sandbox import DraftError
 from webui.db import get_db
 from webui.files import send_evidence

@@ -1,7 +1,7 @@
 """Notifications in the UI: the header's badge (unread count) and the list of an
 account's notifications with Mark read (POSTs, CSRF-checked). The same events the watch
 sent (``companion.notify``), read from the account's own database; All accounts merges
-them (``webui.views.everyone``)."""
+them (``webui.views.all_accounts``)."""
 
 from __future__ import annotations
 

@@ -3,8 +3,8 @@ nothing to do, undo) and on home (mark as seen).
 
 Every act is a plain form POST (CSRF token in a hidden field) that redirects back to
 home; with htmx the same POST answers the refreshed queue partial, with the words of
-what was done and its Undo. Views only wire ``companion.replies.marks`` and
-``companion.replies.queue`` together.
+what was done and its Undo. Views only wire ``companion.queue.marks`` and
+``companion.queue.rows`` together.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from flask import (
     url_for,
 )
 
+from companion.queue import marks
+from companion.queue import rows as queue
 from companion.read.params import choice, clamp_int
 from companion.read.queries import case_exists, utc_now
-from companion.replies import marks, queue
 from webui.db import get_db
 from webui.htmx import is_htmx
 from webui.views.replies import replies_on

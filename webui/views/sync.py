@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
-from companion.home import account_dir
+from companion.folders import account_dir
 from companion.read import queries, sources
 from webui.accounts import base_account, db_path_for, fallback_portal
 from webui.db import get_db

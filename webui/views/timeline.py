@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, request, url_for
 
 from companion.read import labels, queries, timeline
-from companion.read.days import clamp_day
+from companion.read.local_days import clamp_day
 from webui.db import get_db
 from webui.htmx import page
 

@@ -29,7 +29,7 @@ from companion.capture.pipeline import RESULT_CAP, Listing, StoredCase, epoch, l
 from companion.capture.store import CLOSED_STATUSES, stored_cases
 from companion.doctor.canary import check_case_list
 from companion.errors import strip_case
-from companion.home import load_session
+from companion.folders import load_session
 from scrapers.errors import STOPS, CaptureError, NoSavedSession, ParseError, PortalError
 
 PAGE_SIZE = 50

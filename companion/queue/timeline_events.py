@@ -5,7 +5,7 @@ the person's snoozes and "nothing to do" marks on home's queue and their undoing
 
 Both are timeline sources (``companion.read.timeline``): ``source(db, filters, cursor,
 limit)`` returns at most ``limit`` events after ``cursor``, newest first, with the same
-filters, day rule (``companion.read.days``) and cursor rule (``timeline.keyset`` in
+filters, day rule (``companion.read.local_days``) and cursor rule (``timeline.keyset`` in
 SQL, ``Cursor.admits`` in memory) as the built-in kinds.
 """
 
@@ -15,11 +15,11 @@ import json
 
 import sqlite_utils
 
-from companion.read.days import date_clauses, in_range
+from companion.queue.marks import mark_event_source
+from companion.read.local_days import date_clauses, in_range
 from companion.read.queries import case_filters_sql
 from companion.read.timeline import Cursor, keyset
 from companion.replies import reminders
-from companion.replies.marks import mark_event_source
 
 RANK_DRAFT, RANK_REMINDER = 3, 4
 

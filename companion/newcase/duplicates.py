@@ -33,8 +33,9 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
+from companion.newcase import topics
 from companion.read.labels import WAITING_ON_AMAZON, WAITING_ON_SELLER
-from companion.replies import panels, related, topics, window
+from companion.replies import panels, related, window
 from companion.replies.drafts import PLACEHOLDER
 
 OPEN = WAITING_ON_AMAZON + WAITING_ON_SELLER

@@ -22,9 +22,10 @@ from datetime import datetime
 
 import sqlite_utils
 
-from companion.home import home, use_account
+from companion.folders import home, use_account
+from companion.queue import rows as queue
 from companion.read.cache import Memo, db_key
-from companion.replies import queue, reminders
+from companion.replies import reminders
 
 _MEMO = Memo(size=128)
 BUCKET_SECONDS = 300

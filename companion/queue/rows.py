@@ -38,10 +38,11 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
+from companion.queue import marks, progress
 from companion.read import sources
 from companion.read.cache import Memo
 from companion.read.labels import ANSWERED, WAITING_ON_AMAZON, sql_in
-from companion.replies import marks, progress, reminders, repeats
+from companion.replies import reminders, repeats
 
 KINDS = ("answer", "reopen", "new_case", "follow_up", "callback", "evidence")
 WHAT = {"answer": "Answer Amazon", "reopen": "Reopen window closes",

@@ -1,5 +1,5 @@
 """New cases prepared before they exist: a topic from the library
-(``companion.replies.topics``), a subject and description rendered from the topic's
+(``companion.newcase.topics``), a subject and description rendered from the topic's
 template in the sandbox and then edited by the person (every save kept), the topic's
 evidence list as a checklist, and files, until the seller has opened the case in Seller
 Central and a sync brought it; then the work is attached to that case.

@@ -12,12 +12,12 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from companion import accounts as registry
-from companion.home import use_account
+from companion.folders import use_account
 from companion.notify import store
+from companion.queue import all_accounts as across
 from companion.read import queries
 from companion.read.params import clamp_int
 from companion.read.queries import utc_now
-from companion.replies import across
 from webui.accounts import fallback_portal, names, root_for
 from webui.db import account_db
 from webui.htmx import page
@@ -25,7 +25,7 @@ from webui.syncall import SyncAll
 from webui.views.replies import replies_on
 from webui.views.sync import runner
 
-bp = Blueprint("everyone", __name__, url_prefix="/all")
+bp = Blueprint("all_accounts", __name__, url_prefix="/all")
 
 
 def sync_all() -> SyncAll:
@@ -44,7 +44,7 @@ def index():
     n = clamp_int(request.args.get("page"), 1, 1, 10**6)
     found = across.merged(((name, account_db(name)) for name in known), utc_now(),
                           account=account, page=n, with_evidence=replies_on())
-    return page("everyone/index.html", "everyone/_queue.html",
+    return page("all_accounts/index.html", "all_accounts/_queue.html",
                 push={"account": account, "page": None if found["page"] == 1 else n},
                 found=found, known=known, roots={k: root_for(k) for k in known},
                 **sync_all_context(known))
@@ -92,16 +92,16 @@ def start_sync():
     known = names()
     sync_all().start([(name, _plan_one(name)) for name in known])
     if request.headers.get("HX-Request"):
-        return render_template("everyone/_sync.html", **sync_all_context(known))
-    return redirect(url_for("everyone.index") + "#sync-all", code=303)
+        return render_template("all_accounts/_sync.html", **sync_all_context(known))
+    return redirect(url_for("all_accounts.index") + "#sync-all", code=303)
 
 
 @bp.get("/sync/status")
 def sync_status():
     known = names()
     if request.headers.get("HX-Request"):
-        return render_template("everyone/_sync.html", **sync_all_context(known))
-    return redirect(url_for("everyone.index") + "#sync-all", code=303)
+        return render_template("all_accounts/_sync.html", **sync_all_context(known))
+    return redirect(url_for("all_accounts.index") + "#sync-all", code=303)
 
 
 @bp.get("/notifications")
@@ -130,4 +130,4 @@ def notifications_read():
     elif not ref:
         for name in known:
             store.mark_read(account_db(name))
-    return redirect(url_for("everyone.notifications"), code=303)
+    return redirect(url_for("all_accounts.notifications"), code=303)

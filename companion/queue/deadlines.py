@@ -1,6 +1,6 @@
 """The cases table's deadline and the table as CSV.
 
-The deadline of a case is its row in home's queue (``companion.replies.queue``): what
+The deadline of a case is its row in home's queue (``companion.queue.rows``): what
 is wanted from the seller and by when, or nothing. The cases table shows it as a column
 and can sort by it (in memory: it is no column of the database; cases without one come
 last in either direction). The CSV (``caselog export --format csv`` and the table's
@@ -23,10 +23,11 @@ from datetime import datetime
 
 import sqlite_utils
 
+from companion.queue import progress
+from companion.queue import rows as queue
 from companion.read import cases
 from companion.read.cache import Memo
 from companion.read.labels import status_label
-from companion.replies import progress, queue
 
 COLUMNS = ("Case ID", "Status", "Subject", "Category", "Created", "Last Amazon reply",
            "Last message", "Next deadline", "Wanted", "Evidence")

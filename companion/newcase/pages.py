@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
+from companion.newcase import duplicates as matching
+from companion.newcase import prepared, topics
 from companion.read.queries import portal_url
-from companion.replies import evidence, matching, prepared, topics
+from companion.replies import evidence
 from companion.replies.drafts import TYPED_HINT
 
 

@@ -3,7 +3,7 @@ about (its category as the case log shows it), what Amazon needs to decide it, t
 evidence to gather, and the template of the case's description.
 
 Topics are TOML files, like the checklists: the built-in ones in
-``companion/replies/data/topics/``, the person's own in ``CASELOG_HOME/topics/*.toml``.
+``companion/newcase/data/topics/``, the person's own in ``CASELOG_HOME/topics/*.toml``.
 A user file with a new ``id`` adds a topic; with a built-in ``id`` it replaces that
 topic, or, with ``extend = true``, changes only the fields it gives (evidence items by
 their ``id``; ``needs``, ``keywords`` and ``categories`` are added to). The format::
@@ -36,7 +36,7 @@ from pathlib import Path
 
 import jinja2
 
-from companion.home import home
+from companion.folders import home
 from companion.replies import tomlfiles
 from companion.replies.sandbox import environment
 

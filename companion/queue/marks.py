@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlite_utils
 
-from companion.read.days import date_clauses, parse_day
+from companion.read.local_days import date_clauses, parse_day
 from companion.read.queries import case_filters_sql
 from companion.read.timeline import Cursor, keyset
 from companion.schema import utcnow
