@@ -11,7 +11,7 @@ when its case is put together. Whatever a parser raises becomes a
 from __future__ import annotations
 
 from companion.capture.archive import Archived
-from companion.errors import redact
+from companion.redact import redact
 from scrapers.errors import CaptureError, LayoutError, ParseError
 
 

@@ -10,6 +10,9 @@ import click
 
 from companion import errors
 from companion.cli.options import ExitError, check_portal, spapi_options
+from companion.debuglog import debug_log
+from companion.exitcodes import exit_code
+from companion.redact import redact, remember_secret
 
 
 def _sign_in(portal_url, email, headless, cdp_url, timeout) -> dict:
@@ -22,8 +25,8 @@ def _sign_in(portal_url, email, headless, cdp_url, timeout) -> dict:
         if not password:
             password = click.prompt(f"Password for {email}", hide_input=True, err=True)
         secret = os.environ.get("CASELOG_TOTP_SECRET") or None
-        errors.remember_secret(password)
-        errors.remember_secret(secret)
+        remember_secret(password)
+        remember_secret(secret)
         return signin.run(signin.login_with_password(
             portal_url, email, password, headless=headless, totp_secret=secret))
     return signin.run(signin.login_interactive(portal_url, timeout=timeout))
@@ -32,7 +35,7 @@ def _sign_in(portal_url, email, headless, cdp_url, timeout) -> dict:
 def _prompted(env: str, label: str, hide: bool) -> str:
     value = (os.environ.get(env) or click.prompt(label, hide_input=hide, err=True)).strip()
     if hide:
-        errors.remember_secret(value)
+        remember_secret(value)
     return value
 
 
@@ -59,7 +62,7 @@ def _spapi_login(endpoint: str, lwa_endpoint: str | None) -> str:
         asyncio.run(prove())
     except Exception as exc:
         problem = errors.explain(exc, portal=endpoint, doing="sync", login=hint)
-        raise ExitError(problem.message, errors.exit_code(problem.state)) from None
+        raise ExitError(problem.message, exit_code(problem.state)) from None
     return credentials.save(credentials.Saved(endpoint, token_url, creds.client_id,
                                               creds.client_secret, creds.refresh_token))
 
@@ -72,13 +75,13 @@ def _failure(exc: Exception, portal_url: str) -> ExitError | click.ClickExceptio
     from scrapers.browser.launch import BrowserNotFound
 
     if isinstance(exc, signin.RobotCheckDuringLogin):
-        return ExitError(errors.redact(str(exc)), 4)
+        return ExitError(redact(str(exc)), 4)
     if isinstance(exc, signin.LoginError):
-        return ExitError(errors.redact(str(exc)), 3)
+        return ExitError(redact(str(exc)), 3)
     if isinstance(exc, BrowserNotFound):
         return click.ClickException(str(exc))
     if isinstance(exc, PlaywrightError):  # nothing answered, or the browser died
-        log = errors.debug_log(exc, f"login at {portal_url}")
+        log = debug_log(exc, f"login at {portal_url}")
         return click.ClickException(
             f"could not sign in at {portal_url}: the portal did not answer or the browser "
             f"stopped. Check the address and your connection. (Details: {log}.)")

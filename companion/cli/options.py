@@ -14,7 +14,7 @@ from companion.folders import db_path
 
 
 class ExitError(click.ClickException):
-    """A ClickException with caselog's own exit code (see ``companion.errors``)."""
+    """A ClickException with caselog's own exit code (see ``companion.exitcodes``)."""
 
     def __init__(self, message: str, code: int):
         super().__init__(message)

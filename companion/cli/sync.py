@@ -1,6 +1,6 @@
 """``caselog sync``: a thin edge over ``companion.capture.sync``. Data (the ``--json``
 summary) on stdout, progress and messages on stderr, the exit code from the run's state
-(``companion.errors.EXIT_CODES``)."""
+(``companion.exitcodes.EXIT_CODES``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import time
 
 import click
 
-from companion import errors
 from companion.cli.options import (
     ExitError,
     check_portal,
@@ -22,6 +21,7 @@ from companion.cli.options import (
     spapi_options,
     timezone_option,
 )
+from companion.exitcodes import EXIT_HELP
 from companion.read.labels import status_label
 
 
@@ -130,7 +130,7 @@ def after_sync(database, summary: dict) -> None:
         refresh_after_sync(database, sorted(touched))
 
 
-@click.command(epilog="\b\n" + errors.EXIT_HELP)
+@click.command(epilog="\b\n" + EXIT_HELP)
 @click.option("--portal", default=None, callback=check_portal, metavar="URL",
               help="Seller Central's address, e.g. https://sellercentral.amazon.com "
               "(or the simulated portal's, http://127.0.0.1:8731).")

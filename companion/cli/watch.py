@@ -72,7 +72,7 @@ class Reporter:
 
 
 def _exit_code(rounds) -> int:
-    from companion.errors import exit_code
+    from companion.exitcodes import exit_code
 
     stops = [r.state for r in rounds if r.outcome == "stopped"]
     if stops:

@@ -63,7 +63,7 @@ def _read(path: Path) -> dict:
 def load(account_folder: Path | None = None) -> Settings:
     """The settings for an account (the chosen one by default): the shared file, then
     the account's own over it, key by key."""
-    from companion.errors import remember_secret
+    from companion.redact import remember_secret
 
     shared = homes.top() / FILE
     own = (account_folder or homes.home()) / FILE

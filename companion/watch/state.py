@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from companion.errors import redact
+from companion.redact import redact
 from companion.schema import utcnow
 
 
