@@ -9,7 +9,13 @@ import sys
 
 import click
 
+from companion.capture.export import iter_cases
+from companion.capture.importer import import_pages
+from companion.capture.reparse import reparse as reparse_archive
 from companion.cli.options import db_option, open_database, timezone_option
+from companion.queue import deadlines as caselist
+from companion.read.cases import matching_ids
+from companion.read.queries import utc_now
 
 
 @click.command()
@@ -36,8 +42,6 @@ def export(fmt, case_ids, db):
     if fmt == "csv":
         _export_csv(database, list(case_ids))
         return
-    from companion.capture.export import iter_cases
-
     out = sys.stdout
     out.write('{"cases": [')
     for i, case in enumerate(iter_cases(database, list(case_ids) or None)):
@@ -47,10 +51,6 @@ def export(fmt, case_ids, db):
 
 def _export_csv(database, case_ids: list[str]) -> None:
     """Newest case first, like the JSON; ``companion.queue.deadlines`` makes the rows."""
-    from companion.queue import deadlines as caselist
-    from companion.read.cases import matching_ids
-    from companion.read.queries import utc_now
-
     ids = matching_ids(database, {})
     if case_ids:
         wanted = set(case_ids)
@@ -71,8 +71,6 @@ def import_(files, timezone, max_mb, db):
     Usage:
         caselog import ~/Downloads/case-12345678901.html
     """
-    from companion.capture.importer import import_pages
-
     results = import_pages(open_database(db), list(files), timezone=timezone,
                            max_bytes=int(max_mb * 1024 * 1024))
     for r in results:
@@ -98,9 +96,7 @@ def reparse(timezone, db):
     Usage:
         caselog reparse
     """
-    from companion.capture.reparse import reparse as run
-
-    stats = run(open_database(db), timezone=timezone)
+    stats = reparse_archive(open_database(db), timezone=timezone)
     click.echo(f"Replayed {stats['captures']} captures: {stats['cases_stored']} cases "
                f"({stats['skipped']} groups skipped) in {stats['seconds']:.2f}s.")
     for err in stats["errors"][:20]:

@@ -14,6 +14,8 @@ import click
 
 from companion import errors
 from companion.cli.options import ExitError, portal_option, timezone_option
+from companion.doctor.driver import diagnose
+from companion.doctor.report import table
 from companion.exitcodes import exit_code
 
 EXIT_HELP = """Exit codes:
@@ -50,8 +52,6 @@ def doctor(portal, as_json, report_file, timezone, timeout):
         caselog doctor --portal URL --report doctor.json   # attach it to a bug report
         caselog doctor --portal URL --json
     """
-    from companion.doctor.driver import diagnose
-
     try:
         report = asyncio.run(diagnose(portal, timezone=timezone, timeout=timeout))
     except Exception as exc:  # a stop, no session, no browser: the seller's words
@@ -73,6 +73,4 @@ def doctor(portal, as_json, report_file, timezone, timeout):
 
 
 def _table(report: dict) -> str:
-    from companion.doctor.report import table
-
     return table(report)

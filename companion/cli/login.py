@@ -4,18 +4,23 @@ is imported only when a sign-in actually runs."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import click
 
-from companion import errors
+from companion import credentials, errors
 from companion.cli.options import ExitError, check_portal, spapi_options
 from companion.debuglog import debug_log
 from companion.exitcodes import exit_code
+from companion.folders import save_session
 from companion.redact import redact, remember_secret
+from scrapers.browser.launch import BrowserNotFound
+from scrapers.spapi import LWA_TOKEN_URL, LwaCredentials, SpapiClient
 
 
 def _sign_in(portal_url, email, headless, cdp_url, timeout) -> dict:
+    # Playwright, loaded for a browser sign-in only: the Support API's needs none.
     from scrapers.browser import login as signin
 
     if cdp_url:
@@ -42,11 +47,6 @@ def _prompted(env: str, label: str, hide: bool) -> str:
 def _spapi_login(endpoint: str, lwa_endpoint: str | None) -> str:
     """Prove the credentials with one token grant and one listCases call, then store
     them; returns where they went. Nothing secret is printed, on success or failure."""
-    import asyncio
-
-    from companion import credentials
-    from scrapers.spapi import LWA_TOKEN_URL, LwaCredentials, SpapiClient
-
     creds = LwaCredentials(
         _prompted("CASELOG_LWA_CLIENT_ID", "LWA client id", False),
         _prompted("CASELOG_LWA_CLIENT_SECRET", "LWA client secret", True),
@@ -69,10 +69,10 @@ def _spapi_login(endpoint: str, lwa_endpoint: str | None) -> str:
 
 def _failure(exc: Exception, portal_url: str) -> ExitError | click.ClickException:
     """The seller's words for a sign-in that did not complete."""
+    # Playwright's own (already loaded when a browser sign-in failed; never otherwise).
     from playwright.async_api import Error as PlaywrightError
 
     from scrapers.browser import login as signin
-    from scrapers.browser.launch import BrowserNotFound
 
     if isinstance(exc, signin.RobotCheckDuringLogin):
         return ExitError(redact(str(exc)), 4)
@@ -151,7 +151,5 @@ def login(portal_url, spapi, lwa_endpoint, email, headless, cdp_url, timeout, db
         raise
     except Exception as exc:
         raise _failure(exc, portal_url) from None
-    from companion.folders import save_session
-
     path = save_session(portal_url, state)
     click.echo(f"Signed in; session saved to {path}", err=True)

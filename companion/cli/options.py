@@ -7,10 +7,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
 from companion.folders import db_path
+from companion.schema import open_db
+from scrapers.spapi.lwa import resolve_endpoint
 
 
 class ExitError(click.ClickException):
@@ -29,8 +32,6 @@ def db_option(fn):
 def open_database(db: str | None, *, create: bool = True, case_id: str | None = None):
     """The database for a command; ``create=False`` for commands that only read it, which
     then say where they looked instead of making an empty one."""
-    from companion.schema import open_db
-
     path = db_path(db)
     try:
         database = open_db(path, create=create)
@@ -72,8 +73,6 @@ def check_spapi(ctx, param, value):
     """``na``, ``eu``, ``fe`` or an http(s) URL, as the Support API's base address."""
     if value is None:
         return None
-    from scrapers.spapi.lwa import resolve_endpoint
-
     try:
         return resolve_endpoint(value)
     except ValueError:
@@ -102,8 +101,6 @@ def parse_duration(ctx, param, value) -> timedelta:
 def check_timezone(ctx, param, value):
     if value is None:
         return None
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
