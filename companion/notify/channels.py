@@ -56,7 +56,7 @@ async def send_desktop(title: str, body: str) -> Delivery:
     why_not = desktop_session()
     if why_not:
         return Delivery("desktop", False, f"skipped: {why_not}")
-    try:
+    try:  # with its D-Bus client: loaded only when the desktop is told something
         from desktop_notifier import DesktopNotifier
     except ImportError:
         return Delivery("desktop", False, "skipped: desktop-notifier is not installed")
@@ -91,7 +91,7 @@ def _label(plugin, url: str) -> str:
 
 
 def _send_one(url: str, title: str, body: str) -> Delivery:
-    import apprise
+    import apprise  # its plugins load on import: only when a channel is set up
 
     plugin = apprise.Apprise.instantiate(url)
     if plugin is None:
