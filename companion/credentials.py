@@ -51,7 +51,7 @@ def _keyring():
     """The keyring, if a working one is there (not the "fail" or an empty chain)."""
     if os.environ.get("CASELOG_KEYRING", "1") == "0":
         return None
-    try:
+    try:  # optional: without a working keyring the credentials file is the store
         import keyring
         from keyring.backends import chainer, fail
     except ImportError:
