@@ -102,7 +102,7 @@ def test_help_loads_no_command_nor_their_libraries(tmp_path):
 
 @pytest.mark.parametrize("args, command", [
     (("dossier", "10000000001"), "companion.cli.replies"),
-    (("serve", "--help"), "webui.cli"),
+    (("serve", "--help"), "webui.app"),
 ])
 def test_commands_without_a_browser_never_load_playwright(tmp_path, args, command):
     held = modules_held(*args, home=tmp_path)
