@@ -162,7 +162,7 @@ def test_export_loads_no_playwright_and_makes_no_database(tmp_path):
                        env={**os.environ, "CASELOG_HOME": str(home)},
                        capture_output=True, text=True)
     loaded = next(line for line in r.stderr.splitlines() if line.startswith("MODULES ")).split()
-    assert "companion.cli.data" in loaded  # the probe saw the command run
+    assert "companion.cli.export" in loaded  # the probe saw the command run
     assert not [m for m in loaded if m.split(".")[0] == "playwright"]
     assert r.returncode == 1 and "no caselog database" in r.stderr
     assert not (home / "caselog.db").exists()

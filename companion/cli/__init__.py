@@ -26,7 +26,7 @@ from companion import __version__
 COMMANDS = {
     "sync": "companion.cli.sync:sync",
     "login": "companion.cli.login:login",
-    "export": "companion.cli.data:export",
+    "export": "companion.cli.export:export",
     "import": "companion.cli.data:import_",
     "reparse": "companion.cli.data:reparse",
     "dossier": "companion.cli.replies:dossier",

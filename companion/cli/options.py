@@ -13,7 +13,6 @@ import click
 
 from companion.folders import db_path
 from companion.schema import open_db
-from scrapers.spapi.lwa import resolve_endpoint
 
 
 class ExitError(click.ClickException):
@@ -73,6 +72,10 @@ def check_spapi(ctx, param, value):
     """``na``, ``eu``, ``fe`` or an http(s) URL, as the Support API's base address."""
     if value is None:
         return None
+    # The Support API's package loads its client (asyncio, the parsers) with it: only
+    # when --spapi is given, not for every command that shares these options.
+    from scrapers.spapi.lwa import resolve_endpoint
+
     try:
         return resolve_endpoint(value)
     except ValueError:
