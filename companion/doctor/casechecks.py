@@ -14,8 +14,7 @@ from companion.doctor.jsonchecks import RE_CASE_ID, contacts, meta, parsed_by, w
 from companion.doctor.privacy import zone_shown
 from scrapers.errors import AmbiguousTimeZone
 from scrapers.parse import locales
-from scrapers.parse.dom import buttons_of, detect_locale, labelled_values, text_of
-from scrapers.parse.pages import parse_case_page
+from scrapers.parse.dom import detect_locale, labelled_values, text_of
 
 SUMMARY = 'section[data-testid="case-summary"]'
 ATTACHMENT = 'a[data-testid="attachment"]'
@@ -332,6 +331,8 @@ def case_reopen_notice(c):
 def case_actions(c):
     """The Reply and Reopen case buttons the page's can_edit / can_reopen
     come from, as ViewCase's flags say."""
+    from scrapers.parse.dom import buttons_of
+
     m = meta(c)
     buttons = buttons_of(view(c))
     for contact in page_contacts(c):
@@ -348,6 +349,8 @@ def case_actions(c):
 @check("case_page.parser", "case_page", "caselog's parser reads the page")
 def case_parser(c):
     """caselog's case page parser reads the page."""
+    from scrapers.parse.pages import parse_case_page
+
     kwargs = {"timezone": c.timezone} if c.timezone else {}
     return parsed_by(lambda: parse_case_page(
         c.raw("case_page").body, case_id=c.case_id, **kwargs))

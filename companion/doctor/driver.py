@@ -17,7 +17,6 @@ from companion.doctor import report as reports
 from companion.doctor.findings import Captured, NotShown, Raw, run
 from companion.folders import load_session
 from scrapers.errors import STOPS, NoSavedSession, PortalError, TransientExhausted
-from scrapers.parse.pages import parse_lobby
 
 PAGE_SIZE = 50
 RE_ID = re.compile(r"[0-9]{6,20}")
@@ -54,6 +53,8 @@ def newest_case(c: Captured) -> str | None:
     except (NotShown, AttributeError):
         pass
     try:
+        from scrapers.parse.pages import parse_lobby
+
         listed, _ = parse_lobby(c.raw("lobby").body)
         return listed[0]["case_id"] if listed else None
     except (NotShown, ValueError):
@@ -96,7 +97,6 @@ async def diagnose(portal: str, *, timezone: str | None = None, timeout: float =
         state = load_session(portal)
         if state is None:
             raise NoSavedSession(f"no saved session for {portal}", url=portal)
-        # Playwright, loaded when the doctor goes to the portal: the checks need none.
         from scrapers.browser.client import PortalClient
 
         async with PortalClient(portal, storage_state=state, concurrency=2,

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 from companion.doctor import privacy
 from scrapers.errors import ParseError
-from scrapers.parse import shapes
-from scrapers.parse.dom import page_text, tree_of
 
 # A check ends in one of these. "not shown": the captures hold nothing it could look at
 # (the newest case has no attachment, say); that is no failure.
@@ -109,9 +107,11 @@ class Captured:
 
     def json(self, kind: str):
         """The decoded JSON of a capture (within the parsers' size and depth limits)."""
+        from scrapers.parse.shapes import load
+
         def decode():
             try:
-                return shapes.load(self.raw(kind).body, what=kind)
+                return load(self.raw(kind).body, what=kind)
             except ParseError:
                 raise NotShown("the answer is not JSON caselog can decode") from None
 
@@ -119,6 +119,8 @@ class Captured:
 
     def tree(self, kind: str):
         """The parsed HTML of a rendered capture (labels shown, nesting flattened)."""
+        from scrapers.parse.dom import page_text, tree_of
+
         def build():
             try:
                 return tree_of(page_text(self.raw(kind).body))

@@ -11,9 +11,7 @@ from collections import Counter
 
 from companion.doctor import jsonshape as js
 from companion.doctor.findings import NotShown, check, count, number
-from scrapers.errors import LayoutError, ParseError
 from scrapers.parse.locales import API_STATUSES
-from scrapers.parse.monsapi import parse_search, parse_view_case
 
 RE_CASE_ID = re.compile(r"[0-9]{8,14}")
 SEARCH_TOP = {"caseSearchResultList": ("list",), "totalNumberOfResults": ("number",)}
@@ -86,6 +84,8 @@ def parsed_by(parse) -> tuple[str, str]:
     """Does caselog's own parser read the capture? The contract may hold and the
     parser still refuse (or the reverse), and that is what a bug report needs first;
     only the parser's expectation and place are said, never what it found (data)."""
+    from scrapers.errors import LayoutError, ParseError
+
     try:
         parse()
     except LayoutError as exc:
@@ -212,6 +212,8 @@ def search_order(c):
 @check("search.parser", "search", "caselog's parser reads the answer")
 def search_parser(c):
     """caselog's SearchForCases parser reads the answer."""
+    from scrapers.parse.monsapi import parse_search
+
     return parsed_by(lambda: parse_search(c.raw("search").body))
 
 
@@ -360,4 +362,6 @@ def viewcase_current_token(c):
 @check("viewcase.parser", "viewcase", "caselog's parser reads the answer")
 def viewcase_parser(c):
     """caselog's ViewCase parser reads the answer."""
+    from scrapers.parse.monsapi import parse_view_case
+
     return parsed_by(lambda: parse_view_case(c.raw("viewcase").body, c.case_id))

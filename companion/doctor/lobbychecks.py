@@ -18,7 +18,6 @@ from companion.doctor.findings import NotShown, check, count, number
 from companion.doctor.jsonchecks import ids_found, parsed_by, why
 from scrapers.parse import locales
 from scrapers.parse.dom import RE_CASE_ID_IN_URL, RE_TOTAL, text_of
-from scrapers.parse.pages import parse_lobby
 
 LAYOUT_A = ("case_id", "status", "subject", "created", "last_reply")
 LAYOUT_B = ("created", "case_id", "status", "email", "subject")
@@ -188,6 +187,8 @@ def lobby_dates(c):
 @check("lobby.parser", "lobby", "caselog's parser reads the page")
 def lobby_parser(c):
     """caselog's lobby parser reads the page."""
+    from scrapers.parse.pages import parse_lobby
+
     return parsed_by(lambda: parse_lobby(c.raw("lobby").body))
 
 

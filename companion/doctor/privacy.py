@@ -28,7 +28,6 @@ from companion.doctor import html
 from companion.redact import redact
 from scrapers.parse import locales
 from scrapers.parse.dom import RE_CASE_ID_IN_URL, children, labelled_values, text_of
-from scrapers.parse.text import html_to_text
 
 # JSON keys whose values are the contract's vocabulary, not the seller's data.
 ENUM_KEYS = frozenset({"status", "caseStatus", "channelType"})
@@ -158,6 +157,8 @@ def _json_values(doc, out: list, depth: int = 0) -> None:
     elif isinstance(doc, str):
         out.append(doc)
         if "<" in doc or "&" in doc:
+            from scrapers.parse.text import html_to_text
+
             out.extend(line for line in html_to_text(doc).splitlines() if line.strip())
     elif isinstance(doc, int) and not isinstance(doc, bool) and abs(doc) >= 100_000:
         out.append(str(doc))

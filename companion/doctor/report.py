@@ -19,11 +19,9 @@ from urllib.parse import urlsplit
 
 from companion import __version__
 from companion.doctor import html, privacy
-from companion.doctor.casechecks import kind_of
 from companion.doctor.findings import CAPTURES, CHECKS, RESULTS, Captured, Finding, NotShown
 from companion.doctor.jsonshape import shape
 from companion.doctor.lobbychecks import layouts, lobby_locale, page_locale, seen_labels
-from scrapers.parse.dom import buttons_of
 
 FORMAT = 1
 CONTRACT = "PORTAL.md version 2"
@@ -33,10 +31,14 @@ TESTIDS = ("case-summary", "sender-label", "reciever", "receiver", "channel",
 
 def _page_counts(c: Captured) -> dict:
     """What the case page holds, counted: contact elements, test ids, buttons."""
+    from scrapers.parse.dom import buttons_of
+
     tree = c.tree("case_page")
     view = html.view_of(tree)
     if view is None:
         return {"view_case": False}
+    from companion.doctor.casechecks import kind_of
+
     return {"view_case": True,
             "contacts": dict(Counter(kind_of(n) for n in html.contacts_of(tree))),
             "testids": {t: len(view.css(f'[data-testid="{t}"]')) for t in TESTIDS},
