@@ -38,8 +38,10 @@ from pathlib import Path
 
 import sqlite_utils
 
+from companion import credentials
 from companion import folders as homes
 from companion.folders import DEFAULT, MARKER, NAME_RULE, UnknownAccount
+from companion.schema import open_db
 
 REGISTRY = "accounts.toml"
 SOURCE_KEYS = ("portal", "spapi", "lwa_endpoint")
@@ -195,8 +197,6 @@ def _forget_credentials(account: Account) -> None:
     goes with the folder)."""
     if not account.spapi:
         return
-    from companion import credentials
-
     with homes.use_account(account.name):
         credentials.forget(account.spapi)
 
@@ -205,8 +205,6 @@ def _forget_credentials(account: Account) -> None:
 
 def open_account_db(name: str, create: bool = True) -> sqlite_utils.Database:
     """The account's own database (a UI opens each account's this way)."""
-    from companion.schema import open_db
-
     return open_db(get(name).folder / "caselog.db", create=create)
 
 
@@ -237,8 +235,6 @@ def pick_source(account: Account, db: sqlite_utils.Database | None = None
     """("spapi", endpoint) where the account has Support API credentials saved for its
     endpoint, else ("portal", url) where it names a portal, else None. Must run with the
     account chosen (its credentials are its own)."""
-    from companion import credentials
-
     found = sources(account, db)
     if found.get("spapi") and credentials.load(found["spapi"]) is not None:
         return "spapi", found["spapi"]

@@ -6,7 +6,7 @@ Locker, a Secret Service on a Linux desktop: the ``keyring`` library decides), e
 file under ``CASELOG_HOME/credentials/`` readable by the owner only, as the saved browser
 sessions are. A machine without a desktop (a server, CI, this one) has no working keyring
 and gets the file. ``CASELOG_KEYRING=0`` asks for the file anyway. Every value loaded is
-registered with ``companion.errors`` so no message can ever show it.
+registered with ``companion.redact`` so no message can ever show it.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from companion.errors import remember_secret
 from companion.folders import DEFAULT, account, home, open_private, private_dir
+from companion.redact import remember_secret
 
 SERVICE = "caselog-spapi"
 
@@ -51,7 +51,7 @@ def _keyring():
     """The keyring, if a working one is there (not the "fail" or an empty chain)."""
     if os.environ.get("CASELOG_KEYRING", "1") == "0":
         return None
-    try:
+    try:  # optional: without a working keyring the credentials file is the store
         import keyring
         from keyring.backends import chainer, fail
     except ImportError:

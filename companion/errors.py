@@ -1,25 +1,21 @@
-"""The one place where a failure becomes words a seller reads, and where secrets leave.
+"""The one place where a failure becomes words a seller reads.
 
 Everything that reaches a person, a ``--json`` summary, the UI, a log line or a database
-row is made here (:func:`explain`, :func:`describe`) and passes through :func:`redact`,
-which removes cookies, session tokens, passwords, TOTP and LWA secrets and auth headers,
-whatever library wrote them (Playwright's call logs print request headers, cookies
-included). Raw library text goes only to the debug log under ``CASELOG_HOME/logs``
-(owner-only, redacted too), for a developer to read.
-
-Also the one table from a sync's state to its exit code, shared by the CLI and the docs.
+row about a failure is made here (:func:`explain`, :func:`describe`), in words that say
+what to do next, and passes through ``companion.redact``. Raw library text goes only to
+the debug log (``companion.debuglog``), for a developer to read. What each state means
+for the exit code is ``companion.exitcodes``.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import threading
-import traceback
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from companion.debuglog import debug_log
+from companion.redact import redact
 from scrapers import errors as capture_errors
+from scrapers.browser.launch import BrowserNotFound
 from scrapers.errors import (
     AttachmentTooLarge,
     BadRequest,
@@ -30,106 +26,12 @@ from scrapers.errors import (
     PortalError,
     RobotCheck,
     SessionExpired,
+    ShapeChanged,
     TooLarge,
     TransientExhausted,
     Unreachable,
 )
-
-# state -> exit code. 2 is click's usage error; every sync ends in one of these states.
-EXIT_CODES = {"ok": 0, "partial": 1, "failed": 1, "interrupted": 1, "auth": 3, "robot": 4,
-              "outage": 5}
-USAGE = 2
-EXIT_HELP = """Exit codes:
-  0  every listed case is captured
-  1  some cases failed (recorded; the rest were saved), or the sync failed
-  2  usage error
-  3  sign-in needed: run `caselog login`, then sync again
-  4  robot check: a person must pass it in `caselog login`
-  5  Seller Central's case log is unavailable right now: try again later"""
-STOP_STATES = {SessionExpired: "auth", RobotCheck: "robot", Outage: "outage"}
-
-
-def exit_code(state: str) -> int:
-    return EXIT_CODES.get(state, 1)
-
-
-# -- redaction -----------------------------------------------------------------------------
-
-REDACTED = "[redacted]"
-_known: set[str] = set()
-_known_lock = threading.Lock()
-_SECRET_HEADERS = r"cookie|set-cookie|authorization|proxy-authorization|x-amz-access-token"
-_SECRET_NAMES = (r"access_token|refresh_token|client_secret|client_id_secret|password|passwd"
-                 r"|totp_secret|mfa_secret|otp|secret|session[-_]token|token")
-_PATTERNS = [
-    # header lines, as Playwright's call log and HTTP dumps print them
-    (re.compile(rf"(?im)^(\s*(?:-\s*)?(?:{_SECRET_HEADERS})\s*:\s*).+$"), rf"\1{REDACTED}"),
-    # headers inside dict or JSON reprs
-    (re.compile(rf"(?i)(['\"](?:{_SECRET_HEADERS})['\"]\s*:\s*['\"])[^'\"]*"),
-     rf"\1{REDACTED}"),
-    # cookie pairs anywhere: name=value; (the portal's and Amazon's session cookies)
-    (re.compile(r"(?i)\b((?:session-token|session-id|sess-at-\w+|at-\w+|x-main|sst-\w+"
-                r"|ubid-\w+|ap-remembered-device)=)[^;\s\"'&]+"), rf"\1{REDACTED}"),
-    # key: value / key=value / "key": "value" for secret names
-    (re.compile(rf"(?i)([\"']?\b(?:{_SECRET_NAMES})\b[\"']?\s*[:=]\s*[\"']?)"
-                r"(?!\[redacted\])[^\"'\s,&;}]+"), rf"\1{REDACTED}"),
-    # Login with Amazon tokens (Atza| access, Atzr| refresh)
-    (re.compile(r"Atz[ar]\|[\w\-|.=+/%]+"), REDACTED),
-    # signed URL parts (attachment download links)
-    (re.compile(r"(?i)([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|sig"
-                r"|signature|token)=)[^&\s\"']+"), rf"\1{REDACTED}"),
-]
-
-
-def remember_secret(value: str | None) -> None:
-    """A value this process knows to be secret (a session cookie it loaded, a password
-    it was given, LWA credentials): :func:`redact` removes it wherever it appears."""
-    if value and len(value) >= 6:
-        with _known_lock:
-            _known.add(str(value))
-
-
-def remember_session(state: dict | None) -> None:
-    """Every cookie value of a Playwright storage state is a secret."""
-    for cookie in (state or {}).get("cookies", []) or []:
-        if isinstance(cookie, dict):
-            remember_secret(cookie.get("value"))
-
-
-def redact(text: str | None) -> str:
-    """``text`` with every secret replaced by ``[redacted]``."""
-    if not text:
-        return text or ""
-    text = str(text)
-    with _known_lock:
-        known = sorted(_known, key=len, reverse=True)
-    for value in known:
-        if value in text:
-            text = text.replace(value, REDACTED)
-    for pattern, repl in _PATTERNS:
-        text = pattern.sub(repl, text)
-    return text
-
-
-# -- the debug log ---------------------------------------------------------------------------
-
-def debug_log(exc: BaseException | None, context: str = "") -> str | None:
-    """Append ``context`` and the redacted traceback to ``CASELOG_HOME/logs/debug.log``
-    (created owner-only); returns the log's path, or None when it cannot be written."""
-    from companion.folders import logs_dir, open_private
-
-    try:
-        path = logs_dir() / "debug.log"
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        lines = [f"--- {stamp} pid {os.getpid()} {context}".rstrip()]
-        if exc is not None:
-            lines.append("".join(traceback.format_exception(exc)).rstrip())
-        with open_private(path, "a") as fh:
-            fh.write(redact("\n".join(lines)) + "\n")
-        return str(path)
-    except OSError:
-        return None
-
+from scrapers.spapi.errors import CredentialsRejected, InvalidClient, InvalidGrant
 
 # -- human words -----------------------------------------------------------------------------
 
@@ -163,8 +65,6 @@ def explain(exc: BaseException, *, portal: str | None = None, case_id: str | Non
     if isinstance(exc, capture_errors.NoSavedCredentials):
         return Problem("auth", f"caselog has no Support API credentials for {portal} yet. "
                        f"Run: {hint}, then {doing} again.")
-    from scrapers.spapi.errors import CredentialsRejected
-
     if isinstance(exc, CredentialsRejected):
         return Problem("auth", f"Amazon refused caselog's Support API credentials "
                        f"({_spapi_refusal(exc)}). Everything captured so far is saved. "
@@ -185,15 +85,11 @@ def explain(exc: BaseException, *, portal: str | None = None, case_id: str | Non
         return Problem("outage", "Seller Central's case log is unavailable right now (the "
                        "portal says its case log system is currently unavailable). "
                        "Everything caselog has is kept; try again later.")
-    from companion.doctor.canary import ShapeChanged
-
     if isinstance(exc, ShapeChanged):  # its words are made with its findings: said as is
         return Problem("failed", redact(str(exc)))
     if isinstance(exc, Unreachable):
         return Problem("failed", f"Could not reach the portal{where}: nothing answered. "
                        "Check the address and your internet connection, then try again.")
-    from scrapers.browser.launch import BrowserNotFound
-
     if isinstance(exc, BrowserNotFound):
         return Problem("failed", str(exc))
     text = _case_words(exc, case_id)
@@ -206,8 +102,6 @@ def explain(exc: BaseException, *, portal: str | None = None, case_id: str | Non
 
 
 def _spapi_refusal(exc: BaseException) -> str:
-    from scrapers.spapi.errors import InvalidClient, InvalidGrant
-
     if isinstance(exc, InvalidClient):
         return "the app's client id or client secret is wrong"
     if isinstance(exc, InvalidGrant):
@@ -252,10 +146,3 @@ def describe(exc: BaseException, *, portal: str | None = None,
     """Just the words of :func:`explain`."""
     return explain(exc, portal=portal, case_id=case_id, login=login).message
 
-
-def stop_state(exc: BaseException) -> str | None:
-    """``auth`` / ``robot`` / ``outage`` for the situations that end a sync, else None."""
-    for cls, state in STOP_STATES.items():
-        if isinstance(exc, cls):
-            return state
-    return None

@@ -29,6 +29,9 @@ from pathlib import Path
 
 import platformdirs
 
+from companion.redact import remember_session
+from scrapers.browser.session import load_state, save_state
+
 PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
 DEFAULT = "default"
 MARKER = ".caselog-account"     # in an account folder: its name
@@ -170,17 +173,11 @@ def logs_dir() -> Path:
 def load_session(portal: str) -> dict | None:
     """The browser session ``caselog login`` saved for this portal, or None; its cookie
     values are registered as secrets so no message can ever show them."""
-    from companion.errors import remember_session
-    from scrapers.browser.session import load_state
-
     state = load_state(portal, sessions_dir())
     remember_session(state)
     return state
 
 
 def save_session(portal: str, state: dict) -> Path:
-    from companion.errors import remember_session
-    from scrapers.browser.session import save_state
-
     remember_session(state)
     return save_state(portal, state, sessions_dir())

@@ -12,10 +12,12 @@ Two families, because they call for different reactions:
   kept for ``caselog reparse`` and the message names what was expected.
 
 Messages here are facts for the developer log; the words a seller reads are made in
-``companion.errors``, which also removes anything secret.
+``companion.errors``, and ``companion.redact`` removes anything secret.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class CaptureError(Exception):
@@ -80,6 +82,23 @@ class AttachmentTooLarge(PortalError):
 
 # Situations that end a sync early (everything saved so far stays saved).
 STOPS = (SessionExpired, RobotCheck, Outage)
+
+
+class ShapeChanged(CaptureError):
+    """The case list is readable but no longer PORTAL.md's shape (the doctor's cheap
+    checks failed on it): its rows would be misread, so the sync stops before saving any.
+    ``findings`` are the failed checks (each with ``check``, ``expected`` and ``found``);
+    the words name structure only, never data, so they are said to the seller as is."""
+
+    def __init__(self, findings: Sequence, portal: str):
+        self.findings = list(findings)
+        first = self.findings[0]
+        more = f" (and {len(self.findings) - 1} more)" if len(self.findings) > 1 else ""
+        super().__init__(
+            f"Seller Central's case list changed shape: {first.check} expected "
+            f"{first.expected}, found {first.found}{more}. Nothing was saved. Run `caselog "
+            f"doctor --portal {portal} --report doctor.json` and attach the report to a bug "
+            "report.")
 
 
 # -- the answer has an unknown shape ---------------------------------------------------------

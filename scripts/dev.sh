@@ -93,6 +93,8 @@ case "$cmd" in
   test)
     setup
     .venv/bin/ruff check .
+    # The map of docs/DESIGN.md, held against the code (contracts in pyproject.toml).
+    .venv/bin/lint-imports
     # Two workers, a whole test file each: most tests wait on real servers and Chromium,
     # so two cores run two files at once; a file's shared portal starts only once.
     exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"

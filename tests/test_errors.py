@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sync_helpers import env, login
 
-from companion import errors
+from companion import errors, exitcodes, redact
 from fixtures.harness import ROOT, run_caselog
 from scrapers.errors import (
     BadRequest,
@@ -54,21 +54,21 @@ Call log:
     ("Authorization: Bearer eyJhbGciOi.payload.sig", "eyJhbGciOi.payload.sig"),
 ])
 def test_redact_removes_every_kind_of_secret(text, secret):
-    out = errors.redact(text)
-    assert secret not in out and errors.REDACTED in out
+    out = redact.redact(text)
+    assert secret not in out and redact.REDACTED in out
 
 
 def test_redact_removes_remembered_values_wherever_they_appear():
-    errors.remember_secret("a-very-private-value-42")
-    errors.remember_session({"cookies": [{"name": "x-odd", "value": "odd-cookie-777777"}]})
-    out = errors.redact("got a-very-private-value-42 and odd-cookie-777777 in plain prose")
+    redact.remember_secret("a-very-private-value-42")
+    redact.remember_session({"cookies": [{"name": "x-odd", "value": "odd-cookie-777777"}]})
+    out = redact.redact("got a-very-private-value-42 and odd-cookie-777777 in plain prose")
     assert "a-very-private-value-42" not in out and "odd-cookie-777777" not in out
-    assert out.count(errors.REDACTED) == 2 and "in plain prose" in out
+    assert out.count(redact.REDACTED) == 2 and "in plain prose" in out
 
 
 def test_redact_leaves_ordinary_text_alone():
     text = "case 12345678901: the portal kept failing (HTTP 503); pageToken=abc currentToken"
-    assert errors.redact(text) == text
+    assert redact.redact(text) == text
 
 
 # -- the seller's words ------------------------------------------------------------------
@@ -100,7 +100,7 @@ def test_an_unknown_error_goes_to_the_owner_only_debug_log(tmp_path, monkeypatch
 
 
 def test_one_table_of_exit_codes_documented_in_sync_help():
-    assert errors.EXIT_CODES == {"ok": 0, "partial": 1, "failed": 1, "interrupted": 1,
+    assert exitcodes.EXIT_CODES == {"ok": 0, "partial": 1, "failed": 1, "interrupted": 1,
                                  "auth": 3, "robot": 4, "outage": 5}
     r = run_caselog("sync", "--help")
     lines = [line.split(None, 1) for line in r.stdout.splitlines() if line.strip()]
@@ -162,7 +162,7 @@ def test_export_loads_no_playwright_and_makes_no_database(tmp_path):
                        env={**os.environ, "CASELOG_HOME": str(home)},
                        capture_output=True, text=True)
     loaded = next(line for line in r.stderr.splitlines() if line.startswith("MODULES ")).split()
-    assert "companion.cli.data" in loaded  # the probe saw the command run
+    assert "companion.cli.export" in loaded  # the probe saw the command run
     assert not [m for m in loaded if m.split(".")[0] == "playwright"]
     assert r.returncode == 1 and "no caselog database" in r.stderr
     assert not (home / "caselog.db").exists()

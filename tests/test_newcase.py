@@ -13,6 +13,7 @@ import re
 import pytest
 from replies_helpers import NOW, PDF, PNG, add_case, seeded_db, web_client
 
+from companion.newcase import dossier as prepared_dossier
 from companion.newcase import pages as newcase
 from companion.newcase import prepared, topics
 from companion.replies import checklists, dossier, evidence
@@ -253,7 +254,7 @@ def test_prepared_dossier_is_self_contained(db):
     p = newcase.prepare(db, "fba_inbound_shortage", "FBA15XK2LM9")
     prepared.save(db, p["id"], p["subject"], p["description"] + "\n<script>alert(1)</script>")
     f = prepared.add_file(db, p["id"], PDF, "pod <b>.pdf", "pod")
-    html = dossier.build_prepared(db, p["id"], topics.get("fba_inbound_shortage"))
+    html = prepared_dossier.build(db, p["id"], topics.get("fba_inbound_shortage"))
     assert "FBA15XK2LM9" in html and f["sha256"] in html and "pod &lt;b&gt;.pdf" in html
     assert "<script" not in html and "&lt;script&gt;" in html
     assert "What Amazon needs to decide it" in html and "default-src 'none'" in html

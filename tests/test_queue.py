@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from make_db import generate  # noqa: E402
 
-from companion.cli.data import export  # noqa: E402
+from companion.cli.export import export  # noqa: E402
 from companion.queue import marks  # noqa: E402
 from companion.queue import rows as queue  # noqa: E402
 from companion.read import overview  # noqa: E402

@@ -18,6 +18,18 @@ from webui.accounts import init_accounts
 from webui.db import close_db
 from webui.filters import init_filters
 from webui.security import init_security
+from webui.views import (
+    all_accounts,
+    cases,
+    home,
+    newcase,
+    notifications,
+    queue,
+    replies,
+    search,
+    sync,
+    timeline,
+)
 
 SPOOL_BYTES = 500 * 1024
 
@@ -66,19 +78,6 @@ def create_app(db_path: str | Path, config: dict | None = None) -> Flask:
     app.teardown_appcontext(close_db)
     init_filters(app)
     app.url_map.converters["rowid"] = RowId
-
-    from webui.views import (
-        all_accounts,
-        cases,
-        home,
-        newcase,
-        notifications,
-        queue,
-        replies,
-        search,
-        sync,
-        timeline,
-    )
 
     for module in (home, queue, timeline, cases, sync, search, newcase, notifications,
                    all_accounts):

@@ -20,6 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
+from werkzeug.serving import make_server
+
+from companion import folders
+from webui.app import create_app
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 
@@ -65,17 +69,12 @@ def run_server(db: Path, host: str, port: int, portal: str | None = None,
     address on screen is one that answers; without it the serve command's two lines.
     ``request_log=False`` keeps werkzeug's line per request off the terminal (errors
     still show), where it would push that address out of sight."""
-    from werkzeug.serving import make_server
-
-    from companion.folders import home
-    from webui.app import create_app
-
     if not request_log:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     extra_hosts = allowed_hosts(host)
     app = create_app(db, {"SERVER_PORT": port, "ALLOWED_HOSTS": extra_hosts,
                           "OPEN_LOGIN": is_loopback(host),
-                          "PORTAL_URL": portal, "CASELOG_HOME": str(home())})
+                          "PORTAL_URL": portal, "CASELOG_HOME": str(folders.home())})
     server = make_server(host, port, app, threaded=True)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{server.port}/"
@@ -115,8 +114,6 @@ def serve(port, host, allow_remote, db_path, portal):
         caselog serve                 # http://127.0.0.1:8732/
         caselog serve --port 9000 --db ./caselog.db
     """
-    from companion.folders import db_path as default_db
-
     if not is_loopback(host):
         if not allow_remote:
             raise click.UsageError(
@@ -125,7 +122,7 @@ def serve(port, host, allow_remote, db_path, portal):
                 "--allow-remote if you really mean it.")
         click.echo(f"WARNING: serving on {host}: anyone who can reach this machine on port "
                    f"{port} can read your Case Log and start syncs.", err=True)
-    run_server(default_db(db_path), host, port, portal)
+    run_server(folders.db_path(db_path), host, port, portal)
 
 
 def _tail(log: Path, lines: int = 15) -> str:
@@ -153,11 +150,9 @@ def _start_portal(portal_port: int, cases: int, seed: int, log: Path) -> subproc
     """The portal writes to a log file, not the terminal: its start line would repeat what
     the demo says at the end, and anything it said later would land after the UI's
     address, the line a newcomer must find."""
-    from companion.folders import open_private
-
     argv = [sys.executable, "-m", "fixtures", "--port", str(portal_port), "--cases",
             str(cases), "--seed", str(seed), "--v2-data"]
-    with open_private(log, "wb") as out:
+    with folders.open_private(log, "wb") as out:
         return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT)
 
@@ -211,15 +206,13 @@ def demo(port, portal_port, cases, seed):
         caselog demo --cases 100 --port 9000
     """
     os.environ.setdefault("CASELOG_HOME", str(Path.cwd() / "caselog-home"))
-    from companion.folders import db_path, home, logs_dir
-
     for name, p in (("--portal-port", portal_port), ("--port", port)):
         if _port_taken(p):
             raise click.UsageError(f"port {p} is already in use on 127.0.0.1 (another "
                                    f"caselog demo?). Choose another with {name} N.")
-    click.echo(f"caselog demo: data in {home()}")
+    click.echo(f"caselog demo: data in {folders.home()}")
     portal = f"http://127.0.0.1:{portal_port}"
-    log = logs_dir() / "demo-portal.log"
+    log = folders.logs_dir() / "demo-portal.log"
     proc = _start_portal(portal_port, cases, seed, log)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -227,7 +220,7 @@ def demo(port, portal_port, cases, seed):
         with urllib.request.urlopen(portal + "/__sim/config", timeout=10) as resp:
             cfg = json.loads(resp.read())
         _sign_in_and_sync(portal, cfg, cases)
-        run_server(db_path(None), "127.0.0.1", port, portal=portal,
+        run_server(folders.db_path(None), "127.0.0.1", port, portal=portal,
                    announce=_announcer(portal, cfg, log), request_log=False)
     except KeyboardInterrupt:
         pass

@@ -22,9 +22,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from companion.errors import redact
 from companion.procs import pid_alive
 from companion.read import queries
+from companion.redact import redact
 
 
 @dataclass

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from companion.folders import archive_dir, open_private, private_dir
@@ -199,8 +200,6 @@ class Archive:
 
 
 def _iso(value) -> str:
-    from datetime import UTC, datetime
-
     if isinstance(value, int | float):
         value = datetime.fromtimestamp(value, UTC)
     if value.tzinfo is None:

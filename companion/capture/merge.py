@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from scrapers.parse.records import html_message_key
+
 RANK = {"json": 3, "spapi": 2, "html": 1, "import": 1}
 # Times a transcript line may start with (ISO, or a clock with an optional zone word),
 # dropped from a chat's words: each source writes them its own way.
@@ -57,8 +59,6 @@ def rendered_key(key: str, sender: str, sent_at: str | None, text: str | None) -
     """The key this message has (or would have) when read from a rendered page."""
     if key.startswith("h:"):
         return key
-    from scrapers.parse.records import html_message_key
-
     return html_message_key(sender, sent_at or "", text or "")
 
 

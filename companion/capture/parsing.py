@@ -11,61 +11,48 @@ when its case is put together. Whatever a parser raises becomes a
 from __future__ import annotations
 
 from companion.capture.archive import Archived
-from companion.errors import redact
+from companion.redact import redact
 from scrapers.errors import CaptureError, LayoutError, ParseError
+from scrapers.parse.monsapi import parse_contact_message, parse_search, parse_view_case
+from scrapers.parse.pages import parse_case_page, parse_lobby
+from scrapers.spapi.parse import parse_case, parse_list_cases, parse_list_contacts
 
 
 def _listing(cap: Archived, timezone: str | None):
     if cap.kind == "lobby":
-        from scrapers.parse.pages import parse_lobby
-
         rows, total = parse_lobby(cap.body)
         if total is None:
             raise LayoutError("a 'Cases 1 to 50 of N' line", where="the lobby")
         # Lobby rows show days, not times: no last-reply time to compare, so every case
         # listed this way is read whole, and its last reply taken from its thread.
         return [{**r, "last_amazon_reply_at": None, "dates": "day"} for r in rows], total
-    from scrapers.parse.monsapi import parse_search
-
     return parse_search(cap.body)
 
 
 def _viewcase(cap: Archived, timezone: str | None) -> dict:
-    from scrapers.parse.monsapi import parse_view_case
-
     parsed = parse_view_case(cap.body, case_id=cap.case_id)
     parsed["case_id"] = parsed.get("case_id") or cap.case_id
     return parsed
 
 
 def _message(cap: Archived, timezone: str | None) -> dict:
-    from scrapers.parse.monsapi import parse_contact_message
-
     return parse_contact_message(cap.body)
 
 
 def _page(cap: Archived, timezone: str | None) -> dict:
-    from scrapers.parse.pages import parse_case_page
-
     kwargs = {"timezone": timezone} if timezone else {}
     return parse_case_page(cap.body, case_id=cap.case_id, **kwargs)
 
 
 def _spapi_cases(cap: Archived, timezone: str | None):
-    from scrapers.spapi.parse import parse_list_cases
-
     return parse_list_cases(cap.body)
 
 
 def _spapi_case(cap: Archived, timezone: str | None):
-    from scrapers.spapi.parse import parse_case
-
     return parse_case(cap.body)
 
 
 def _spapi_contacts(cap: Archived, timezone: str | None):
-    from scrapers.spapi.parse import parse_list_contacts
-
     return parse_list_contacts(cap.body, case_id=cap.case_id)
 
 

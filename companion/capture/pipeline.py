@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from companion.capture.archive import Archived
+from companion.capture.merge import identity
 from companion.capture.parsing import parse, whole_thread
 from scrapers.errors import ParseError
+from scrapers.parse.records import apply_full_messages, merge_pages
 
 
 @dataclass
@@ -32,8 +35,6 @@ class StoredCase:
         """Is this message stored, under its key or as the same message from another
         source (whose ids differ)? The identities are worked out on first use: only
         the Support API's stop rule needs them."""
-        from companion.capture.merge import identity
-
         if message["message_key"] in self.message_keys:
             return True
         if self._identities is None:
@@ -111,8 +112,6 @@ def case_unit(case_id: str | None, captures: list[Archived], stored: StoredCase 
             case_id=case_id or parsed.get("case_id"), parsed=parsed, captures=captures,
             complete=whole_thread(parsed), listed=listed, observed_at=observed,
             source="import" if pages[-1].kind == "import" else "html")
-    from scrapers.parse.records import apply_full_messages, merge_pages
-
     views = [parse(c, timezone) for c in useful if c.kind == "viewcase"]
     if not views:
         raise ParseError(f"case {case_id}: no ViewCase answer among its captures")
@@ -131,8 +130,6 @@ def case_unit(case_id: str | None, captures: list[Archived], stored: StoredCase 
 def _spapi_unit(case_id, captures, useful, stored, listed, observed) -> CaseUnit:
     """A case as the Support API knows it: the case record (getCase when it was asked,
     else the listing's row), its contact pages newest first, joined."""
-    from scrapers.parse.records import merge_pages
-
     record = next((parse(c) for c in reversed(useful) if c.kind == "spapi_case"), None) \
         or dict(listed or {})
     pages = []
@@ -172,8 +169,6 @@ INF = float("inf")
 
 def epoch(iso: str) -> int:
     """Whole epoch seconds of a record's ISO time (the parsers floor to the second)."""
-    from datetime import datetime
-
     return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
 
 

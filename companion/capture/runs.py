@@ -2,7 +2,7 @@
 
 The row is the one record of how a run went: the CLI prints from it, the UI's Sync panel
 polls it, and a run whose process died (a ``running`` row whose pid is gone) is marked
-``interrupted`` by the next run. States and their exit codes: ``companion.errors``.
+``interrupted`` by the next run. States and their exit codes: ``companion.exitcodes``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import os
 
 import sqlite_utils
 
-from companion.errors import redact
 from companion.procs import pid_alive
+from companion.redact import redact
 from companion.schema import utcnow
 
 

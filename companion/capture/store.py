@@ -22,7 +22,7 @@ from companion.capture import two_sources as caserow
 from companion.capture.archive import Archived
 from companion.capture.pipeline import CaseUnit, Listing, StoredCase, continued_in
 from companion.capture.runs import count_done
-from companion.errors import redact
+from companion.redact import redact
 from companion.schema import utcnow
 
 CLOSED_STATUSES = frozenset({"Resolved", "Closed"})

@@ -8,14 +8,14 @@ backoff and rate; this module owns *what* to fetch and what a failure means:
   ``auth``/``robot``/``outage``); every case saved so far stays saved, cases in flight are
   not saved, and the next sync opens them again because they still look new or changed;
 - a case list that the parser reads but that is no longer PORTAL.md's shape (the doctor's
-  cheap checks, ``companion.doctor.canary.ShapeChanged``) ends the sync as ``failed``
+  cheap checks, ``scrapers.errors.ShapeChanged``) ends the sync as ``failed``
   before any case is saved, saying what changed and to run ``caselog doctor``;
 - anything else that goes wrong with one case (retries exhausted, 404, 403, an answer of
   a shape the parsers do not know, a parser bug) fails that case: its captures are kept,
   it is named in the summary, and the sync goes on.
 
 The ``syncs`` row holds the state and the summary from start to end; the CLI's exit code
-and the UI's Sync panel are read from it (``companion.errors.EXIT_CODES``).
+and the UI's Sync panel are read from it (``companion.exitcodes.EXIT_CODES``).
 """
 
 from __future__ import annotations
@@ -30,10 +30,11 @@ from datetime import timedelta
 
 import sqlite_utils
 
-from companion import errors
+from companion import errors, exitcodes
 from companion.capture import pipeline, runs, store
 from companion.capture.archive import CAPTURE_KINDS, Archive, Archived
 from companion.capture.sources import open_source
+from companion.redact import redact
 from companion.schema import utcnow
 from scrapers.errors import CaptureError, PortalError
 
@@ -75,7 +76,7 @@ class SyncResult:
 
     @property
     def exit_code(self) -> int:
-        return errors.exit_code(self.state)
+        return exitcodes.exit_code(self.state)
 
     def summary(self) -> dict:
         return {
@@ -202,7 +203,7 @@ class Syncer:
 
     def _case_failed(self, cid: str, exc: Exception, captures: list[Archived]) -> None:
         words = {"portal": self.source.origin, "login": self.source.login_hint}
-        state = errors.stop_state(exc)
+        state = exitcodes.stop_state(exc)
         if state:
             raise Stop(state, errors.describe(exc, **words)) from exc
         if not isinstance(exc, CaptureError) and not self.source.alive():
@@ -223,7 +224,7 @@ class Syncer:
             "error": error, "type": type(exc).__name__, "status": getattr(exc, "status", None),
         }).encode()
         sha, rel = self.archive.put_bytes(body, "bin")
-        return Archived(kind="error", url=errors.redact(getattr(exc, "url", "") or ""),
+        return Archived(kind="error", url=redact(getattr(exc, "url", "") or ""),
                         case_id=cid, fetched_at=utcnow(), sha256=sha, path=rel,
                         content_type=None, status=getattr(exc, "status", None),
                         parse_status="error", parse_error=error)
@@ -246,7 +247,7 @@ class Syncer:
             try:
                 cap = await self.source.download(cid, row["attachment_id"], cap_bytes)
             except PortalError as exc:
-                if errors.stop_state(exc):
+                if exitcodes.stop_state(exc):
                     raise
                 continue  # too large, gone or failing: the metadata is what matters
             self.archive.log([cap], self.result.sync_id)

@@ -26,7 +26,7 @@ from companion import __version__
 COMMANDS = {
     "sync": "companion.cli.sync:sync",
     "login": "companion.cli.login:login",
-    "export": "companion.cli.data:export",
+    "export": "companion.cli.export:export",
     "import": "companion.cli.data:import_",
     "reparse": "companion.cli.data:reparse",
     "dossier": "companion.cli.replies:dossier",
@@ -69,6 +69,8 @@ def choose_account(ctx, param, value):
     a known one becomes this process's account (``companion.folders.select_account``)."""
     if not value:
         return None
+    # The account registry brings sqlite-utils: loaded when --account is given, so that
+    # `caselog --help` and a command's own --help stay quick.
     from companion.accounts import AccountError, get
     from companion.folders import UnknownAccount, select_account
 

@@ -7,7 +7,10 @@ import json
 
 import click
 
+from companion import accounts as registry
 from companion.cli.options import check_portal, check_spapi
+from companion.folders import UnknownAccount
+from companion.watch.state import watch_summary
 
 
 def _fail(exc: Exception):
@@ -48,8 +51,6 @@ def _sources(fn):
 def add(name, portal, spapi, lwa_endpoint):
     """Add the account NAME (letters, digits, - and _), with the portal and/or Support
     API endpoint it syncs from."""
-    from companion import accounts as registry
-
     try:
         account = registry.add(name, portal=portal, spapi=spapi, lwa_endpoint=lwa_endpoint)
     except (registry.AccountError, OSError) as exc:
@@ -67,9 +68,6 @@ def add(name, portal, spapi, lwa_endpoint):
 def set_(name, portal, spapi, lwa_endpoint):
     """Change the portal or Support API endpoint an account syncs from (`default` too);
     give "" to forget one."""
-    from companion import accounts as registry
-    from companion.folders import UnknownAccount
-
     try:
         account = registry.set_sources(name, portal=portal, spapi=spapi,
                                        lwa_endpoint=lwa_endpoint)
@@ -81,8 +79,6 @@ def set_(name, portal, spapi, lwa_endpoint):
 def _row(account) -> dict:
     """What the list shows of one account: the registry and, when it has a database,
     its cases, last sync, watch state and unread notifications."""
-    from companion.watch.state import watch_summary
-
     out = account.as_dict()
     out.update(watch_summary(account))
     return out
@@ -92,8 +88,6 @@ def _row(account) -> dict:
 @click.option("--json", "as_json", is_flag=True, help="One JSON list on stdout.")
 def list_(as_json):
     """Every account, with its folder, sources, cases and last sync."""
-    from companion import accounts as registry
-
     try:
         rows = [_row(a) for a in registry.list_accounts()]
     except registry.AccountError as exc:
@@ -120,9 +114,6 @@ def remove(name, yes):
     """Delete the account NAME: its folder (database, captures, sessions, credentials,
     evidence, settings) and its registry entry. Nothing of any other account is touched.
     `default` (CASELOG_HOME itself) cannot be removed this way."""
-    from companion import accounts as registry
-    from companion.folders import UnknownAccount
-
     try:
         registry.check_name(name)
         account = registry.get(name)

@@ -2,7 +2,7 @@
 ``--json``, the report) on stdout, problems on stderr; ``--report FILE`` writes the
 redacted report to attach to a bug report. Exit 0 when every check matched, 1 when
 something differs (or the doctor could not run), 3/4/5 as ``caselog sync`` for sign-in,
-robot check and outage (``companion.errors.EXIT_CODES``)."""
+robot check and outage (``companion.exitcodes.EXIT_CODES``)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ import click
 
 from companion import errors
 from companion.cli.options import ExitError, portal_option, timezone_option
+from companion.doctor.driver import diagnose
+from companion.doctor.report import table
+from companion.exitcodes import exit_code
 
 EXIT_HELP = """Exit codes:
   0  everything the captures show matches PORTAL.md
@@ -49,8 +52,6 @@ def doctor(portal, as_json, report_file, timezone, timeout):
         caselog doctor --portal URL --report doctor.json   # attach it to a bug report
         caselog doctor --portal URL --json
     """
-    from companion.doctor.driver import diagnose
-
     try:
         report = asyncio.run(diagnose(portal, timezone=timezone, timeout=timeout))
     except Exception as exc:  # a stop, no session, no browser: the seller's words
@@ -59,7 +60,7 @@ def doctor(portal, as_json, report_file, timezone, timeout):
         if as_json:
             click.echo(json.dumps({"result": "stopped", "state": state,
                                    "message": problem.message}))
-        raise ExitError(problem.message, errors.exit_code(state)) from None
+        raise ExitError(problem.message, exit_code(state)) from None
     text = json.dumps(report, ensure_ascii=False, indent=2)
     if report_file:
         with open(report_file, "w", encoding="utf-8") as out:
@@ -72,6 +73,4 @@ def doctor(portal, as_json, report_file, timezone, timeout):
 
 
 def _table(report: dict) -> str:
-    from companion.doctor.report import table
-
     return table(report)

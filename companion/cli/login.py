@@ -4,15 +4,23 @@ is imported only when a sign-in actually runs."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import click
 
-from companion import errors
+from companion import credentials, errors
 from companion.cli.options import ExitError, check_portal, spapi_options
+from companion.debuglog import debug_log
+from companion.exitcodes import exit_code
+from companion.folders import save_session
+from companion.redact import redact, remember_secret
+from scrapers.browser.launch import BrowserNotFound
+from scrapers.spapi import LWA_TOKEN_URL, LwaCredentials, SpapiClient
 
 
 def _sign_in(portal_url, email, headless, cdp_url, timeout) -> dict:
+    # Playwright, loaded for a browser sign-in only: the Support API's needs none.
     from scrapers.browser import login as signin
 
     if cdp_url:
@@ -22,8 +30,8 @@ def _sign_in(portal_url, email, headless, cdp_url, timeout) -> dict:
         if not password:
             password = click.prompt(f"Password for {email}", hide_input=True, err=True)
         secret = os.environ.get("CASELOG_TOTP_SECRET") or None
-        errors.remember_secret(password)
-        errors.remember_secret(secret)
+        remember_secret(password)
+        remember_secret(secret)
         return signin.run(signin.login_with_password(
             portal_url, email, password, headless=headless, totp_secret=secret))
     return signin.run(signin.login_interactive(portal_url, timeout=timeout))
@@ -32,18 +40,13 @@ def _sign_in(portal_url, email, headless, cdp_url, timeout) -> dict:
 def _prompted(env: str, label: str, hide: bool) -> str:
     value = (os.environ.get(env) or click.prompt(label, hide_input=hide, err=True)).strip()
     if hide:
-        errors.remember_secret(value)
+        remember_secret(value)
     return value
 
 
 def _spapi_login(endpoint: str, lwa_endpoint: str | None) -> str:
     """Prove the credentials with one token grant and one listCases call, then store
     them; returns where they went. Nothing secret is printed, on success or failure."""
-    import asyncio
-
-    from companion import credentials
-    from scrapers.spapi import LWA_TOKEN_URL, LwaCredentials, SpapiClient
-
     creds = LwaCredentials(
         _prompted("CASELOG_LWA_CLIENT_ID", "LWA client id", False),
         _prompted("CASELOG_LWA_CLIENT_SECRET", "LWA client secret", True),
@@ -59,26 +62,26 @@ def _spapi_login(endpoint: str, lwa_endpoint: str | None) -> str:
         asyncio.run(prove())
     except Exception as exc:
         problem = errors.explain(exc, portal=endpoint, doing="sync", login=hint)
-        raise ExitError(problem.message, errors.exit_code(problem.state)) from None
+        raise ExitError(problem.message, exit_code(problem.state)) from None
     return credentials.save(credentials.Saved(endpoint, token_url, creds.client_id,
                                               creds.client_secret, creds.refresh_token))
 
 
 def _failure(exc: Exception, portal_url: str) -> ExitError | click.ClickException:
     """The seller's words for a sign-in that did not complete."""
+    # Playwright's own (already loaded when a browser sign-in failed; never otherwise).
     from playwright.async_api import Error as PlaywrightError
 
     from scrapers.browser import login as signin
-    from scrapers.browser.launch import BrowserNotFound
 
     if isinstance(exc, signin.RobotCheckDuringLogin):
-        return ExitError(errors.redact(str(exc)), 4)
+        return ExitError(redact(str(exc)), 4)
     if isinstance(exc, signin.LoginError):
-        return ExitError(errors.redact(str(exc)), 3)
+        return ExitError(redact(str(exc)), 3)
     if isinstance(exc, BrowserNotFound):
         return click.ClickException(str(exc))
     if isinstance(exc, PlaywrightError):  # nothing answered, or the browser died
-        log = errors.debug_log(exc, f"login at {portal_url}")
+        log = debug_log(exc, f"login at {portal_url}")
         return click.ClickException(
             f"could not sign in at {portal_url}: the portal did not answer or the browser "
             f"stopped. Check the address and your connection. (Details: {log}.)")
@@ -148,7 +151,5 @@ def login(portal_url, spapi, lwa_endpoint, email, headless, cdp_url, timeout, db
         raise
     except Exception as exc:
         raise _failure(exc, portal_url) from None
-    from companion.folders import save_session
-
     path = save_session(portal_url, state)
     click.echo(f"Signed in; session saved to {path}", err=True)

@@ -9,6 +9,10 @@ import json
 import click
 
 from companion.cli.options import db_option, open_database
+from companion.folders import account
+from companion.notify import deliver as tell
+from companion.notify import list_notifications, mark_read
+from companion.notify import settings as notify_settings
 
 
 @click.group()
@@ -38,10 +42,6 @@ def notify():
 @notify.command("test")
 def test():
     """Send a test notification through every configured channel; say how each went."""
-    from companion.folders import account
-    from companion.notify import deliver as tell
-    from companion.notify import settings as notify_settings
-
     try:
         settings = notify_settings.load()
     except notify_settings.NotifyConfigError as exc:
@@ -64,8 +64,6 @@ def test():
 @db_option
 def list_(unread, limit, as_json, db):
     """The account's notifications, newest first."""
-    from companion.notify import list_notifications
-
     rows = list_notifications(open_database(db), unread_only=unread, limit=limit)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
@@ -83,8 +81,6 @@ def list_(unread, limit, as_json, db):
 @db_option
 def read(ids, all_, db):
     """Mark notifications read (by id, or --all)."""
-    from companion.notify import mark_read
-
     if bool(ids) == all_:
         raise click.UsageError("give notification ids or --all")
     n = mark_read(open_database(db), None if all_ else list(ids))

@@ -7,14 +7,16 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
 from companion.folders import db_path
+from companion.schema import open_db
 
 
 class ExitError(click.ClickException):
-    """A ClickException with caselog's own exit code (see ``companion.errors``)."""
+    """A ClickException with caselog's own exit code (see ``companion.exitcodes``)."""
 
     def __init__(self, message: str, code: int):
         super().__init__(message)
@@ -29,8 +31,6 @@ def db_option(fn):
 def open_database(db: str | None, *, create: bool = True, case_id: str | None = None):
     """The database for a command; ``create=False`` for commands that only read it, which
     then say where they looked instead of making an empty one."""
-    from companion.schema import open_db
-
     path = db_path(db)
     try:
         database = open_db(path, create=create)
@@ -72,6 +72,8 @@ def check_spapi(ctx, param, value):
     """``na``, ``eu``, ``fe`` or an http(s) URL, as the Support API's base address."""
     if value is None:
         return None
+    # The Support API's package loads its client (asyncio, the parsers) with it: only
+    # when --spapi is given, not for every command that shares these options.
     from scrapers.spapi.lwa import resolve_endpoint
 
     try:
@@ -102,8 +104,6 @@ def parse_duration(ctx, param, value) -> timedelta:
 def check_timezone(ctx, param, value):
     if value is None:
         return None
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):

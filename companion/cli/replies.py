@@ -9,6 +9,9 @@ from pathlib import Path
 import click
 
 from companion.cli.options import db_option, open_database
+from companion.read.labels import status_label
+from companion.replies import checklists, drafts, evidence, reminders
+from companion.replies.dossier import build as build_dossier
 
 
 def _open(db: str | None, case_id: str | None = None):
@@ -33,9 +36,7 @@ def dossier(case_id, db, output):
         caselog dossier 12345678901 -o ~/Desktop/case.html
         caselog dossier 12345678901 --db other.db -o - > case.html
     """
-    from companion.replies.dossier import build
-
-    html = build(_open(db, case_id), case_id)
+    html = build_dossier(_open(db, case_id), case_id)
     if output == "-":
         sys.stdout.write(html)
         return
@@ -63,9 +64,6 @@ def checklist(case_id, db, tick, untick, attach):
         caselog checklist 12345678901 --tick 4 --tick 5
         caselog checklist 12345678901 --attach 4 invoice-2026-03.pdf
     """
-    from companion.read.labels import status_label
-    from companion.replies import checklists, evidence
-
     conn = _open(db, case_id)
     case = conn["cases"].get(case_id)
     click.echo(f"Case {case_id} ({status_label(case['status'])}): {case['subject']}")
@@ -125,9 +123,6 @@ def draft(case_id, db, regenerate, ready, sent):
         caselog draft 12345678901 --regenerate
         caselog draft 12345678901 --sent
     """
-    from companion.read.labels import status_label
-    from companion.replies import drafts
-
     conn = _open(db, case_id)
     try:
         d = drafts.ensure(conn, case_id, regenerate=regenerate)
@@ -163,9 +158,6 @@ def reminders_cmd(db):
     Usage:
         caselog reminders
     """
-    from companion.read.labels import status_label
-    from companion.replies import reminders
-
     try:
         lists = reminders.due(_open(db))
     except reminders.ConfigError as exc:

@@ -1,6 +1,6 @@
 """``caselog sync``: a thin edge over ``companion.capture.sync``. Data (the ``--json``
 summary) on stdout, progress and messages on stderr, the exit code from the run's state
-(``companion.errors.EXIT_CODES``)."""
+(``companion.exitcodes.EXIT_CODES``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import time
 
 import click
 
-from companion import errors
+from companion import accounts
+from companion.capture.sync import AlreadyRunning, SyncOptions
+from companion.capture.sync import sync as run_sync
 from companion.cli.options import (
     ExitError,
     check_portal,
@@ -22,7 +24,11 @@ from companion.cli.options import (
     spapi_options,
     timezone_option,
 )
+from companion.exitcodes import EXIT_HELP
+from companion.folders import account, db_path
+from companion.notify import deliver as tell
 from companion.read.labels import status_label
+from companion.replies.checklists import refresh_after_sync
 
 
 class Progress:
@@ -89,8 +95,6 @@ def print_human(s: dict) -> None:
 async def _run(database, opts, progress):
     """The sync, with SIGTERM (the UI's "stop", a service manager) cancelling it like
     Ctrl-C does, so the syncs row says "interrupted" and the browser is closed."""
-    from companion.capture.sync import sync as run_sync
-
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     try:
@@ -104,9 +108,6 @@ def _account_source(database) -> tuple[str | None, str | None]:
     """(portal, spapi) of the chosen account when the command names neither: the Support
     API where its credentials are saved, else its portal (``accounts.pick_source``, the
     watch's own rule); said on stderr, so the person knows which one ran."""
-    from companion import accounts
-    from companion.folders import account
-
     name = account()
     picked = accounts.pick_source(accounts.get(name), database)
     if picked is None:
@@ -122,15 +123,13 @@ def _account_source(database) -> tuple[str | None, str | None]:
 def after_sync(database, summary: dict) -> None:
     """What the replies room keeps of what a sync changed: the checklists of the cases it
     touched, stored now so that pages need not work them out (they would, on read)."""
-    from companion.replies.checklists import refresh_after_sync
-
     touched = {*summary["new_cases"], *summary["new_replies"],
                *(c["case_id"] for c in summary["status_changes"])}
     if touched:
         refresh_after_sync(database, sorted(touched))
 
 
-@click.command(epilog="\b\n" + errors.EXIT_HELP)
+@click.command(epilog="\b\n" + EXIT_HELP)
 @click.option("--portal", default=None, callback=check_portal, metavar="URL",
               help="Seller Central's address, e.g. https://sellercentral.amazon.com "
               "(or the simulated portal's, http://127.0.0.1:8731).")
@@ -172,10 +171,6 @@ def sync(portal, spapi, lwa_endpoint, full, as_json, max_age, download_attachmen
         caselog sync --spapi eu --download-attachments
         caselog sync --account shop2        # from the portal the account names
     """
-    from companion import accounts
-    from companion.capture.sync import AlreadyRunning, SyncOptions
-    from companion.folders import db_path
-
     if portal and spapi:
         raise click.UsageError("give --portal URL (the browser) or --spapi ENDPOINT (the "
                                "Support API), not both")
@@ -202,14 +197,9 @@ def sync(portal, spapi, lwa_endpoint, full, as_json, max_age, download_attachmen
 
 def _finish(database, result, as_json: bool) -> None:
     """Print what the run did; exit with its state's code, in the account's words."""
-    from companion import accounts
-    from companion.folders import account
-
     summary = result.summary()
     after_sync(database, summary)
     if result.sync_id is not None and result.state in ("ok", "partial"):
-        from companion.notify import deliver as tell
-
         tell.record_sync(database, account(), result.sync_id)  # the UI's badge and list
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))

@@ -11,7 +11,12 @@ import signal
 
 import click
 
+from companion import accounts
 from companion.cli.options import ExitError, parse_duration
+from companion.exitcodes import exit_code
+from companion.folders import UnknownAccount, account
+from companion.watch.runner import watch as run_watch
+from companion.watch.schedule import interval_seconds
 
 EPILOG = """\b
 Run it for as long as you like, or once from a scheduler:
@@ -36,9 +41,6 @@ account needs you (sign-in, robot check, outage) and is no longer watched until 
 
 
 def _names(account_names: tuple[str, ...], all_: bool) -> list[str]:
-    from companion import accounts
-    from companion.folders import UnknownAccount, account
-
     if all_ and account_names:
         raise click.UsageError("give --account NAME (one or more) or --all, not both")
     if all_:  # `default` only where it is in use: a registry entry or a database
@@ -72,8 +74,6 @@ class Reporter:
 
 
 def _exit_code(rounds) -> int:
-    from companion.errors import exit_code
-
     stops = [r.state for r in rounds if r.outcome == "stopped"]
     if stops:
         return exit_code(stops[0])
@@ -81,8 +81,6 @@ def _exit_code(rounds) -> int:
 
 
 async def _main(names, every, once, parallel, report):
-    from companion.watch.runner import watch as run_watch
-
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
@@ -135,8 +133,6 @@ def watch(every, account_names, all_, once, parallel, as_json):
         caselog watch --account shop2 --account shop3
         caselog watch --once --all             # one round, for cron or a systemd timer
     """
-    from companion.watch.schedule import interval_seconds
-
     names = _names(account_names, all_)
     _, note = interval_seconds(every)
     if note:

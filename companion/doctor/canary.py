@@ -14,22 +14,7 @@ from __future__ import annotations
 
 from companion.doctor.findings import Captured, Finding, Raw, run
 from companion.doctor.jsonchecks import CHEAP
-from scrapers.errors import CaptureError
-
-
-class ShapeChanged(CaptureError):
-    """The case list is readable but no longer PORTAL.md's shape; ``findings`` are the
-    checks that failed. Its words are the seller's (and hold no data: structure only)."""
-
-    def __init__(self, findings: list[Finding], portal: str):
-        self.findings = findings
-        first = findings[0]
-        more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
-        super().__init__(
-            f"Seller Central's case list changed shape: {first.check} expected "
-            f"{first.expected}, found {first.found}{more}. Nothing was saved. Run `caselog "
-            f"doctor --portal {portal} --report doctor.json` and attach the report to a bug "
-            "report.")
+from scrapers.errors import ShapeChanged
 
 
 def shape_problems(body: bytes) -> list[Finding]:

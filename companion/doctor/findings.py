@@ -129,10 +129,21 @@ class Captured:
 
         return self.memo(("tree", kind), build)
 
+    def decoded(self) -> dict:
+        """Each capture that decodes, by kind: JSON documents, then HTML trees."""
+        out = {}
+        for kind in privacy.GATHER:
+            try:
+                out[kind] = self.json(kind) if kind in ("search", "viewcase") \
+                    else self.tree(kind)
+            except NotShown:
+                continue
+        return out
+
     @property
     def data(self) -> privacy.DataValues:
         if self._data is None:
-            self._data = privacy.collect(self)
+            self._data = privacy.collect(self.case_id, self.decoded())
         return self._data
 
     def seen(self, text) -> str:

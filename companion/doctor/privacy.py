@@ -12,7 +12,7 @@ case id or file name. Two rules make that hold whatever the portal sends:
    withheld); else a description (`text of 23 characters, not shown`).
 2. :func:`scrub` goes over the finished report and withholds any string that holds an
    e-mail address, a run of six digits or more, or any data value of this run; what is
-   left passes ``companion.errors.redact`` (secrets), as everything caselog says does.
+   left passes ``companion.redact`` (secrets), as everything caselog says does.
 
 The data values (:func:`collect`) are the values PORTAL.md calls the seller's: every
 string of the JSON answers except the enumerations (status, channel type), long
@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 
 from companion.doctor import html
-from companion.errors import redact
+from companion.redact import redact
 from scrapers.parse import locales
 from scrapers.parse.dom import RE_CASE_ID_IN_URL, children, labelled_values, text_of
 
@@ -200,20 +200,14 @@ def _case_page_values(tree, out: list) -> None:
         out.extend(html.shown(a) for a in contact.css('a[data-testid="attachment"]'))
 
 
-def collect(captured) -> DataValues:
-    """Every data value of a run's captures (those that decode; the rest hold none a
-    check could repeat)."""
-    from companion.doctor.findings import NotShown
+GATHER = {"search": _json_values, "viewcase": _json_values, "lobby": _lobby_values,
+          "case_page": _case_page_values}
 
-    out: list[str] = []
-    if captured.case_id:
-        out.append(captured.case_id)
-    for kind, gather in (("search", _json_values), ("viewcase", _json_values),
-                         ("lobby", _lobby_values), ("case_page", _case_page_values)):
-        try:
-            source = captured.json(kind) if kind in ("search", "viewcase") \
-                else captured.tree(kind)
-        except NotShown:
-            continue
-        gather(source, out)
+
+def collect(case_id: str | None, decoded: dict) -> DataValues:
+    """Every data value of a run's captures: ``decoded`` holds those that decode (kind ->
+    JSON document or HTML tree); the rest hold none a check could repeat."""
+    out: list[str] = [case_id] if case_id else []
+    for kind, source in decoded.items():
+        GATHER[kind](source, out)
     return DataValues(out)

@@ -9,7 +9,7 @@ per event, and stored so the UI can show a badge and a list.
   and every channel ``apprise`` knows (only the URLs the person configured).
 
 Messages hold the case id, its subject and what changed, never the message's text unless
-the settings ask for it (``include_text``); everything passes ``companion.errors.redact``.
+the settings ask for it (``include_text``); everything passes ``companion.redact``.
 A UI calls :func:`list_notifications`, :func:`unread_count` and :func:`mark_read` on an
 account's database (``companion.accounts.open_account_db``).
 """

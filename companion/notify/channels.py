@@ -4,7 +4,7 @@ Slack, Telegram, a JSON webhook, ...). A channel that is not there or fails is r
 as such, never raised: a notification is never worth stopping a watch for.
 
 Channel names shown to a person are apprise's privacy form of the URL (passwords and
-tokens starred); anything a library says goes through ``companion.errors.redact``.
+tokens starred); anything a library says goes through ``companion.redact``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from companion.errors import debug_log, redact, remember_secret
+from companion.debuglog import debug_log
+from companion.redact import redact, remember_secret
 
 DESKTOP_SECONDS = 10.0
 USER_BUS = "/run/user/{uid}/bus"   # where a desktop session's bus listens (systemd)
@@ -55,7 +56,7 @@ async def send_desktop(title: str, body: str) -> Delivery:
     why_not = desktop_session()
     if why_not:
         return Delivery("desktop", False, f"skipped: {why_not}")
-    try:
+    try:  # with its D-Bus client: loaded only when the desktop is told something
         from desktop_notifier import DesktopNotifier
     except ImportError:
         return Delivery("desktop", False, "skipped: desktop-notifier is not installed")
@@ -90,7 +91,7 @@ def _label(plugin, url: str) -> str:
 
 
 def _send_one(url: str, title: str, body: str) -> Delivery:
-    import apprise
+    import apprise  # its plugins load on import: only when a channel is set up
 
     plugin = apprise.Apprise.instantiate(url)
     if plugin is None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import sqlite_utils
 
 from companion.read.labels import status_label
+from companion.replies import reminders
 
 TRANSFERRED = ("transferred",)       # the portal's Transferred, the Support API's TRANSFERRED
 TEXT_CHARS = 1000
@@ -93,8 +94,6 @@ def deadline_events(db: sqlite_utils.Database, account: str,
                     now: datetime | None = None) -> list[Event]:
     """Answers and follow-ups falling due in the next 24 hours, once per due date (an
     overdue one was told when it was due soon, or is on the reminders list)."""
-    from companion.replies import reminders
-
     now = now or datetime.now(UTC)
     try:
         config = reminders.load_config()

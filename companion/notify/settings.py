@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from companion import folders as homes
+from companion.redact import remember_secret
 
 FILE = "notify.toml"
 
@@ -63,8 +64,6 @@ def _read(path: Path) -> dict:
 def load(account_folder: Path | None = None) -> Settings:
     """The settings for an account (the chosen one by default): the shared file, then
     the account's own over it, key by key."""
-    from companion.errors import remember_secret
-
     shared = homes.top() / FILE
     own = (account_folder or homes.home()) / FILE
     merged: dict = {}

@@ -9,7 +9,7 @@ import json
 
 import sqlite_utils
 
-from companion.errors import redact
+from companion.redact import redact
 from companion.schema import utcnow
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
+from companion.credentials import configured
 from companion.read.labels import status_label
 from companion.read.local_days import local_time
 
@@ -75,8 +76,6 @@ def callbacks(db: sqlite_utils.Database, case_id: str | None = None,
 def sync_choices(db: sqlite_utils.Database, portal: str | None) -> list[dict]:
     """The sources Sync now can use: the portal (when a portal is known) and every Support
     API endpoint with saved credentials."""
-    from companion.credentials import configured
-
     out = [{"source": "portal", "target": portal, "name": "Seller Central (browser)"}] \
         if portal else []
     out += [{"source": "spapi", "target": endpoint, "name": "Amazon's Support API"}

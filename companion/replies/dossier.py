@@ -16,7 +16,6 @@ from html import escape
 
 import sqlite_utils
 
-from companion.newcase import prepared
 from companion.read.labels import TRANSFERRED, status_label
 from companion.read.safe_html import message_html
 from companion.read.thread import present
@@ -45,18 +44,18 @@ blockquote{margin:.25rem 0;padding-left:.5rem;border-left:3px solid #ccd;color:#
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
-def _e(value) -> str:
+def esc(value) -> str:
     return escape("" if value is None else str(value))
 
 
-def _t(value: str | None) -> str:
+def utc_words(value: str | None) -> str:
     """A stored UTC time as people read it (the file may travel to another time zone)."""
     if not value:
         return ""
     return value[:10] + " " + value[11:16] + " UTC" if len(value) >= 16 else value
 
 
-def _size(n: int | None) -> str:
+def size_words(n: int | None) -> str:
     if n is None:
         return ""
     for unit in ("bytes", "KB", "MB"):
@@ -64,6 +63,10 @@ def _size(n: int | None) -> str:
             return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
         n /= 1024
     return ""
+
+
+# The short names the sections below use; the new-case dossier shares the long ones.
+_e, _t, _size = esc, utc_words, size_words
 
 
 def _next_draft(db, case_id: str) -> dict | None:
@@ -147,13 +150,6 @@ def _body(m: dict) -> str:
         return f"<ol class='turns body'>{turns}</ol>"
     notes = "<div class='meta'>Amazon's notes of the call</div>" if m["channel"] == "phone" else ""
     return f"{notes}<div class='body'>{message_html(m)}</div>"
-
-
-def _file(e: dict) -> str:
-    """One file of a prepared case, named with its size and hash (a preparation's files
-    are few and each belongs to one item, so they are named in place)."""
-    return (f"{_e(e['name'])} ({_e(_size(e['size']))}) "
-            f"<span class='hash'>sha256 {_e(e['sha256'])}</span>")
 
 
 def _files(db, case_id: str, items: list[dict]) -> tuple[dict[str, int], list[str]]:
@@ -262,7 +258,8 @@ def _related(db, case_id: str) -> list[str]:
 def _prepared(db, case_id: str) -> list[str]:
     """The new case as it was prepared in caselog before the seller opened it."""
     p = []
-    for prep in prepared.for_case(db, case_id):
+    for prep in db.query("select * from prepared_cases where case_id = ? and "
+                         "state = 'attached' order by id", [case_id]):
         p += ["<h2>Prepared in caselog before the case was opened</h2>",
               f"<p class='meta'>Topic: {_e(prep['topic_title'])} · prepared "
               f"{_e(_t(prep['created_at']))} · attached {_e(_t(prep['attached_at']))} · "
@@ -283,56 +280,3 @@ def build(db: sqlite_utils.Database, case_id: str, now: datetime | None = None) 
              + _prepared(db, case_id) + _checklist(db, case_id)
              + _drafts(db, case_id, msgs) + _related(db, case_id) + ["</body></html>\n"])
     return "".join(parts)
-
-
-def _prepared_head(p: dict, now: datetime) -> list[str]:
-    title = p["subject"] or p["topic_title"]
-    rows = [("Topic", p["topic_title"]), ("Category", p["category"]),
-            ("State", {"draft": "Draft", "ready": "Ready to open in Seller Central",
-                       "attached": f"Opened as case {p['case_id']}",
-                       "discarded": "Discarded"}.get(p["state"], p["state"])),
-            ("Prepared", _t(p["created_at"])), ("Last saved", _t(p["updated_at"])),
-            ("Revision", p["revision"])]
-    return (["<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-             f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">",
-             "<meta name='viewport' content='width=device-width,initial-scale=1'>",
-             f"<title>Prepared case: {_e(title)}</title><style>{CSS}</style></head><body>",
-             f"<h1>Prepared case: {_e(title)}</h1>",
-             f"<p class='meta'>Dossier made by caselog on {now:%Y-%m-%d %H:%M} UTC. caselog "
-             "never sends anything to Amazon: this is what the seller prepared.</p>",
-             "<h2>Summary</h2><table>"]
-            + [f"<tr><th scope='row'>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows]
-            + ["</table>"])
-
-
-def build_prepared(db: sqlite_utils.Database, pid: int, topic: dict | None = None,
-                   now: datetime | None = None) -> str:
-    """A prepared new case as one self-contained HTML file: topic, what Amazon needs
-    (when the topic is known), subject and description, the checklist with file names
-    and sha256 hashes. Reading it writes nothing."""
-    now = now or datetime.now(UTC)
-    p = prepared.get(db, pid)
-    parts = _prepared_head(p, now)
-    if topic and topic["needs"]:
-        parts += ["<h2>What Amazon needs to decide it</h2><ul>"]
-        parts += [f"<li>{_e(n)}</li>" for n in topic["needs"]] + ["</ul>"]
-    parts += ["<h2>Subject</h2>", f"<p>{_e(p['subject'])}</p>", "<h2>Description</h2>",
-              f"<pre>{_e(p['description'])}</pre>"]
-    items = prepared.items(db, pid)
-    parts.append(f"<h2>Evidence checklist ({sum(1 for i in items if i['done'])} of "
-                 f"{len(items)} done)</h2>")
-    if items:
-        parts.append("<table><tr><th>Done</th><th>Item</th><th>Files</th></tr>")
-        for i in items:
-            mark = "<span class='done'>yes</span>" if i["done"] else "<span class='open'>no</span>"
-            ev = "".join(f"<div>{_file(f)}</div>" for f in i["files"])
-            parts.append(f"<tr><td>{mark}</td><td>{_e(i['text'])}</td><td>{ev}</td></tr>")
-        parts.append("</table>")
-    loose = [f for f in prepared.files(db, pid) if f["item_key"] is None]
-    if loose:
-        parts += ["<p>Other files:</p><ul>"] + [f"<li>{_file(f)}</li>" for f in loose]
-        parts.append("</ul>")
-    if p["state"] == "attached":
-        parts.append(f"<p>The files now belong to case {_e(p['case_id'])}; its dossier "
-                     "lists them.</p>")
-    return "".join(parts + ["</body></html>\n"])

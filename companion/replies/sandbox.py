@@ -143,7 +143,7 @@ def render_here(env: _Sandbox, name: str, ctx: dict, source: str | None = None) 
 
 def _child_main() -> None:
     """Entry point of the rendering child: JSON job on stdin, JSON answer on stdout."""
-    import resource
+    import resource  # Unix only, and only this child sets limits: drafts import anywhere
 
     resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
     job = json.loads(sys.stdin.read())

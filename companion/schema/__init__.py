@@ -17,6 +17,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from companion.folders import PRIVATE_FILE, open_private, tighten
 from companion.schema import accounts, archive, replies, search, views
 
 
@@ -32,8 +33,6 @@ def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
     ``-shm`` files the database's own mode), and a looser existing one is tightened.
     ``create=False`` raises ``FileNotFoundError`` instead of making an empty database
     (commands that only read, such as ``caselog export``)."""
-    from companion.folders import PRIVATE_FILE, open_private, tighten
-
     path = Path(path)
     if not path.exists():
         if not create:

@@ -20,11 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from companion import accounts, errors
-from companion.folders import use_account
+from companion import accounts, credentials, errors
+from companion.capture.sync import AlreadyRunning, SyncOptions, sync
+from companion.folders import sessions_dir, use_account
 from companion.notify import deliver as tell
 from companion.notify import settings as notify_settings
+from companion.replies.checklists import refresh_after_sync
+from companion.schema import open_db
 from companion.watch import schedule, state
+from scrapers.browser.session import session_path
 
 STOPS = ("auth", "robot", "outage")
 
@@ -49,11 +53,8 @@ class Round:
 def _credentials_time(kind: str, origin: str) -> float | None:
     """When the account's saved session (or Support API credentials file) last changed:
     a newer one than a stop means the person signed in again."""
-    from companion.credentials import file_path
-    from companion.folders import sessions_dir
-    from scrapers.browser.session import session_path
-
-    path = file_path(origin) if kind == "spapi" else session_path(origin, sessions_dir())
+    path = (credentials.file_path(origin) if kind == "spapi"
+            else session_path(origin, sessions_dir()))
     try:
         return path.stat().st_mtime
     except OSError:
@@ -62,8 +63,6 @@ def _credentials_time(kind: str, origin: str) -> float | None:
 
 async def run_round(name: str, options: dict | None = None) -> Round:
     """One round of the account ``name``; never raises for anything but cancellation."""
-    from companion.schema import open_db
-
     with use_account(name):
         try:
             account = accounts.get(name)
@@ -100,9 +99,6 @@ def _ready(account, db) -> tuple[Round | None, tuple[str, str] | None]:
 
 
 async def _round(account, db, options: dict) -> Round:
-    from companion.capture.sync import AlreadyRunning, SyncOptions, sync
-    from companion.replies.checklists import refresh_after_sync
-
     early, picked = _ready(account, db)
     if early:
         return early

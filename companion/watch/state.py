@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from companion.errors import redact
-from companion.schema import utcnow
+from companion.redact import redact
+from companion.schema import open_db, utcnow
 
 
 def _parse(ts: str | None) -> datetime | None:
@@ -85,8 +85,6 @@ def watch_summary(account) -> dict:
     out = {"cases": 0, "last_sync": None, "watch_stopped": None, "unread": 0}
     if not path.is_file():
         return out
-    from companion.schema import open_db
-
     db = open_db(path, create=False)
     try:
         out["cases"] = db.execute("select count(*) from cases").fetchone()[0]

@@ -117,6 +117,8 @@ class _ThreadToken:
 
 
 def _pool(workers: int):
+    # urllib3 (and ssl) only when a Support API run talks: every command imports this
+    # package for its error classes.
     import certifi
     import urllib3
 
@@ -226,7 +228,8 @@ class Transport:
 
     def post_form(self, url: str, fields: dict) -> FormAnswer:
         """The LWA token request: a urlencoded form POST, no redirects, no retries."""
-        import urllib3
+        import urllib3  # only when a Support API run talks (see _pool)
+
         try:
             response = self._pool().request(
                 "POST", url, fields=fields, encode_multipart=False,
@@ -241,7 +244,8 @@ class Transport:
         """GET ``url`` without any token, reading at most ``max_bytes + 1`` bytes (one
         more tells "too large" from "exactly at the cap"); stops early on a
         Content-Length above the cap. Up to 3 redirects are followed."""
-        import urllib3
+        import urllib3  # only when a Support API run talks (see _pool)
+
         retries = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0,
                                 redirect=3)
         try:

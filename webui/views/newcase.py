@@ -25,10 +25,11 @@ from flask import (
 )
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from companion.newcase import dossier as newcase_dossier
 from companion.newcase import pages as newcase
 from companion.newcase import prepared, topics
 from companion.read.params import clean_text
-from companion.replies import dossier, evidence
+from companion.replies import evidence
 from companion.replies.sandbox import DraftError
 from webui.db import get_db
 from webui.files import send_evidence
@@ -191,7 +192,7 @@ def discard(pid: int):
 def prepared_dossier(pid: int):
     db = get_db()
     p = _exists_or_404(db, pid)
-    html = dossier.build_prepared(db, pid, topics.library().get(p["topic"]))
+    html = newcase_dossier.build(db, pid, topics.library().get(p["topic"]))
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     resp = make_response(html)
     resp.headers["Content-Type"] = "text/html; charset=utf-8"

@@ -30,13 +30,12 @@ part-way still has them to record. Errors are ``scrapers.errors``; the situation
 
 from __future__ import annotations
 
+from companion.capture.sources.portal import PortalSource
+from companion.capture.sources.spapi import SpapiSource
+
 
 def open_source(opts, archive):
     """The source a sync's options ask for (not yet entered)."""
     if getattr(opts, "source", "portal") == "spapi":
-        from companion.capture.sources.spapi import SpapiSource
-
         return SpapiSource(opts, archive)
-    from companion.capture.sources.portal import PortalSource
-
     return PortalSource(opts, archive)

@@ -113,6 +113,7 @@ class PortalSource:
             state = load_session(self.origin)
             if state is None:
                 raise NoSavedSession(f"no saved session for {self.origin}", url=self.origin)
+            # Playwright, loaded when a browser sync starts: nothing else needs it.
             from scrapers.browser.client import PortalClient
 
             self.client = PortalClient(

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from companion import credentials
 from companion.capture.archive import Archive, Archived
 from companion.capture.parsing import parse
 from companion.capture.pipeline import Listing, StoredCase, listing
 from companion.capture.store import source_state
 from scrapers.errors import NoSavedCredentials, PortalError
+from scrapers.spapi import LIST_CONTACTS, LwaCredentials, SpapiClient
 
 PAGE_SIZE = 50
 MAX_PAGES = 10_000
@@ -46,10 +48,7 @@ class SpapiSource:
 
     async def __aenter__(self) -> SpapiSource:
         if self.client is None:
-            from companion.credentials import load
-            from scrapers.spapi import LwaCredentials, SpapiClient
-
-            saved = load(self.origin)
+            saved = credentials.load(self.origin)
             if saved is None:
                 raise NoSavedCredentials(f"no Support API credentials for {self.origin}",
                                          url=self.origin)
@@ -103,8 +102,6 @@ class SpapiSource:
 
     def estimate(self, cases: int) -> str:
         """How long the usage plan makes a run that opens ``cases`` cases."""
-        from scrapers.spapi import LIST_CONTACTS
-
         text = self.client.describe_estimate({LIST_CONTACTS: cases})
         seconds = cases / BROWSER_CALLS_PER_SECOND + 10
         browser = "a minute" if seconds < 90 else f"{round(seconds / 60)} minutes"
