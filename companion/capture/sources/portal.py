@@ -110,7 +110,7 @@ class PortalSource:
 
     async def __aenter__(self) -> PortalSource:
         if self.client is None:
-            state = load_session(self.origin)
+            state = load_session(self.origin, getattr(self.opts, "account", None))
             if state is None:
                 raise NoSavedSession(f"no saved session for {self.origin}", url=self.origin)
             from scrapers.browser.client import PortalClient

@@ -49,7 +49,7 @@ class SpapiSource:
             from companion.credentials import load
             from scrapers.spapi import LwaCredentials, SpapiClient
 
-            saved = load(self.origin)
+            saved = load(self.origin, getattr(self.opts, "account", None))
             if saved is None:
                 raise NoSavedCredentials(f"no Support API credentials for {self.origin}",
                                          url=self.origin)
