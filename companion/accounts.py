@@ -253,11 +253,14 @@ def sync_lock(account: Account):
     inherited by children, so a browser that outlives a killed sync cannot keep it."""
     path = account.lock_path
     homes.private_dir(path.parent)
-    lock = filelock.FileLock(path, timeout=0, mode=homes.PRIVATE_FILE, is_singleton=False)
+    lock = filelock.FileLock(path, timeout=0, mode=homes.PRIVATE_FILE)
     try:
         lock.acquire()
     except filelock.Timeout:
-        raise Busy(BUSY_WORDS) from None
+        try:  # a soft lock's first try only clears a dead holder's file; the second takes it
+            lock.acquire()
+        except filelock.Timeout:
+            raise Busy(BUSY_WORDS) from None
     try:
         homes.tighten(path, homes.PRIVATE_FILE)
         yield path
