@@ -9,12 +9,15 @@ import ast
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
+from contextlib import closing
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 from accounts_helpers import FAST_SPAPI, add_spapi_account, caselog, folder, query
 from sync_helpers import env
 
@@ -43,9 +46,17 @@ def _background_sync(home: Path, account: str) -> tuple[subprocess.Popen, Path]:
     return proc, out
 
 
+def connect(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path, timeout=30)
+
+
 def test_two_syncs_of_one_account_at_once_the_second_is_refused_and_nothing_lost(
-        portal, tmp_path):
+        portal, tmp_path, monkeypatch):
+    from webui.syncrun import SyncRunner
+
+    monkeypatch.setenv("CASELOG_KEYRING", "0")
     add_spapi_account(portal, tmp_path, "solo")
+    db_file = folder(tmp_path, "solo") / "caselog.db"
     first, out = _background_sync(tmp_path, "solo")
     try:
         wait_until(lambda: query(tmp_path, "solo", "select done from syncs where "
@@ -56,6 +67,16 @@ def test_two_syncs_of_one_account_at_once_the_second_is_refused_and_nothing_lost
         assert first.poll() is None  # it was refused by a sync still running
         assert "another caselog process is syncing this account" in second.stderr
         assert "wait for it to finish" in second.stderr and second.stdout == ""
+        # Sync now meanwhile: its process is refused too, and the UI shows the sync that
+        # is running rather than calling its own run interrupted.
+        runner = SyncRunner(str(db_file), str(tmp_path), "solo")
+        assert runner.start(portal.sim("config")["spapi_endpoint"], 0, "spapi")
+        runner.wait()
+        assert runner.run.proc.returncode == 1
+        with closing(connect(db_file)) as conn:
+            shown = runner.status(sqlite_utils.Database(conn))
+        assert shown["state"] == "running" and shown.get("external")
+        assert shown["row"]["pid"] == first.pid
         portal.sim("faults", {"latency_ms": 60})
         assert first.wait(180) == 0, out.read_text(errors="replace")[-3000:]
     finally:

@@ -160,6 +160,11 @@ class SyncRunner:
         row = newest if newest and newest["id"] > run.before_id else None
         if run.proc.poll() is None:
             return {"state": "running", "row": row, "portal": run.portal}
+        if row and row["state"] == "running" and row.get("pid") != run.proc.pid \
+                and pid_alive(row.get("pid")):
+            # Ours was refused: another process (a terminal, the watch) is syncing.
+            return {"state": "running", "row": row, "portal": row.get("portal"),
+                    "external": True}
         return self._finished(run, row)
 
     def _finished(self, run: Run, row: dict | None) -> dict:
