@@ -9,8 +9,7 @@ notification when they find something (``companion.notify``).
 
 Rules: at most one sync per account per interval, and never two at once for one account
 (the sync is ``companion.syncing.run_sync``, as for ``caselog sync``: one lock); never more
-often than
-every 10 minutes; what only a person can fix (a sign-in, a robot check, refused
+often than every 10 minutes; what only a person can fix (a sign-in, a robot check, refused
 credentials, an outage) stops that account's watching with one notification, while the
 other accounts go on.
 """
