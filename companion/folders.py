@@ -150,6 +150,15 @@ def named(name: str, **sources: str | None) -> Account:
     return Account(name, account_dir(name), **sources)
 
 
+def owner_of(db_file: str | os.PathLike) -> str | None:
+    """The account whose folder holds this database file, or None for a file outside
+    every account's folder (a copy, a test's)."""
+    parent = Path(db_file).resolve().parent
+    if marked_name(parent):
+        return marked_name(parent)
+    return DEFAULT if parent == top().resolve() else None
+
+
 def chosen() -> Account:
     """This process's account (see :func:`account`), without the registry's sources
     (``companion.accounts.get`` adds them)."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 import sqlite_utils
 
-from companion import accounts
+from companion import accounts, folders
 from companion.accounts import Busy
 from companion.capture import sync as capture
 from companion.capture.archive import Archive
@@ -28,7 +28,7 @@ from companion.notify.settings import Settings
 from companion.replies import checklists
 from companion.schema import open_db
 
-__all__ = ["Busy", "Synced", "SyncOptions", "run_sync", "touched"]
+__all__ = ["Busy", "OtherAccountsDatabase", "Synced", "SyncOptions", "run_sync", "touched"]
 
 FINISHED = ("ok", "partial")
 
@@ -67,6 +67,8 @@ async def run_sync(account: Account, opts: SyncOptions, *,
     own_db = db is None
     if own_db:
         db = open_db(account.db_path)
+    else:
+        _same_account(account, db)
     try:
         with accounts.sync_lock(account):
             if locked is not None:
@@ -78,6 +80,20 @@ async def run_sync(account: Account, opts: SyncOptions, *,
     finally:
         if own_db:
             db.close()
+
+
+class OtherAccountsDatabase(ValueError):
+    """The database given is another account's: its cases would meet this account's
+    session, captures and notifications."""
+
+
+def _same_account(account: Account, db: sqlite_utils.Database) -> None:
+    path = next((r[2] for r in db.execute("pragma database_list") if r[1] == "main"), "")
+    owner = folders.owner_of(path) if path else None
+    if owner is not None and owner != account.name:
+        raise OtherAccountsDatabase(
+            f"{path} is the database of the account {owner!r}, not of {account.name!r}: "
+            f"sync it with --account {owner}, or leave out --db")
 
 
 async def _after(account: Account, db: sqlite_utils.Database, result: SyncResult,

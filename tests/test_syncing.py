@@ -189,3 +189,20 @@ def test_only_companion_syncing_runs_a_capture():
                     isinstance(node.value, ast.Name) and node.value.id == "capture":
                 callers.append(str(path.relative_to(ROOT)))
     assert sorted(set(callers)) == ["companion/syncing.py"]
+
+
+def test_a_sync_refuses_another_accounts_database(caselog_home):
+    """The database and the account agree: another account's database is refused before
+    anything is locked, opened or written."""
+    from companion import accounts
+
+    accounts.add("shop2", portal="http://127.0.0.1:9")
+    r = caselog(caselog_home, "shop2", "sync", "--db", str(caselog_home / "caselog.db"),
+                expect=2)
+    assert "is the database of the account 'default', not of 'shop2'" in r.stderr
+    assert "--account default" in r.stderr
+    assert query(caselog_home, "default", "select count(*) from syncs") == [(0,)]
+    assert not (folder(caselog_home, "shop2") / "sync.lock").exists()
+    elsewhere = caselog_home.parent / "copy.db"  # a copy outside every account: allowed
+    r = caselog(caselog_home, "shop2", "sync", "--db", str(elsewhere), expect=None)
+    assert "is the database of the account" not in r.stderr

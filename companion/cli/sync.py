@@ -23,7 +23,7 @@ from companion.cli.options import (
     timezone_option,
 )
 from companion.read.labels import status_label
-from companion.syncing import Busy, SyncOptions, run_sync
+from companion.syncing import Busy, OtherAccountsDatabase, SyncOptions, run_sync
 
 
 class Progress:
@@ -175,6 +175,8 @@ def sync(portal, spapi, lwa_endpoint, full, as_json, max_age, download_attachmen
         done = asyncio.run(_run(account, database, opts, None if as_json else Progress()))
     except Busy as exc:
         raise click.ClickException(f"{exc}; wait for it to finish") from None
+    except OtherAccountsDatabase as exc:
+        raise click.UsageError(str(exc)) from None
     except (asyncio.CancelledError, KeyboardInterrupt):
         raise click.ClickException("sync interrupted; what was captured is saved, and the "
                                    "next sync finishes the job") from None
