@@ -57,12 +57,12 @@ def test_two_syncs_of_one_account_at_once_the_second_is_refused_and_nothing_lost
     monkeypatch.setenv("CASELOG_KEYRING", "0")
     add_spapi_account(portal, tmp_path, "solo")
     db_file = folder(tmp_path, "solo") / "caselog.db"
+    portal.sim("faults", {"latency_ms": 3000})  # the first cannot end meanwhile
     first, out = _background_sync(tmp_path, "solo")
     try:
-        wait_until(lambda: query(tmp_path, "solo", "select done from syncs where "
-                                 "state = 'running'") not in ([], [(0,)]),
-                   timeout=120, what="the first sync under way")
-        portal.sim("faults", {"latency_ms": 3000})  # the first cannot end meanwhile
+        wait_until(lambda: query(tmp_path, "solo", "select id from syncs where "
+                                 "state = 'running'"),
+                   timeout=120, what="the first sync under way (its lock held)")
         second = caselog(tmp_path, "solo", "sync", "--json", expect=1)
         assert first.poll() is None  # it was refused by a sync still running
         assert "another caselog process is syncing this account" in second.stderr
