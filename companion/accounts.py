@@ -20,27 +20,26 @@ The registry format::
     lwa_endpoint = "https://api.amazon.com/auth/o2/token"  # optional
 
 Nothing here reads another account's data: a UI lists accounts with :func:`list_accounts`
-and opens one with :func:`open_account_db`; every other read goes through that database
-and ``companion.folders.use_account``.
+and opens one with :func:`open_account_db`; every other read is handed that
+:class:`~companion.folders.Account`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
 import shutil
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
+import filelock
 import sqlite_utils
 
 from companion import credentials
 from companion import folders as homes
-from companion.folders import DEFAULT, MARKER, NAME_RULE, UnknownAccount
+from companion.folders import DEFAULT, MARKER, NAME_RULE, Account, UnknownAccount
 from companion.schema import open_db
 
 REGISTRY = "accounts.toml"
@@ -55,17 +54,7 @@ class Busy(RuntimeError):
     """Another caselog process is syncing this account right now."""
 
 
-@dataclass(frozen=True)
-class Account:
-    name: str
-    folder: Path
-    portal: str | None = None        # the registry's portal URL
-    spapi: str | None = None         # the registry's Support API endpoint
-    lwa_endpoint: str | None = None  # its token endpoint, when not Amazon's own
-
-    def as_dict(self) -> dict:
-        return {"name": self.name, "folder": str(self.folder), "portal": self.portal,
-                "spapi": self.spapi, "lwa_endpoint": self.lwa_endpoint}
+__all__ = ["Account", "AccountError", "Busy", "UnknownAccount"]
 
 
 # -- the registry ---------------------------------------------------------------------------
@@ -125,13 +114,13 @@ def get(name: str) -> Account:
         raise UnknownAccount(f"there is no account {name!r}; the accounts are: "
                              f"{', '.join(known)} (add one with `caselog accounts add`)")
     entry = _read_registry().get(name, {})
-    return Account(name, homes.account_dir(name), **entry)
+    return homes.named(name, **entry)
 
 
 def list_accounts() -> list[Account]:
     """Every account with what the registry says of it (for ``accounts list`` and a UI)."""
     entries = _read_registry()
-    return [Account(n, homes.account_dir(n), **entries.get(n, {})) for n in names()]
+    return [homes.named(n, **entries.get(n, {})) for n in names()]
 
 
 def check_name(name: str) -> str:
@@ -183,7 +172,7 @@ def remove(name: str) -> Path:
     folder = account.folder
     if folder.is_symlink() or folder.resolve().parent != (homes.top() / "accounts").resolve():
         raise AccountError(f"{folder} is not inside {homes.top() / 'accounts'}; not removed")
-    with sync_lock(folder / "caselog.db"):
+    with sync_lock(account):
         _forget_credentials(account)
         shutil.rmtree(folder)
     entries = _read_registry()
@@ -197,15 +186,14 @@ def _forget_credentials(account: Account) -> None:
     goes with the folder)."""
     if not account.spapi:
         return
-    with homes.use_account(account.name):
-        credentials.forget(account.spapi)
+    credentials.forget(account.spapi, account)
 
 
 # -- an account's sources and database -------------------------------------------------------
 
 def open_account_db(name: str, create: bool = True) -> sqlite_utils.Database:
     """The account's own database (a UI opens each account's this way)."""
-    return open_db(get(name).folder / "caselog.db", create=create)
+    return open_db(get(name).db_path, create=create)
 
 
 def last_sources(db: sqlite_utils.Database) -> dict[str, str]:
@@ -233,10 +221,9 @@ def sources(account: Account, db: sqlite_utils.Database | None = None) -> dict[s
 def pick_source(account: Account, db: sqlite_utils.Database | None = None
                 ) -> tuple[str, str] | None:
     """("spapi", endpoint) where the account has Support API credentials saved for its
-    endpoint, else ("portal", url) where it names a portal, else None. Must run with the
-    account chosen (its credentials are its own)."""
+    endpoint, else ("portal", url) where it names a portal, else None."""
     found = sources(account, db)
-    if found.get("spapi") and credentials.load(found["spapi"]) is not None:
+    if found.get("spapi") and credentials.load(found["spapi"], account) is not None:
         return "spapi", found["spapi"]
     if found.get("portal"):
         return "portal", found["portal"]
@@ -247,29 +234,34 @@ def pick_source(account: Account, db: sqlite_utils.Database | None = None
 
 # -- one sync at a time per account ----------------------------------------------------------
 
-def lock_path(db_file: Path) -> Path:
-    return Path(db_file).with_name(Path(db_file).name + ".lock")
+BUSY_WORDS = ("another caselog process is syncing this account right now (`caselog sync`, "
+              "`caselog watch` or the UI's Sync now)")
 
 
 @contextlib.contextmanager
-def sync_lock(db_file: Path):
-    """Hold the account's sync lock for the block, or raise ``Busy`` at once. An
-    ``fcntl.flock`` on ``caselog.db.lock`` beside the database: the kernel drops it when
-    the holder exits however it exits (SIGKILL too), so it is never left behind; the file
-    descriptor is not inherited by children (Python's default), so a browser that
-    outlives a killed sync cannot keep it either."""
-    path = lock_path(db_file)
+def sync_lock(account: Account):
+    """Hold the account's sync lock for the block, or raise ``Busy`` at once: the one rule
+    "one sync at a time per account", for every caller. A ``filelock`` lock on the account
+    folder's ``sync.lock`` (owner-only): where the system has ``fcntl`` the kernel drops it
+    when the holder exits however it exits (SIGKILL too); elsewhere (Windows has its own
+    lock call; a system with neither gets filelock's soft lock) a holder that died is
+    recognised by its process id and its lock taken over. The descriptor is not
+    inherited by children, so a browser that outlives a killed sync cannot keep it."""
+    path = account.lock_path
     homes.private_dir(path.parent)
-    fh = homes.open_private(path, "a")
+    lock = filelock.FileLock(path, timeout=0, mode=homes.PRIVATE_FILE)
     try:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise Busy("another caselog process is syncing this account right now "
-                       "(`caselog sync` or `caselog watch`)") from None
+        lock.acquire()
+    except filelock.Timeout:
+        try:  # a soft lock's first try only clears a dead holder's file; the second takes it
+            lock.acquire()
+        except filelock.Timeout:
+            raise Busy(BUSY_WORDS) from None
+    try:
+        homes.tighten(path, homes.PRIVATE_FILE)
         yield path
     finally:
-        fh.close()  # closing the descriptor releases the lock
+        lock.release()
 
 
 def with_account_hint(text: str | None, name: str) -> str:

@@ -17,17 +17,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from companion.folders import DEFAULT, account, home, open_private, private_dir
+from companion.folders import DEFAULT, Account, chosen, open_private
 from companion.redact import remember_secret
 
 SERVICE = "caselog-spapi"
 
 
-def _service() -> str:
+def _service(account: Account) -> str:
     """The keyring's service name: one per seller account, so two accounts on the same
     endpoint never share credentials (``default`` keeps the name it always had)."""
-    name = account()
-    return SERVICE if name == DEFAULT else f"{SERVICE}:{name}"
+    return SERVICE if account.name == DEFAULT else f"{SERVICE}:{account.name}"
 
 
 @dataclass(frozen=True)
@@ -63,28 +62,26 @@ def _keyring():
     return keyring
 
 
-def file_path(endpoint: str) -> Path:
-    """Where the file store keeps this account's credentials for an endpoint."""
-    return _file(endpoint)
+def file_path(endpoint: str, account: Account | None = None) -> Path:
+    """Where the file store keeps an account's credentials for an endpoint (this
+    process's account when none is given)."""
+    return (account or chosen()).credentials / f"spapi-{endpoint_key(endpoint)}.json"
 
 
-def _file(endpoint: str) -> Path:
-    return private_dir(home() / "credentials") / f"spapi-{endpoint_key(endpoint)}.json"
-
-
-def save(creds: Saved) -> str:
+def save(creds: Saved, account: Account | None = None) -> str:
     """Store, and say where (for the seller: "the system keyring" or the file's path)."""
     for value in (creds.client_secret, creds.refresh_token):
         remember_secret(value)
     data = json.dumps(creds.__dict__)
+    account = account or chosen()
     ring = _keyring()
     if ring is not None:
         try:
-            ring.set_password(_service(), endpoint_key(creds.endpoint), data)
+            ring.set_password(_service(account), endpoint_key(creds.endpoint), data)
             return "the system keyring"
         except Exception:  # a locked or refusing keyring: fall back to the file
             pass
-    path = _file(creds.endpoint)
+    path = file_path(creds.endpoint, account)
     tmp = path.with_name(path.name + ".tmp")
     with open_private(tmp, "w") as fh:
         fh.write(data)
@@ -92,18 +89,19 @@ def save(creds: Saved) -> str:
     return str(path)
 
 
-def load(endpoint: str) -> Saved | None:
-    """The credentials saved for this endpoint, or None."""
+def load(endpoint: str, account: Account | None = None) -> Saved | None:
+    """The credentials an account saved for this endpoint, or None."""
+    account = account or chosen()
     raw = None
     ring = _keyring()
     if ring is not None:
         try:
-            raw = ring.get_password(_service(), endpoint_key(endpoint))
+            raw = ring.get_password(_service(account), endpoint_key(endpoint))
         except Exception:
             raw = None
     if raw is None:
         try:
-            raw = _file(endpoint).read_text(encoding="utf-8")
+            raw = file_path(endpoint, account).read_text(encoding="utf-8")
         except OSError:
             return None
     try:
@@ -115,20 +113,21 @@ def load(endpoint: str) -> Saved | None:
     return creds
 
 
-def forget(endpoint: str) -> None:
-    """Remove this account's credentials for an endpoint from the keyring and the file."""
+def forget(endpoint: str, account: Account | None = None) -> None:
+    """Remove an account's credentials for an endpoint from the keyring and the file."""
+    account = account or chosen()
     ring = _keyring()
     if ring is not None:
         try:
-            ring.delete_password(_service(), endpoint_key(endpoint))
+            ring.delete_password(_service(account), endpoint_key(endpoint))
         except Exception:  # nothing stored there, or a keyring that refuses
             pass
-    _file(endpoint).unlink(missing_ok=True)
+    file_path(endpoint, account).unlink(missing_ok=True)
 
 
-def configured() -> list[str]:
+def configured(account: Account | None = None) -> list[str]:
     """Endpoints with credentials in the file store (the keyring cannot be listed)."""
-    folder = home() / "credentials"
+    folder = (account or chosen()).home() / "credentials"
     out = []
     for path in sorted(folder.glob("spapi-*.json")) if folder.is_dir() else []:
         try:

@@ -4,14 +4,14 @@ folder. The only place that resolves CASELOG_HOME.
 
 Several seller accounts: the account ``default`` is CASELOG_HOME itself (so a home made
 before accounts existed keeps working, not a file moved); any other account NAME lives in
-``CASELOG_HOME/accounts/NAME/``, a folder laid out exactly like CASELOG_HOME. :func:`home`
-answers the *chosen* account's folder, so everything that asks it (database, captures,
-sessions, credentials, evidence, templates, checklists, settings, logs) follows the
-account without knowing accounts exist. The choice is a context variable (one per asyncio
-task, so ``caselog watch`` can sync several accounts in one process), falling back to
-``CASELOG_ACCOUNT``. An account folder holds a marker file naming it: a CASELOG_HOME that
-points *into* an account folder (the UI hands its sync process the account's folder)
-means that account, and naming it again does not nest it twice.
+``CASELOG_HOME/accounts/NAME/``, a folder laid out exactly like CASELOG_HOME. An
+:class:`Account` is that folder as a value: the code that reads or writes an account's
+things is handed one (``caselog watch`` syncs several accounts in one process, the UI
+serves several from one), the way sqlite-utils hands code a ``db``. A process that acts on
+one account (a ``caselog`` command) has a default one, :func:`chosen`: ``--account``, else
+``CASELOG_ACCOUNT``, else the account CASELOG_HOME points into, else ``default``. An
+account folder holds a marker file naming it: a CASELOG_HOME that points *into* an
+account folder means that account, and naming it again does not nest it twice.
 
 Everything caselog creates there is readable by the owner only (folders 0700, files
 0600), whatever the umask and whatever the mode of a CASELOG_HOME that already existed:
@@ -25,6 +25,7 @@ import contextvars
 import os
 import re
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
@@ -36,8 +37,76 @@ PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
 DEFAULT = "default"
 MARKER = ".caselog-account"     # in an account folder: its name
 NAME_RULE = re.compile(r"[A-Za-z0-9_-]{1,40}")
-_chosen: contextvars.ContextVar[str | None] = contextvars.ContextVar("caselog_account",
-                                                                     default=None)
+# The account a one-account process (a caselog command) acts on when none is handed to it:
+# set once by ``--account`` before the command runs; never a per-task or per-request choice.
+_process_choice: str | None = None
+# The read side's account for code not yet handed an Account (settings files, templates,
+# checklists, evidence read by the queue and the pages): set only by :func:`use_account`.
+_reading: contextvars.ContextVar[str | None] = contextvars.ContextVar("caselog_reading",
+                                                                      default=None)
+
+
+class UnknownAccount(LookupError):
+    """An account name that is not one of this CASELOG_HOME's (or not a name at all)."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """One seller account: its name, its folder, and the sources the registry names for
+    it. Every path of the account's things is derived here, so a database and the
+    account folder it belongs to cannot disagree."""
+
+    name: str
+    folder: Path
+    portal: str | None = None        # the registry's portal URL
+    spapi: str | None = None         # the registry's Support API endpoint
+    lwa_endpoint: str | None = None  # its token endpoint, when not Amazon's own
+
+    @property
+    def db_path(self) -> Path:
+        return self.folder / "caselog.db"
+
+    @property
+    def lock_path(self) -> Path:
+        """The file the one-sync-at-a-time lock is taken on (``companion.syncing``)."""
+        return self.folder / "sync.lock"
+
+    @property
+    def captures(self) -> Path:
+        return private_dir(self.home() / "captures")
+
+    @property
+    def sessions(self) -> Path:
+        return private_dir(self.home() / "sessions")
+
+    @property
+    def credentials(self) -> Path:
+        return private_dir(self.home() / "credentials")
+
+    @property
+    def evidence(self) -> Path:
+        return private_dir(self.home() / "evidence")
+
+    @property
+    def logs(self) -> Path:
+        return private_dir(self.home() / "logs")
+
+    def home(self) -> Path:
+        """The folder, made ready: ``default``'s is created owner-only; another account's
+        must exist already (``caselog accounts add`` makes it), so a typo never starts an
+        empty account."""
+        if self.name != DEFAULT:
+            if not marked_name(self.folder):
+                raise UnknownAccount(f"there is no account {self.name!r} in {top()}")
+            return self.folder
+        if not self.folder.exists():
+            self.folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+            os.chmod(self.folder, PRIVATE_DIR)
+        return self.folder
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "folder": str(self.folder), "portal": self.portal,
+                "spapi": self.spapi, "lwa_endpoint": self.lwa_endpoint}
 
 
 def _given_root() -> Path:
@@ -62,14 +131,11 @@ def top() -> Path:
 
 
 def account() -> str:
-    """The account commands act on: chosen (``--account``, :func:`use_account`), else
-    ``CASELOG_ACCOUNT``, else the one CASELOG_HOME points into, else ``default``."""
-    name = _chosen.get() or os.environ.get("CASELOG_ACCOUNT") or marked_name(_given_root())
+    """The name of this process's account: chosen (``--account``, :func:`select_account`),
+    else ``CASELOG_ACCOUNT``, else the one CASELOG_HOME points into, else ``default``."""
+    name = (_reading.get() or _process_choice or os.environ.get("CASELOG_ACCOUNT")
+            or marked_name(_given_root()))
     return name or DEFAULT
-
-
-class UnknownAccount(LookupError):
-    """An account name that is not one of this CASELOG_HOME's (or not a name at all)."""
 
 
 def account_dir(name: str) -> Path:
@@ -82,39 +148,55 @@ def account_dir(name: str) -> Path:
     return top() / "accounts" / name
 
 
-def home() -> Path:
-    """The chosen account's folder: CASELOG_HOME itself for ``default`` (else the
-    platform's user data folder when CASELOG_HOME is unset), created owner-only; another
-    account's folder must exist already (``caselog accounts add`` makes it), so a typo
-    never starts an empty account."""
-    name = account()
-    path = account_dir(name)
-    if name != DEFAULT:
-        if not marked_name(path):
-            raise UnknownAccount(f"there is no account {name!r} in {top()}")
-        return path
-    if not path.exists():
-        path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
-        os.chmod(path, PRIVATE_DIR)
-    return path
+def named(name: str, **sources: str | None) -> Account:
+    """The account ``name`` of this CASELOG_HOME (its folder is checked when used)."""
+    return Account(name, account_dir(name), **sources)
+
+
+def owner_of(db_file: str | os.PathLike) -> str | None:
+    """The account whose folder holds this database file, or None for a file outside
+    every account's folder (a copy, a test's)."""
+    parent = Path(db_file).resolve().parent
+    if marked_name(parent):
+        return marked_name(parent)
+    return DEFAULT if parent == top().resolve() else None
+
+
+def chosen() -> Account:
+    """This process's account (see :func:`account`), without the registry's sources
+    (``companion.accounts.get`` adds them)."""
+    return named(account())
+
+
+def _of(acct: Account | None) -> Account:
+    return acct if acct is not None else chosen()
+
+
+def home(acct: Account | None = None) -> Path:
+    """The account's folder (this process's account when none is given), made ready:
+    CASELOG_HOME itself for ``default`` (else the platform's user data folder when
+    CASELOG_HOME is unset)."""
+    return _of(acct).home()
 
 
 def select_account(name: str | None) -> None:
-    """Choose the account for the rest of this process and the processes it starts (the
-    UI's sync, a template's sandbox): ``--account`` does this before a command runs."""
+    """Make ``name`` this process's account (``--account`` does this before a command
+    runs). Processes caselog starts are told their account on their command line."""
+    global _process_choice
     if name:
-        _chosen.set(name)
-        os.environ["CASELOG_ACCOUNT"] = name
+        _process_choice = name
 
 
 @contextlib.contextmanager
 def use_account(name: str):
-    """Within the block (and the asyncio tasks it starts), :func:`home` is ``name``'s."""
-    token = _chosen.set(name)
+    """Within the block, code that is not handed an Account reads ``name``'s files (the
+    UI's pages of one account, the merged queue of all). Syncs, the watch and credentials
+    are handed their Account and never depend on this."""
+    token = _reading.set(name)
     try:
         yield account_dir(name)
     finally:
-        _chosen.reset(token)
+        _reading.reset(token)
 
 
 def private_dir(path: Path) -> Path:
@@ -150,34 +232,34 @@ def open_private(path: Path, mode: str = "w", **kwargs):
     return os.fdopen(fd, mode, **kwargs)
 
 
-def db_path(override: str | os.PathLike | None = None) -> Path:
-    return Path(override) if override else home() / "caselog.db"
+def db_path(override: str | os.PathLike | None = None, acct: Account | None = None) -> Path:
+    return Path(override) if override else home(acct) / "caselog.db"
 
 
-def archive_dir() -> Path:
-    return private_dir(home() / "captures")
+def archive_dir(acct: Account | None = None) -> Path:
+    return _of(acct).captures
 
 
-def sessions_dir() -> Path:
-    return private_dir(home() / "sessions")
+def sessions_dir(acct: Account | None = None) -> Path:
+    return _of(acct).sessions
 
 
-def evidence_dir() -> Path:
-    return private_dir(home() / "evidence")
+def evidence_dir(acct: Account | None = None) -> Path:
+    return _of(acct).evidence
 
 
-def logs_dir() -> Path:
-    return private_dir(home() / "logs")
+def logs_dir(acct: Account | None = None) -> Path:
+    return _of(acct).logs
 
 
-def load_session(portal: str) -> dict | None:
+def load_session(portal: str, acct: Account | None = None) -> dict | None:
     """The browser session ``caselog login`` saved for this portal, or None; its cookie
     values are registered as secrets so no message can ever show them."""
-    state = load_state(portal, sessions_dir())
+    state = load_state(portal, sessions_dir(acct))
     remember_session(state)
     return state
 
 
-def save_session(portal: str, state: dict) -> Path:
+def save_session(portal: str, state: dict, acct: Account | None = None) -> Path:
     remember_session(state)
-    return save_state(portal, state, sessions_dir())
+    return save_state(portal, state, sessions_dir(acct))

@@ -1,25 +1,24 @@
 """Is a process that left its pid in the database (a sync) or in the archive (a writer)
-still running? Asked by the store, the archive and the UI, answered in one place."""
+still running? Asked by the store, the archive and the UI, answered in one place, on
+every system psutil knows (not only where there is a /proc)."""
 
 from __future__ import annotations
 
-import os
+import psutil
 
 
 def pid_alive(pid: int | None) -> bool:
     """Is a caselog process with this pid still running? (A reused pid that now belongs
-    to something else does not count, where /proc can tell.)"""
+    to something else does not count, where the system lets us read its command line.)"""
     if not pid:
         return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        cmdline = " ".join(proc.cmdline())
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except (psutil.AccessDenied, OSError):
         return True
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            cmdline = fh.read()
-    except OSError:
-        return True
-    return b"companion" in cmdline or b"caselog" in cmdline
+    return "companion" in cmdline or "caselog" in cmdline

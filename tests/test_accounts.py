@@ -23,6 +23,10 @@ def two(caselog_home):
 
 def test_default_is_caselog_home_itself_and_others_live_in_accounts(two, monkeypatch):
     assert home.home() == two and home.db_path() == two / "caselog.db"
+    shop2 = accounts.get("shop2")
+    assert shop2.folder == two / "accounts" / "shop2" and shop2.db_path.parent == shop2.folder
+    assert shop2.captures == shop2.folder / "captures" and home.home(shop2) == shop2.folder
+    assert home.home() == two  # handing an account over chooses nothing for the process
     with home.use_account("shop2"):
         assert home.home() == two / "accounts" / "shop2"
         assert home.archive_dir() == two / "accounts" / "shop2" / "captures"
@@ -90,13 +94,15 @@ def test_remove_asks_and_deletes_that_folder_only(two):
 
 
 def test_one_sync_lock_per_account(two):
-    with accounts.sync_lock(two / "caselog.db"):
-        with pytest.raises(accounts.Busy):
-            with accounts.sync_lock(two / "caselog.db"):
+    default, shop2 = accounts.get("default"), accounts.get("shop2")
+    with accounts.sync_lock(default) as path:
+        assert path.parent == two and stat.S_IMODE(path.stat().st_mode) & 0o077 == 0
+        with pytest.raises(accounts.Busy, match="another caselog process is syncing"):
+            with accounts.sync_lock(default):
                 pass
-        with accounts.sync_lock(folder(two, "shop2") / "caselog.db"):
+        with accounts.sync_lock(shop2):
             pass  # another account's lock is its own
-    with accounts.sync_lock(two / "caselog.db"):
+    with accounts.sync_lock(default):
         pass  # released
 
 

@@ -218,24 +218,25 @@ def test_a_robot_check_stops_one_account_once_while_the_other_goes_on(world):
 
 def test_a_watch_killed_mid_sync_leaves_no_lock(tmp_path):
     from companion.accounts import Busy, sync_lock
+    from companion.folders import Account
 
     slow = start_portal("--cases", "40", "--seed", "73", "--latency-ms", "150")
     try:
         add_portal_account(slow, tmp_path, "gamma")
-        db_file = folder(tmp_path, "gamma") / "caselog.db"
+        gamma = Account("gamma", folder(tmp_path, "gamma"))
         proc, log = _watch(tmp_path, "--once", "--account", "gamma")
         try:
             wait_until(lambda: query(tmp_path, "gamma", "select count(*) from cases "
                                      "where fully_captured = 1") not in ([], [(0,)]),
                        timeout=120, what="the first sync under way")
             with pytest.raises(Busy):
-                with sync_lock(db_file):
+                with sync_lock(gamma):
                     pass
             r = caselog(tmp_path, "gamma", "sync", expect=1)
             assert "another caselog process is syncing" in r.stderr
             proc.send_signal(signal.SIGKILL)  # the watch only: its browser may live on
             proc.wait(30)
-            with sync_lock(db_file):
+            with sync_lock(gamma):
                 pass  # free at once
         finally:
             _end(proc)

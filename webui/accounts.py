@@ -8,9 +8,11 @@ path into ``SCRIPT_NAME`` before Flask sees the request, so every ``url_for`` a 
 (links, forms, htmx requests, redirects) carries the account without any template or view
 knowing it: a page of one account cannot link into another's by accident.
 
-Each request then runs with the account chosen (``companion.folders.use_account``: the
-templates, checklists, evidence and settings companion reads are the account's own) and
-its own database (``g.db_path``).
+Each request's account is resolved once, before the view runs, into ``g.account`` (a
+``companion.folders.Account``; None on the All accounts pages), and its database is
+opened from it (``g.db_path``). The read code that is not yet handed an Account (the
+templates, checklists, evidence and settings the pages read) reads the URL's account:
+:class:`AccountPrefix` runs the request inside ``companion.folders.use_account``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from flask import Flask, abort, current_app, g, redirect, request, url_for
 from companion import accounts as registry
 from companion import folders as homes
 from companion.folders import use_account
-from companion.schema import open_db
+from webui.db import base_account, ensure_db
 
 PREFIX = re.compile(r"^/a/([A-Za-z0-9_-]{1,40})(/.*)?$")
 ENVIRON_KEY = "caselog.account"
@@ -34,22 +36,21 @@ SAME_PAGE = {"home.index", "timeline.index", "cases.table", "newcase.index",
 
 class AccountPrefix:
     """WSGI middleware: ``/a/NAME/rest`` becomes SCRIPT_NAME ``/a/NAME``, PATH_INFO
-    ``/rest``, with NAME in the environ for :func:`init_accounts` to check."""
+    ``/rest``, with NAME in the environ for :func:`init_accounts` to check; the request
+    runs inside ``use_account`` of that account (the server's own without a prefix)."""
 
-    def __init__(self, wsgi_app):
-        self.wsgi_app = wsgi_app
+    def __init__(self, wsgi_app, app: Flask):
+        self.wsgi_app, self.app = wsgi_app, app
 
     def __call__(self, environ, start_response):
+        name = self.app.config["ACCOUNT"]
         m = PREFIX.match(environ.get("PATH_INFO") or "")
         if m:
-            environ[ENVIRON_KEY] = m.group(1)
+            name = environ[ENVIRON_KEY] = m.group(1)
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + f"/a/{m.group(1)}"
             environ["PATH_INFO"] = m.group(2) or "/"
-        return self.wsgi_app(environ, start_response)
-
-
-def base_account() -> str:
-    return current_app.config["ACCOUNT"]
+        with use_account(name):
+            return self.wsgi_app(environ, start_response)
 
 
 def names() -> list[str]:
@@ -78,28 +79,11 @@ def top_url(endpoint: str, **values) -> str:
     return path[len(here):] if here and path.startswith(here) else path
 
 
-def db_path_for(name: str) -> str:
-    """The account's database: the served one (``--db``) for the server's own account."""
-    if name == base_account():
-        return current_app.config["DB_PATH"]
-    return str(homes.account_dir(name) / "caselog.db")
-
-
-def ensure_db(name: str) -> str:
-    """The account's database path, its schema applied once per app (an account made
-    or synced by an older caselog opens like the served one does)."""
-    path = db_path_for(name)
-    done = current_app.extensions.setdefault("caselog.schema_applied", set())
-    if path not in done:
-        open_db(path).conn.close()
-        done.add(path)
-    return path
-
-
 def fallback_portal(name: str | None = None) -> str | None:
     """The portal to offer when no sync recorded one: ``--portal`` for the server's own
     account, else what the registry says of the account."""
-    name = name or g.get("account") or base_account()
+    here = g.get("account")
+    name = name or (here.name if here else base_account())
     if name == base_account() and current_app.config.get("PORTAL_URL"):
         return current_app.config["PORTAL_URL"]
     try:
@@ -110,9 +94,10 @@ def fallback_portal(name: str | None = None) -> str | None:
 
 def account_home() -> Path:
     """The folder of the request's account (attachment paths must stay inside it)."""
-    if g.get("account") in (None, base_account()):
+    here = g.get("account")
+    if here is None or here.name == base_account():
         return Path(current_app.config.get("CASELOG_HOME") or homes.home())
-    return homes.account_dir(g.account)
+    return here.folder
 
 
 def _choose():
@@ -129,26 +114,30 @@ def _choose():
     name = name or base_account()
     if name not in names():
         abort(404)
-    g.account = None if g.all_accounts else name
+    g.account = None if g.all_accounts else account_of(name)
     if g.account:
         g.db_path = ensure_db(name)
-    g.account_scope = use_account(name if g.account else base_account())
-    g.account_scope.__enter__()
 
 
-def _leave(exc=None):
-    scope = g.pop("account_scope", None)
-    if scope is not None:
-        scope.__exit__(None, None, None)
+def account_of(name: str) -> homes.Account:
+    """The account called `name`, with the sources the registry names for it."""
+    try:
+        return registry.get(name)
+    except (LookupError, registry.AccountError):  # an unreadable registry: no sources
+        return homes.named(name)
+
+
+def shown() -> str | None:
+    """The name of the account the page shows (None on the All accounts pages and on an
+    error page before the account was known)."""
+    here = g.get("account")
+    return here.name if here else None
 
 
 def _header() -> dict:
-    """What base.html's header needs: the switcher (more than one account only) and the
-    notifications badge of the account shown (of every account on All accounts)."""
-    from webui.views.notifications import badge
-
+    """What base.html's header needs: the switcher (more than one account only)."""
     known = names() if request.endpoint else [base_account()]
-    here = g.get("account")
+    here = shown()
     endpoint = request.endpoint or ""
     switch = []
     if len(known) > 1:
@@ -157,13 +146,11 @@ def _header() -> dict:
                   for n in known]
     return {"accounts_switch": switch, "account_shown": here,
             "all_accounts_page": bool(g.get("all_accounts")),
-            "root": request.script_root, "notify_badge": badge(known, here),
-            "top_url": top_url}
+            "root": request.script_root, "top_url": top_url}
 
 
 def init_accounts(app: Flask) -> None:
     app.config.setdefault("ACCOUNT", homes.account())
-    app.wsgi_app = AccountPrefix(app.wsgi_app)
+    app.wsgi_app = AccountPrefix(app.wsgi_app, app)
     app.before_request(_choose)
-    app.teardown_request(_leave)
     app.context_processor(_header)

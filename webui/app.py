@@ -8,7 +8,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from flask import Flask, Request
+from flask import Flask, Request, g
 from werkzeug.routing import IntegerConverter
 
 from companion.folders import account, evidence_dir
@@ -36,13 +36,14 @@ SPOOL_BYTES = 500 * 1024
 
 class UploadRequest(Request):
     """Werkzeug spools uploads over 500 KB to the system temp folder; evidence must not
-    touch the disk outside CASELOG_HOME, so large uploads spool into the evidence folder
-    (an unnamed temporary file, gone when the request ends)."""
+    touch the disk outside CASELOG_HOME, so large uploads spool into the request's
+    account's evidence folder (an unnamed temporary file, gone when the request ends)."""
 
     def _get_file_stream(self, total_content_length, content_type, filename=None,
                          content_length=None):
+        here = g.get("account")
         return tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="rb+",
-                                             dir=evidence_dir())
+                                             dir=here.evidence if here else evidence_dir())
 
 
 class CaselogFlask(Flask):

@@ -161,14 +161,17 @@ def _sign_in_and_sync(portal: str, cfg: dict, cases: int) -> None:
     env = {**os.environ, "CASELOG_PASSWORD": cfg["password"]}
     if cfg.get("mfa_secret"):
         env["CASELOG_TOTP_SECRET"] = cfg["mfa_secret"]
+    from companion.folders import account
+
+    caselog = [sys.executable, "-m", "companion", "--account", account()]  # this demo's
     click.echo(f"Signing in to the simulated portal at {portal} ...")
-    login = subprocess.run([sys.executable, "-m", "companion", "login", "--portal", portal,
-                            "--email", cfg["email"], "--headless"], env=env)
+    login = subprocess.run([*caselog, "login", "--portal", portal, "--email", cfg["email"],
+                            "--headless"], env=env)
     if login.returncode != 0:
         raise click.ClickException("signing in to the simulated portal failed")
     click.echo(f"Syncing {cases} cases (this takes a little while) ...")
-    sync = subprocess.run([sys.executable, "-m", "companion", "sync", "--portal", portal,
-                           "--download-attachments"], env=env)
+    sync = subprocess.run([*caselog, "sync", "--portal", portal, "--download-attachments"],
+                          env=env)
     if sync.returncode not in (0, 1):
         raise click.ClickException(f"the sync failed (exit {sync.returncode})")
 

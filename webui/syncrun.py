@@ -1,13 +1,15 @@
-"""Sync now: the UI starts ``python -m companion sync --portal URL`` as a background
-process (Playwright never runs inside the web server) and reports its progress, state and
-result from the ``syncs`` row the sync keeps up to date: the row is the one record of how
-a run went (``companion.capture.runs``), so exit codes and output are never decoded back
-into states here. Only a run that never got as far as its row (it could not start at all)
-is described from its last line on stderr, redacted.
+"""Sync now: the UI starts ``python -m companion --account NAME sync --portal URL`` as a
+background process (Playwright never runs inside the web server), so the sync runs
+through the one function every caller uses (``companion.syncing``: its lock, run row,
+refresh and notifications), and reports its progress, state and result from the
+``syncs`` row the sync keeps up to date: the row is the one record of how a run went
+(``companion.capture.runs``), so exit codes and output are never decoded back into
+states here. Only a run that never got as far as its row (it could not start at all, or
+another process was syncing the account) is described from its last line, redacted.
 
 One runner per account per app, kept in ``app.extensions``; a sync started from a
 terminal shows too, because progress is read from the database, not from the child
-process. The child is told its account (``CASELOG_ACCOUNT``) whatever the server's own
+process. The child is told its account on its command line, whatever the server's own
 environment says, so it can only write that account's folder.
 """
 
@@ -73,16 +75,18 @@ class SyncRunner:
             return True
 
     def _spawn(self, args: list[str], prefix: str) -> tuple[subprocess.Popen, Path]:
-        """``python -m companion ARGS`` in its own session (a stop never reaches the
-        server), its output in a private temporary file, this app's CASELOG_HOME."""
+        """``python -m companion --account NAME ARGS`` in its own session (a stop never
+        reaches the server), its output in a private temporary file, this app's
+        CASELOG_HOME."""
         log_path = Path(tempfile.mkdtemp(prefix=prefix)) / "log.txt"
         env = dict(os.environ)
+        env.pop("CASELOG_ACCOUNT", None)  # the command line names the account
         if self.home:
             env["CASELOG_HOME"] = str(self.home)
-        if self.account:
-            env["CASELOG_ACCOUNT"] = self.account
+        chosen = ["--account", self.account] if self.account else []
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "companion", *args], stdout=log,
+            proc = subprocess.Popen([sys.executable, "-m", "companion", *chosen, *args],
+                                    stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     env=env, start_new_session=True)
         return proc, log_path
@@ -156,6 +160,11 @@ class SyncRunner:
         row = newest if newest and newest["id"] > run.before_id else None
         if run.proc.poll() is None:
             return {"state": "running", "row": row, "portal": run.portal}
+        if row and row["state"] == "running" and row.get("pid") != run.proc.pid \
+                and pid_alive(row.get("pid")):
+            # Ours was refused: another process (a terminal, the watch) is syncing.
+            return {"state": "running", "row": row, "portal": row.get("portal"),
+                    "external": True}
         return self._finished(run, row)
 
     def _finished(self, run: Run, row: dict | None) -> dict:

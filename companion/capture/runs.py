@@ -28,13 +28,6 @@ def mark_interrupted(db: sqlite_utils.Database) -> list[int]:
     return ids
 
 
-def running_sync(db: sqlite_utils.Database) -> dict | None:
-    for r in db.query("select * from syncs where state = 'running' order by id desc"):
-        if pid_alive(r["pid"]) and r["pid"] != os.getpid():
-            return r
-    return None
-
-
 def start_sync(db: sqlite_utils.Database, portal: str | None, mode: str,
                source: str | None = "portal") -> int:
     with db.atomic():

@@ -34,6 +34,7 @@ from companion import errors, exitcodes
 from companion.capture import pipeline, runs, store
 from companion.capture.archive import CAPTURE_KINDS, Archive, Archived
 from companion.capture.sources import open_source
+from companion.folders import Account
 from companion.redact import redact
 from companion.schema import utcnow
 from scrapers.errors import CaptureError, PortalError
@@ -51,6 +52,7 @@ class SyncOptions:
     timezone: str | None = None
     transport: str = "auto"
     source: str = "portal"             # portal | spapi
+    account: Account | None = None     # whose session or credentials (this process's)
 
 
 @dataclass
@@ -97,10 +99,6 @@ class Stop(Exception):
     def __init__(self, state: str, message: str):
         super().__init__(message)
         self.state = state
-
-
-class AlreadyRunning(Exception):
-    """Another caselog process is syncing this database."""
 
 
 class Syncer:
@@ -260,11 +258,8 @@ async def sync(db: sqlite_utils.Database, opts: SyncOptions, *, source=None,
                progress: Callable[[int, int], None] | None = None) -> SyncResult:
     """Run one sync: opens the source (unless given one already open), always leaves the
     ``syncs`` row in a final state, and never raises for anything the portal did.
-    ``AlreadyRunning`` when another process syncs this database."""
+    The caller holds the account's sync lock (``companion.syncing`` takes it)."""
     runs.mark_interrupted(db)
-    other = runs.running_sync(db)
-    if other:
-        raise AlreadyRunning(f"another sync is running (pid {other['pid']})")
     archive = archive or Archive()
     archive.sweep()  # half-written files of a killed sync (the running-sync check is done)
     opts = _remembered_transport(db, opts)

@@ -12,9 +12,7 @@ import time
 
 import click
 
-from companion import accounts
-from companion.capture.sync import AlreadyRunning, SyncOptions
-from companion.capture.sync import sync as run_sync
+from companion import accounts, folders
 from companion.cli.options import (
     ExitError,
     check_portal,
@@ -25,10 +23,8 @@ from companion.cli.options import (
     timezone_option,
 )
 from companion.exitcodes import EXIT_HELP
-from companion.folders import account, db_path
-from companion.notify import deliver as tell
 from companion.read.labels import status_label
-from companion.replies.checklists import refresh_after_sync
+from companion.syncing import Busy, OtherAccountsDatabase, SyncOptions, run_sync
 
 
 class Progress:
@@ -92,41 +88,32 @@ def print_human(s: dict) -> None:
         click.echo("Nothing changed.")
 
 
-async def _run(database, opts, progress):
-    """The sync, with SIGTERM (the UI's "stop", a service manager) cancelling it like
-    Ctrl-C does, so the syncs row says "interrupted" and the browser is closed."""
+async def _run(account, database, opts, progress):
+    """The sync (``companion.syncing``), with SIGTERM (the UI's "stop", a service manager)
+    cancelling it like Ctrl-C does, so the syncs row says "interrupted" and the browser is
+    closed."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     try:
         loop.add_signal_handler(signal.SIGTERM, task.cancel)
     except (NotImplementedError, RuntimeError):  # not on this platform
         pass
-    return await run_sync(database, opts, progress=progress)
+    return await run_sync(account, opts, db=database, progress=progress)
 
 
-def _account_source(database) -> tuple[str | None, str | None]:
-    """(portal, spapi) of the chosen account when the command names neither: the Support
-    API where its credentials are saved, else its portal (``accounts.pick_source``, the
+def _account_source(account, database) -> tuple[str | None, str | None]:
+    """(portal, spapi) of the account when the command names neither: the Support API
+    where its credentials are saved, else its portal (``accounts.pick_source``, the
     watch's own rule); said on stderr, so the person knows which one ran."""
-    name = account()
-    picked = accounts.pick_source(accounts.get(name), database)
+    picked = accounts.pick_source(account, database)
     if picked is None:
         raise click.UsageError(
             "give --portal URL (the browser) or --spapi ENDPOINT (the Support API), or name "
-            f"one for the account: caselog accounts set {name} --portal URL")
+            f"one for the account: caselog accounts set {account.name} --portal URL")
     kind, origin = picked
     words = "the Support API at" if kind == "spapi" else "the portal"
-    click.echo(f"Account {name}: syncing from {words} {origin}", err=True)
+    click.echo(f"Account {account.name}: syncing from {words} {origin}", err=True)
     return (origin, None) if kind == "portal" else (None, origin)
-
-
-def after_sync(database, summary: dict) -> None:
-    """What the replies room keeps of what a sync changed: the checklists of the cases it
-    touched, stored now so that pages need not work them out (they would, on read)."""
-    touched = {*summary["new_cases"], *summary["new_replies"],
-               *(c["case_id"] for c in summary["status_changes"])}
-    if touched:
-        refresh_after_sync(database, sorted(touched))
 
 
 @click.command(epilog="\b\n" + EXIT_HELP)
@@ -176,37 +163,36 @@ def sync(portal, spapi, lwa_endpoint, full, as_json, max_age, download_attachmen
                                "Support API), not both")
     if lwa_endpoint and not spapi:
         raise click.UsageError("--lwa-endpoint goes with --spapi")
+    account = accounts.get(folders.account())
     database = open_database(db)
     if not (portal or spapi):
-        portal, spapi = _account_source(database)
+        portal, spapi = _account_source(account, database)
     opts = SyncOptions(portal=portal or spapi, full=full, max_age=max_age,
                        concurrency=concurrency, html=html,
                        download_attachments=download_attachments,
                        max_attachment_bytes=int(max_attachment_mb * 1024 * 1024),
                        timezone=timezone, source="spapi" if spapi else "portal")
     try:
-        with accounts.sync_lock(db_path(db)):
-            result = asyncio.run(_run(database, opts, None if as_json else Progress()))
-    except (AlreadyRunning, accounts.Busy) as exc:
+        done = asyncio.run(_run(account, database, opts, None if as_json else Progress()))
+    except Busy as exc:
         raise click.ClickException(f"{exc}; wait for it to finish") from None
+    except OtherAccountsDatabase as exc:
+        raise click.UsageError(str(exc)) from None
     except (asyncio.CancelledError, KeyboardInterrupt):
         raise click.ClickException("sync interrupted; what was captured is saved, and the "
                                    "next sync finishes the job") from None
-    _finish(database, result, as_json)
+    _finish(done, as_json)
 
 
-def _finish(database, result, as_json: bool) -> None:
+def _finish(done, as_json: bool) -> None:
     """Print what the run did; exit with its state's code, in the account's words."""
-    summary = result.summary()
-    after_sync(database, summary)
-    if result.sync_id is not None and result.state in ("ok", "partial"):
-        tell.record_sync(database, account(), result.sync_id)  # the UI's badge and list
+    result, summary = done.result, done.summary
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))
     else:
         print_human(summary)
     if result.state not in ("ok", "partial"):
         words = accounts.with_account_hint(result.message or f"sync ended: {result.state}",
-                                           account())
+                                           done.account.name)
         raise ExitError(words, result.exit_code)
     sys.exit(result.exit_code)

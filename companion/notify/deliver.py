@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from companion.folders import Account
 from companion.notify import channels, events, store
 from companion.notify.settings import Settings
 
@@ -45,18 +46,20 @@ async def tell(db: sqlite_utils.Database, account: str, found: list[events.Event
 
 
 async def after_sync(db: sqlite_utils.Database, account: str, sync_id: int,
-                     settings: Settings) -> list[dict]:
-    """The notifications of one finished sync: its changes, and deadlines due in a day."""
+                     settings: Settings, acct: Account | None = None) -> list[dict]:
+    """The notifications of one finished sync: its changes, and deadlines due in a day
+    (by ``acct``'s reply settings)."""
     found = events.sync_events(db, account, sync_id, settings.include_text)
-    found += events.deadline_events(db, account)
+    found += events.deadline_events(db, account, acct=acct)
     return await tell(db, account, found, settings, sync_id)
 
 
-def record_sync(db: sqlite_utils.Database, account: str, sync_id: int) -> int:
+def record_sync(db: sqlite_utils.Database, account: str, sync_id: int,
+                acct: Account | None = None) -> int:
     """Store the events of a sync a person ran, sending nothing; returns how many were new.
     A later watch round finds them stored and does not send them either."""
     found = events.sync_events(db, account, sync_id, False)
-    found += events.deadline_events(db, account)
+    found += events.deadline_events(db, account, acct=acct)
     return sum(store.record(db, account, kind=ev.kind, key=ev.key, title=ev.title,
                             body=ev.body, case_id=ev.case_id, sync_id=sync_id) is not None
                for ev in found)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
+from companion.folders import Account
 from companion.read.labels import status_label
 from companion.replies import reminders
 
@@ -91,12 +92,12 @@ def _event(db, account: str, sync_id: int, cid: str, seen: dict, include_text: b
 
 
 def deadline_events(db: sqlite_utils.Database, account: str,
-                    now: datetime | None = None) -> list[Event]:
+                    now: datetime | None = None, acct: Account | None = None) -> list[Event]:
     """Answers and follow-ups falling due in the next 24 hours, once per due date (an
     overdue one was told when it was due soon, or is on the reminders list)."""
     now = now or datetime.now(UTC)
     try:
-        config = reminders.load_config()
+        config = reminders.load_config(acct)
     except reminders.ConfigError:
         config = {"defaults": dict(reminders.DEFAULTS), "categories": {}, "seller": {}}
     out = []

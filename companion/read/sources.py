@@ -73,11 +73,11 @@ def callbacks(db: sqlite_utils.Database, case_id: str | None = None,
     return [_callback(r) for r in rows]
 
 
-def sync_choices(db: sqlite_utils.Database, portal: str | None) -> list[dict]:
+def sync_choices(db: sqlite_utils.Database, portal: str | None, account=None) -> list[dict]:
     """The sources Sync now can use: the portal (when a portal is known) and every Support
-    API endpoint with saved credentials."""
+    API endpoint with the account's saved credentials."""
     out = [{"source": "portal", "target": portal, "name": "Seller Central (browser)"}] \
         if portal else []
     out += [{"source": "spapi", "target": endpoint, "name": "Amazon's Support API"}
-            for endpoint in configured()]
+            for endpoint in configured(account)]
     return out

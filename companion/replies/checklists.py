@@ -32,6 +32,7 @@ import hashlib
 
 import sqlite_utils
 
+from companion.folders import Account
 from companion.read.labels import DONE, sql_in
 from companion.replies import asks as asks_mod
 from companion.replies.library import ChecklistError, default_library
@@ -239,7 +240,8 @@ def refresh(db: sqlite_utils.Database, case_id: str, lib: dict[str, dict] | None
     return items(db, case_id)
 
 
-def refresh_after_sync(db: sqlite_utils.Database, case_ids: list[str] | None = None) -> int:
+def refresh_after_sync(db: sqlite_utils.Database, case_ids: list[str] | None = None,
+                       account: Account | None = None) -> int:
     """Store the checklists (and asks) of open cases a sync may have changed: the given
     ones, or every open case. Pages compute the same lists in memory without it; calling
     it after a sync only saves them that work. Cheap on re-runs: asks are cached per
@@ -252,7 +254,7 @@ def refresh_after_sync(db: sqlite_utils.Database, case_ids: list[str] | None = N
         sql += f" and c.case_id in ({','.join('?' * len(case_ids))})"
         params = list(case_ids)
     ids = [r["case_id"] for r in db.query(sql, params)]
-    lib = default_library(errors=[])
+    lib = default_library(errors=[], account=account)
     for cid in ids:
         refresh(db, cid, lib)
     return len(ids)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from companion.folders import home
+from companion.folders import Account, home
 from companion.replies import tomlfiles
 
 BUILTIN_DIR = Path(__file__).parent / "data" / "checklists"
@@ -19,8 +19,9 @@ class ChecklistError(ValueError):
     or a refused checklist action (the message says why)."""
 
 
-def user_dir() -> Path:
-    return home() / "checklists"
+def user_dir(account: Account | None = None) -> Path:
+    """The account's own checklists (this process's account when none is given)."""
+    return home(account) / "checklists"
 
 
 def _read(path: Path) -> dict:
@@ -79,16 +80,18 @@ def load_library(user: Path | None = None, errors: list[str] | None = None) -> d
 _WATCHED = tomlfiles.Watched(BUILTIN_DIR, user_dir, load_library)
 
 
-def library_state() -> tuple[tuple | None, dict[str, dict], list[str]]:
+def library_state(account: Account | None = None
+                  ) -> tuple[tuple | None, dict[str, dict], list[str]]:
     """(version, library, problems), read again only when a file changed
     (``tomlfiles.Watched``)."""
-    return _WATCHED.state()
+    return _WATCHED.state(user_dir(account) if account is not None else None)
 
 
-def default_library(errors: list[str] | None = None) -> dict[str, dict]:
-    """The built-in and the user's checklists. A broken user file raises, or, when
+def default_library(errors: list[str] | None = None, account: Account | None = None
+                    ) -> dict[str, dict]:
+    """The built-in and the account's checklists. A broken user file raises, or, when
     ``errors`` is given, is skipped and reported there."""
-    _, lib, problems = library_state()
+    _, lib, problems = library_state(account)
     if errors is None and problems:
         raise ChecklistError(problems[0])
     if errors is not None:

@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
-from companion.folders import home
+from companion.folders import Account, home
 from companion.read.cache import Memo, sync_key
 from companion.read.labels import ANSWERED, WAITING_ON_AMAZON, WAITING_ON_SELLER, sql_in
 from companion.replies import window
@@ -64,9 +64,10 @@ class ConfigError(ValueError):
     pass
 
 
-def load_config() -> dict:
-    """``replies.toml`` merged over the defaults; a broken file is a clear error."""
-    path = home() / "replies.toml"
+def load_config(account: Account | None = None) -> dict:
+    """The account's ``replies.toml`` (this process's account when none is given) merged
+    over the defaults; a broken file is a clear error."""
+    path = home(account) / "replies.toml"
     data: dict = {}
     if path.is_file():
         try:

@@ -25,11 +25,11 @@ class Watched:
         self.builtin, self.user, self.load = builtin, user, load
         self._cache: dict[str, dict] = {}  # user folder -> {"key", "lib", "errors"}
 
-    def state(self) -> tuple[tuple | None, dict[str, dict], list[str]]:
-        """(version, library, problems). ``version`` names the files and their mtimes
-        (None when they could not be listed), so caches of what the library produced
-        can follow it."""
-        user = self.user()
+    def state(self, user: Path | None = None) -> tuple[tuple | None, dict[str, dict], list[str]]:
+        """(version, library, problems) of the user folder ``user`` (``user()`` when not
+        given). ``version`` names the files and their mtimes (None when they could not be
+        listed), so caches of what the library produced can follow it."""
+        user = user if user is not None else self.user()
         paths = sorted(self.builtin.glob("*.toml"))
         if user.is_dir():
             paths += sorted(user.glob("*.toml"))

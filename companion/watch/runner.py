@@ -1,11 +1,12 @@
 """One round of one account, and the watch over many.
 
-A round: choose the account (``companion.folders.use_account``: everything below reads and
-writes that account's folder only), skip it if the watch stopped it and the person has
-not acted, or if it was synced by a watch less than the floor ago; take its sync lock (a
-manual ``caselog sync`` or another watch holds it: skip); run one incremental sync
-through the Support API where its credentials are saved, else the saved browser
-session, headless; then notify what it found, or stop the account when a person must act.
+A round: take the account (a ``companion.folders.Account``, handed to everything below,
+which reads and writes that account's folder only), skip it if the watch stopped it and
+the person has not acted, or if it was synced by a watch less than the floor ago; run one
+incremental sync (``companion.syncing``, as ``caselog sync`` does: a sync already running
+for the account, manual or another watch's, skips the round) through the Support API
+where its credentials are saved, else the saved browser session, headless; then send what
+it found, or stop the account when a person must act.
 
 Accounts run side by side (``parallel`` at once; each has its own browser or API client,
 database, lock and session, so nothing is shared but the event loop), each on its own
@@ -20,12 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from companion import accounts, credentials, errors
-from companion.capture.sync import AlreadyRunning, SyncOptions, sync
-from companion.folders import sessions_dir, use_account
+from companion import accounts, errors, syncing
+from companion.credentials import file_path
 from companion.notify import deliver as tell
 from companion.notify import settings as notify_settings
-from companion.replies.checklists import refresh_after_sync
 from companion.schema import open_db
 from companion.watch import schedule, state
 from scrapers.browser.session import session_path
@@ -50,11 +49,11 @@ class Round:
                                                "source", "sync_id", "summary", "notified")}
 
 
-def _credentials_time(kind: str, origin: str) -> float | None:
+def _credentials_time(account, kind: str, origin: str) -> float | None:
     """When the account's saved session (or Support API credentials file) last changed:
     a newer one than a stop means the person signed in again."""
-    path = (credentials.file_path(origin) if kind == "spapi"
-            else session_path(origin, sessions_dir()))
+    path = file_path(origin, account) if kind == "spapi" else \
+        session_path(origin, account.sessions)
     try:
         return path.stat().st_mtime
     except OSError:
@@ -63,19 +62,17 @@ def _credentials_time(kind: str, origin: str) -> float | None:
 
 async def run_round(name: str, options: dict | None = None) -> Round:
     """One round of the account ``name``; never raises for anything but cancellation."""
-    with use_account(name):
-        try:
-            account = accounts.get(name)
-            db = open_db(account.folder / "caselog.db")
-        except Exception as exc:
-            return Round(name, "failed", errors.describe(exc))
-        try:
-            return await _round(account, db, options or {})
-        except Exception as exc:  # a bug or a full disk: this account, this round only
-            return Round(name, "failed", accounts.with_account_hint(errors.describe(exc),
-                                                                    name))
-        finally:
-            db.close()
+    try:
+        account = accounts.get(name)
+        db = open_db(account.db_path)
+    except Exception as exc:
+        return Round(name, "failed", errors.describe(exc))
+    try:
+        return await _round(account, db, options or {})
+    except Exception as exc:  # a bug or a full disk: this account, this round only
+        return Round(name, "failed", accounts.with_account_hint(errors.describe(exc), name))
+    finally:
+        db.close()
 
 
 def _ready(account, db) -> tuple[Round | None, tuple[str, str] | None]:
@@ -85,7 +82,7 @@ def _ready(account, db) -> tuple[Round | None, tuple[str, str] | None]:
     if picked is None:
         return Round(name, "skipped", f"no portal or Support API named: run caselog "
                      f"accounts set {name} --portal URL (or --spapi ENDPOINT)"), None
-    halt = state.stopped(db, name, _credentials_time(*picked))
+    halt = state.stopped(db, name, _credentials_time(account, *picked))
     if halt:
         return Round(name, "skipped", f"not watched since {halt['at'][:16]}Z: "
                      f"{halt['message']}", state=halt["state"], source=picked[0]), None
@@ -104,28 +101,23 @@ async def _round(account, db, options: dict) -> Round:
         return early
     kind, origin = picked
     name = account.name
-    try:
-        with accounts.sync_lock(account.folder / "caselog.db"):
-            state.started(db, name, None)
-            opts = SyncOptions(portal=origin, source=kind, **options)
-            result = await sync(db, opts)
-    except (accounts.Busy, AlreadyRunning) as exc:
-        return Round(name, "skipped", f"{exc}; this round is skipped", source=kind)
-    summary = result.summary()
-    state.started(db, name, result.sync_id)
-    touched = {*summary["new_cases"], *summary["new_replies"],
-               *(c["case_id"] for c in summary["status_changes"])}
-    if touched:
-        refresh_after_sync(db, sorted(touched))
-    done = Round(name, "synced", _said(summary), result.state, kind, result.sync_id, summary)
     settings, problem = _settings(account)
+    try:
+        synced = await syncing.run_sync(
+            account, syncing.SyncOptions(portal=origin, source=kind, **options), db=db,
+            send=settings, locked=lambda: state.started(db, name, None))
+    except syncing.Busy as exc:
+        return Round(name, "skipped", f"{exc}; this round is skipped", source=kind)
+    result, summary = synced.result, synced.summary
+    state.started(db, name, result.sync_id)
+    done = Round(name, "synced", _said(summary), result.state, kind, result.sync_id, summary)
     if result.state in STOPS:
         return await _stop(db, done, result.message, settings)
     if result.state not in ("ok", "partial"):
         done.outcome = "failed"
         done.message = accounts.with_account_hint(result.message or result.state, name)
         return done
-    done.notified = await tell.after_sync(db, name, result.sync_id, settings)
+    done.notified = synced.notified
     if problem:
         done.message += f" (notification settings: {problem})"
     return done

@@ -12,7 +12,6 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from companion import accounts as registry
-from companion.folders import use_account
 from companion.notify import store
 from companion.queue import all_accounts as across
 from companion.read import queries
@@ -54,12 +53,11 @@ def _plan_one(name: str):
     """What Sync all does for one account: start its own source (the one ``caselog
     sync`` picks), or say why it cannot."""
     db = account_db(name)
-    with use_account(name):
-        try:
-            picked = registry.pick_source(registry.get(name), db)
-        except (LookupError, registry.AccountError) as exc:
-            reason = str(exc)
-            return lambda: reason
+    try:
+        picked = registry.pick_source(registry.get(name), db)
+    except (LookupError, registry.AccountError) as exc:
+        reason = str(exc)
+        return lambda: reason
     if picked is None and fallback_portal(name):
         picked = ("portal", fallback_portal(name))
     if picked is None:

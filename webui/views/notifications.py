@@ -9,7 +9,8 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 
 from companion.notify import store
 from companion.read.params import clamp_int
-from webui.db import account_db, get_db
+from webui.accounts import names, shown
+from webui.db import account_db, base_account, get_db
 from webui.htmx import is_htmx
 
 bp = Blueprint("notifications", __name__)
@@ -32,11 +33,19 @@ def badge(known: list[str], here: str | None) -> int:
     return sum(_unread(account_db(name)) for name in known)
 
 
+@bp.app_context_processor
+def _header_badge() -> dict:
+    """base.html's badge: the account shown's unread count, every account's on All
+    accounts."""
+    known = names() if request.endpoint else [base_account()]
+    return {"notify_badge": badge(known, shown())}
+
+
 @bp.get("/notifications")
 def index():
     unread_only = request.args.get("unread") == "1"
     rows = store.list_notifications(get_db(), unread_only=unread_only, limit=SHOWN)
-    context = {"items": [{**r, "account": g.account, "ref": str(r["id"])} for r in rows],
+    context = {"items": [{**r, "account": g.account.name, "ref": str(r["id"])} for r in rows],
                "unread_only": unread_only, "merged": False}
     if is_htmx():
         return render_template("_notifications.html", **context)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
-from companion.folders import account_dir
+from companion.folders import top
 from companion.read import queries, sources
-from webui.accounts import base_account, db_path_for, fallback_portal
-from webui.db import get_db
+from webui.accounts import account_of, fallback_portal
+from webui.db import base_account, db_path_for, get_db
 from webui.htmx import is_htmx
 from webui.syncrun import SyncRunner, can_open_browser
 
@@ -16,7 +16,7 @@ bp = Blueprint("sync", __name__, url_prefix="/sync")
 
 def runner(name: str | None = None) -> SyncRunner:
     """The account's runner (the request's account by default), made on first use."""
-    name = name or g.account
+    name = name or g.account.name
     runners = current_app.extensions.setdefault("caselog.syncs", {})
     if name not in runners:  # setdefault: two first requests share one runner
         if name == base_account():
@@ -24,14 +24,14 @@ def runner(name: str | None = None) -> SyncRunner:
                               current_app.config.get("CASELOG_HOME"), name)
             current_app.extensions.setdefault("caselog.sync", made)  # serve stops it
         else:
-            made = SyncRunner(db_path_for(name), str(account_dir(name)), name)
+            made = SyncRunner(db_path_for(name), str(top()), name)
         runners.setdefault(name, made)
     return runners[name]
 
 
 def sync_context(db, name: str | None = None) -> dict:
     """What ``_sync.html`` shows for an account (the request's by default)."""
-    name = name or g.account
+    name = name or g.account.name
     portal = queries.portal_url(db) or fallback_portal(name)
     # The sign-in window opens on the computer running caselog: only offered when that is
     # the person's own (a loopback bind) and it has a screen.
@@ -39,7 +39,7 @@ def sync_context(db, name: str | None = None) -> dict:
         and can_open_browser()
     return {"sync": runner(name).status(db), "portal": portal, "can_login": can_login,
             "login": runner(name).login_status(),
-            "choices": sources.sync_choices(db, portal)}
+            "choices": sources.sync_choices(db, portal, account_of(name))}
 
 
 @bp.post("/")

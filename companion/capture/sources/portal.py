@@ -110,7 +110,7 @@ class PortalSource:
 
     async def __aenter__(self) -> PortalSource:
         if self.client is None:
-            state = load_session(self.origin)
+            state = load_session(self.origin, getattr(self.opts, "account", None))
             if state is None:
                 raise NoSavedSession(f"no saved session for {self.origin}", url=self.origin)
             # Playwright, loaded when a browser sync starts: nothing else needs it.

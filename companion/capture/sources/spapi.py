@@ -48,7 +48,7 @@ class SpapiSource:
 
     async def __aenter__(self) -> SpapiSource:
         if self.client is None:
-            saved = credentials.load(self.origin)
+            saved = credentials.load(self.origin, getattr(self.opts, "account", None))
             if saved is None:
                 raise NoSavedCredentials(f"no Support API credentials for {self.origin}",
                                          url=self.origin)
