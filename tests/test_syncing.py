@@ -168,7 +168,9 @@ def test_the_cli_the_watch_and_sync_now_leave_the_same_run_refresh_and_notificat
                 "select case_id, count(*) from case_asks group by case_id",
                 "select kind, key, case_id from notifications order by key"):
         found = query(tmp_path, "bycli", sql)
-        assert found, sql  # the refresh stored checklists; the sync stored its events
+        # The refresh stored checklists and asks; which events a first sync stores depends
+        # on the clock (deadlines due within a day), so for them only the sameness counts.
+        assert found or "notifications" in sql, sql
         assert found == query(tmp_path, "bywatch", sql) == query(tmp_path, "bysyncnow", sql)
     # The runner's child synced its own account, whatever the server's environment said.
     assert len(query(tmp_path, "bycli", "select id from syncs")) == 1

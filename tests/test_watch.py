@@ -188,8 +188,10 @@ def test_a_robot_check_stops_one_account_once_while_the_other_goes_on(world):
         before = {n: count_syncs(home, n) for n in ("alpha", "beta")}
         proc, log = _watch(home, "--all", "--every", "2s")
         try:
-            wait_until(lambda: count_syncs(home, "beta") >= before["beta"] + 3, timeout=120,
-                       what="beta going on")
+            # Alpha's round drives a browser and may take longer than beta's three rounds.
+            wait_until(lambda: count_syncs(home, "beta") >= before["beta"] + 3
+                       and "alpha: stopped" in _said(log), timeout=120,
+                       what="beta going on, alpha stopped")
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
         finally:
