@@ -161,9 +161,7 @@ def _sign_in_and_sync(portal: str, cfg: dict, cases: int) -> None:
     env = {**os.environ, "CASELOG_PASSWORD": cfg["password"]}
     if cfg.get("mfa_secret"):
         env["CASELOG_TOTP_SECRET"] = cfg["mfa_secret"]
-    from companion.folders import account
-
-    caselog = [sys.executable, "-m", "companion", "--account", account()]  # this demo's
+    caselog = [sys.executable, "-m", "companion", "--account", folders.account()]  # its own
     click.echo(f"Signing in to the simulated portal at {portal} ...")
     login = subprocess.run([*caselog, "login", "--portal", portal, "--email", cfg["email"],
                             "--headless"], env=env)
