@@ -79,7 +79,8 @@ def compared(c, differs, what: str, ok_words: str) -> tuple[str, str]:
     bad = [i for i, d in judged if d]
     if bad:
         return "differs", _places(bad, len(looked), what) + " differ from ViewCase"
-    return "ok", f"{ok_words} in all {count(len(looked), 'contact')}"
+    return "ok", f"{ok_words} in {'the' if len(looked) == 1 else 'all'} " \
+        f"{count(len(looked), 'contact')}"
 
 
 @check("case_page.answer", "case_page", "HTTP 200 with a page")
@@ -101,8 +102,8 @@ def case_parser(c):
         n = len(c.parsed("case_page")["messages"])
         found = f"yes: {count(n, 'contact')}"
         if c.zone_stand_in:
-            found += ("; its time zone abbreviation has several meanings: caselog "
-                      "reads its times with --timezone")
+            found += ("; its zone abbreviation needs --timezone (ambiguous or unfamiliar) "
+                      "for caselog to read its times")
     return result, found
 
 
@@ -168,7 +169,7 @@ def case_times(c):
     """The shown time, read in the page's locale and zone, is the moment ViewCase says:
     a time the parser misreads (a zone, a 12-hour clock) is a drift too."""
     if c.zone_stand_in:
-        raise NotShown("the page's zone abbreviation has several meanings: run with "
+        raise NotShown("the page's zone abbreviation is ambiguous or unfamiliar: run with "
                        "--timezone to compare its times")
     return compared(c, lambda a, b: abs(_epoch(a["sent_at"]) - _epoch(b["sent_at"]))
                     > TIME_SLACK_S, "the time", "ViewCase's time")

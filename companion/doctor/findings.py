@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from companion.doctor import privacy
-from scrapers.errors import ParseError, TimeZoneError
+from scrapers.errors import AmbiguousTimeZone, ParseError, TimeZoneError
 from scrapers.parse.dom import page_text, tree_of
 from scrapers.parse.monsapi import parse_search, parse_view_case
 from scrapers.parse.pages import parse_case_page, parse_lobby
@@ -35,6 +35,12 @@ CAPTURES = {
 # Zones that settle the ambiguous abbreviations (CST, IST) when a page is read only to
 # check its structure; an unknown abbreviation takes the first.
 STAND_IN_ZONES = ("America/Chicago", "Asia/Kolkata", "Europe/Dublin", "Asia/Jerusalem")
+
+
+def _needs_hint(exc: TimeZoneError) -> bool:
+    """A zone PORTAL.md allows that the parser reads only with ``--timezone`` (an
+    ambiguous or unfamiliar abbreviation), not a time shown without any zone."""
+    return isinstance(exc, AmbiguousTimeZone) or "abbreviation" in str(exc)
 
 
 @dataclass(frozen=True)
@@ -155,8 +161,8 @@ class Captured:
             return parse_lobby(body)
         try:
             return parse_case_page(body, case_id=self.case_id, timezone=self.timezone)
-        except TimeZoneError:
-            if self.timezone:
+        except TimeZoneError as exc:
+            if self.timezone or not _needs_hint(exc):
                 raise
         for stand_in in STAND_IN_ZONES:
             try:

@@ -12,7 +12,7 @@ from collections import Counter
 
 from companion.doctor import jsonshape as js
 from companion.doctor.findings import NotShown, check, count, number
-from scrapers.errors import CaptureError, LayoutError
+from scrapers.errors import CaptureError, LayoutError, TimeZoneError
 from scrapers.parse.contract import (
     ATTACHMENT,
     CONTACT,
@@ -83,6 +83,8 @@ def parsed_by(parse) -> tuple[str, str]:
     except LayoutError as exc:
         where = f" inside {exc.where}" if getattr(exc, "where", None) else ""
         return "differs", f"no: it expected {exc.expected}{where}"
+    except TimeZoneError as exc:
+        return "differs", f"no: a time whose zone it cannot read ({type(exc).__name__})"
     except CaptureError as exc:  # a parse failure, or the portal's sign-in or 404 page
         return "differs", f"no ({type(exc).__name__})"
     return "ok", "yes"
