@@ -67,13 +67,13 @@ def fields(objs: list, shape: contract.Shape, data) -> tuple[str, str]:
     for obj in objs:
         if isinstance(obj, dict):
             missing.update(k for k in shape.keys if k not in obj)
-            extra.update(privacy.key_shown(k, data) for k in obj if k not in shape.keys)
+            extra.update(privacy.key_shown(k, data) for k in obj.keys() - shape.keys)
     optional = {f.key for f in shape.fields if f.need == "optional"}
     parts = [f"{n} of {len(objs)} {what}s {'is' if n == 1 else 'are'} {kind}, not an object"
              for kind, n in odd.items()]
     parts += [f"{key} absent in {n} of {len(objs)}" for key, n in sorted(missing.items())
               if key not in optional]
-    absent_optional = [k for k in shape.keys if k in optional and missing.get(k)]
+    absent_optional = [f.key for f in shape.fields if f.key in optional and missing.get(f.key)]
     if not parts:
         parts.append("all there" if len(objs) == 1 else f"all {len(objs)} {what}s have them")
     if absent_optional:

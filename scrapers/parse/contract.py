@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from scrapers.errors import LayoutError
 from scrapers.parse.channels import channel_of_type
@@ -55,9 +56,9 @@ class Shape:
     def __getitem__(self, key: str) -> Field:
         return next(f for f in self.fields if f.key == key)
 
-    @property
-    def keys(self) -> tuple[str, ...]:
-        return tuple(f.key for f in self.fields)
+    @cached_property
+    def keys(self) -> frozenset[str]:
+        return frozenset(f.key for f in self.fields)
 
     def must_have(self) -> tuple[str, ...]:
         """The keys whose absence breaks the contract (required and promised)."""
