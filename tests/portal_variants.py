@@ -255,7 +255,7 @@ class Writer:
                   "totalNumberOfResults": total}
         first = rows[0]
         contacts = self.contacts(first["caseId"], first["creationDate"])
-        tags = None if self.v.v3 else ["Listings", "Other"]
+        tags = None if self.v.v3 else ["Listings", "Seller fulfilled orders"]
         meta = {"caseTitle": first["shortDescription"], "caseStatus": first["status"],
                 "creationDate": first["creationDate"], "primaryEmail": "owner@example.com",
                 "ccList": [], "caseTags": tags, "canEditCase": True,

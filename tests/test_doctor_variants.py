@@ -10,6 +10,8 @@ All from bytes, no browser: the doctor's checks are pure functions of the captur
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from dataclasses import replace
 
@@ -36,6 +38,25 @@ def doctor(a: Answers, timezone: str | None = None) -> tuple[dict, dict]:
     return reports.build(c, found, portal=PORTAL), {f.check: f for f in found}
 
 
+def data_of(a: Answers) -> list[str]:
+    """What the answers hold of the seller's: no report may repeat any of it."""
+    out = ["owner@example.com", "amazon.seller@example.com"]
+    for row in rows(a):
+        out += [row["caseId"], row["shortDescription"]]
+    for c in a.view["contactList"]:
+        text = re.sub(r"<[^>]+>", "\n", html.unescape(c["message"]))
+        out += [line.strip() for line in text.splitlines() if len(line.strip()) >= 12]
+        out += [x["fileName"] for x in c["attachments"] or []]
+    tags = a.view["viewCaseMetaData"].get("caseTags")
+    return out + (tags or [])
+
+
+def assert_holds_none(report: dict, strings: list[str]) -> None:
+    text = json.dumps(report, ensure_ascii=False).casefold()
+    leaked = [s for s in strings if s.casefold() in text]
+    assert not leaked, leaked[:5]
+
+
 def test_the_variants_cover_every_layout_and_locale_the_parsers_know():
     seen = {(v.layout, v.locale) for v in VARIANTS.values()}
     assert seen == {(lay, loc) for lay in "ab" for loc in ("en_US", "en_GB", "de_DE")}
@@ -53,6 +74,7 @@ def test_doctor_passes_a_conforming_portal(name):
                   "case_page.attachments", "lobby.parser", "lobby.rows", "lobby.links",
                   "viewcase.parser", "search.parser"):
         assert by[check].result == "ok", (check, by[check])
+    assert_holds_none(report, data_of(answers(v)))
     assert report["layout"] == {"lobby": v.layout, "contacts": v.layout}
     assert report["locale"] == {"case_page": v.locale}
     assert shape_problems(answers(v).raws()["search"]) == []
@@ -241,8 +263,10 @@ BASES = ("a-en_US-plain", "b-de_DE-wrapped-shuffled", "a-en_GB-offset-mixed-time
 def test_doctor_names_each_drift(base, drift):
     edit, check, words = DRIFTS[drift]
     a = answers(VARIANTS[base])
+    truth = data_of(a)
     edit(a)
     report, by = doctor(a)
+    assert_holds_none(report, truth)
     assert report["exit_code"] == 1
     assert check in report["failed"], (check, [(f.check, f.found) for f in by.values()
                                                if f.failed])

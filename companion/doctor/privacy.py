@@ -26,20 +26,14 @@ from __future__ import annotations
 import re
 
 from companion.errors import redact
-from scrapers.parse import locales
+from scrapers.parse import contract, locales
 from scrapers.parse.dom import RE_CASE_ID_IN_URL, text_of
 from scrapers.parse.text import html_to_text
 
-# JSON keys whose values are the contract's vocabulary, not the seller's data.
-ENUM_KEYS = frozenset({"status", "caseStatus", "channelType"})
-FIELD_NAMES = (
-    "caseSearchResultList", "totalNumberOfResults", "caseId", "status", "shortDescription",
-    "creationDate", "lastAmazonReplyDate", "viewCaseMetaData", "caseTitle", "caseStatus",
-    "primaryEmail", "ccList", "caseTags", "canEditCase", "canReopenCase", "escalated",
-    "contactList", "totalNumberOfContacts", "currentToken", "contactId", "channelType",
-    "outbound", "sender", "timestamp", "message", "messageTruncated", "attachments",
-    "attachmentId", "fileName", "fileSize", "contentType",
-)
+# The contract's JSON keys, and those whose values are its vocabulary (closed
+# enumerations: status, channel type), not the seller's data.
+FIELD_NAMES = tuple(f.key for shape in contract.SHAPES for f in shape.fields)
+ENUM_KEYS = frozenset(f.key for shape in contract.SHAPES for f in shape.fields if f.values)
 TESTIDS = ("case-summary", "sender-label", "reciever", "receiver", "channel",
            "reopen-notice", "attachment")
 _EXTRA_WORDS = ("EMAIL", "CHAT", "PHONE", "Actions", "Aktionen", "View", "Anzeigen",

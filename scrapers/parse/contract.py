@@ -115,6 +115,7 @@ CONTACT_MESSAGE = Shape("GetContactMessage answer", (
     Field("contactId", ("string",), "ident"),
     Field("message", ("string",), "text"),
 ))
+SHAPES = (SEARCH, SEARCH_ROW, VIEW_CASE, META, CONTACT, ATTACHMENT, CONTACT_MESSAGE)
 
 
 # -- reading -----------------------------------------------------------------------------
