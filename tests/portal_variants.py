@@ -6,7 +6,8 @@ zoneinfo and the tables of PORTAL.md section 5 written out below.
 
 What varies (``Variant``): the layout of each part (kat-box or kat-expander contacts,
 a date box or one-line times or both, lobby columns a or b in any order), the locale
-(en_US, en_GB, de_DE), the portal's zone and how it is shown (abbreviation or offset),
+(en_US, en_GB, de_DE), the portal's zone and how it is shown (abbreviation, summer time
+too, or offset),
 wrapper elements around every part, the order of a contact's head, extra attributes,
 hashed class names, whitespace, labels given as Katal ``label`` attributes, summary
 lines as ``<dt>/<dd>``, truncated messages and "Show older messages", JSON key order,
@@ -62,6 +63,7 @@ GERMAN_ZONES = {"CET": "MEZ", "CEST": "MESZ", "EET": "OEZ", "EEST": "OESZ", "WET
 TRUNCATE_AT = 600
 PAGE_SIZE = 10
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC).timestamp()
+SUMMER = datetime(2026, 7, 15, 23, 30, tzinfo=UTC).timestamp()  # PDT, BST, MESZ
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class Variant:
     contacts: int = 6
     over_cap: bool = False       # totalNumberOfResults past 1,000
     status: str = "Answered"
+    now: float = NOW
     name: str = ""
 
     def __str__(self):
@@ -195,7 +198,7 @@ class Writer:
     def cases(self) -> list[dict]:
         """Twelve cases, newest first; the first is the one the doctor opens."""
         out = []
-        t = NOW - 86400 * 6  # before the first case's whole thread
+        t = self.v.now - 86400 * 6  # before the first case's whole thread
         for i in range(12):
             length = self.rng.choice((8, 11, 11, 14))
             case_id = str(self.rng.randrange(10 ** (length - 1), 10 ** length))
@@ -211,7 +214,7 @@ class Writer:
     def contacts(self, case_id: str, created: float) -> list[dict]:
         """The thread, newest first: e-mails, a chat, a call, an attachment, a long one."""
         out = []
-        t = NOW - 600.25
+        t = self.v.now - 600.25
         address = "amazon.seller@example.com" if self.v.v3 else "owner@example.com"
         for n in range(self.v.contacts):
             kind = ("PHONE" if n == 1 else "CHAT" if n == 3 else "EMAIL")
@@ -405,6 +408,8 @@ def variants() -> list[Variant]:
             replace(v, zone="Asia/Karachi", zone_style="offset", times="mixed",
                     kat_labels=True, dl_summary=True, seed=v.seed + 10,
                     name=f"{v.layout}-{v.locale}-offset-mixed-times-kat-labels"),
+            replace(v, zone=z, now=SUMMER, times="mixed", seed=v.seed + 30,
+                    name=f"{v.layout}-{v.locale}-summer-time"),
             replace(v, zone="America/St_Johns", zone_style="offset",
                     times="line" if v.layout == "a" else "box", v3=True, contacts=13,
                     over_cap=True, status="PendingAmazonAction", seed=v.seed + 20,
