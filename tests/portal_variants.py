@@ -11,6 +11,7 @@ too, or offset),
 wrapper elements around every part, the order of a contact's head, extra attributes,
 hashed class names, whitespace, labels given as Katal ``label`` attributes, summary
 lines as ``<dt>/<dd>``, truncated messages and "Show older messages", JSON key order,
+a lobby that shows only its own date window,
 version 3's extra fields, ``caseTags: null``, no ``canReopenCase``, contact ids such as
 ``ekko:us-east-1:...``, a seller address starting with "amazon", decimals in epoch
 times, and more than 1,000 results.
@@ -85,6 +86,7 @@ class Variant:
     over_cap: bool = False       # totalNumberOfResults past 1,000
     status: str = "Answered"
     now: float = NOW
+    lobby_days: int | None = None  # the lobby's own date window (the real default: 30)
     name: str = ""
 
     def __str__(self):
@@ -273,8 +275,13 @@ class Writer:
         if self.v.v3:
             view.update(appointmentMetadata=None, liveConversation={"state": "none"})
         view = self.order(view)
+        shown = rows
+        if self.v.lobby_days:
+            shown = [r for r in rows
+                     if r["creationDate"] >= self.v.now - 86400 * self.v.lobby_days]
         return Answers(search, view, self.case_page(first, meta, contacts),
-                       self.lobby_page(rows, total), first["caseId"])
+                       self.lobby_page(shown, len(shown) if self.v.lobby_days else total),
+                       first["caseId"])
 
     def page(self, title: str, inner: str) -> str:
         lang = self.v.locale.replace("_", "-")
@@ -420,5 +427,9 @@ def variants() -> list[Variant]:
                 status="Closed", name="a-en_US-tokyo-closed"),
         Variant(layout="b", locale="de_DE", zone="Europe/Berlin", times="mixed", v3=True,
                 shuffle=True, seed=42, name="b-de_DE-v3-shuffled-mixed"),
+        Variant(layout="a", locale="en_GB", zone="Europe/London", over_cap=True,
+                lobby_days=14, name="a-en_GB-lobby-of-the-last-14-days"),
+        Variant(layout="b", locale="en_US", zone="America/New_York", v3=True,
+                lobby_days=30, seed=7, name="b-en_US-lobby-of-the-last-30-days"),
     ]
     return out
