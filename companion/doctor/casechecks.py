@@ -63,8 +63,13 @@ def pairs(c) -> list[tuple[int, dict, dict]]:
     return [(i, a, b) for i, (a, b) in enumerate(zip(shown, listed, strict=False), start=1)]
 
 
-def _places(numbers: list[int], total: int, what: str) -> str:
-    shown = ", ".join(f"#{n}" for n in numbers[:8]) + (" ..." if len(numbers) > 8 else "")
+def _places(c, numbers: list[int], total: int, what: str) -> str:
+    """`the time of 2 of 6 contacts (<kat-box> #2, #5)`: the parser's own way of
+    naming a contact, its element and place on the page."""
+    node = view(c)
+    tags = [n.tag for n in find_contacts(node)] if node is not None else []
+    places = [f"<{tags[n - 1]}> #{n}" if n <= len(tags) else f"#{n}" for n in numbers[:8]]
+    shown = ", ".join(places) + (" ..." if len(numbers) > 8 else "")
     return f"{what} of {len(numbers)} of {count(total, 'contact')} ({shown})"
 
 
@@ -78,7 +83,7 @@ def compared(c, differs, what: str, ok_words: str) -> tuple[str, str]:
         raise NotShown(f"no contact shows {what}")
     bad = [i for i, d in judged if d]
     if bad:
-        return "differs", _places(bad, len(looked), what) + " differ from ViewCase"
+        return "differs", _places(c, bad, len(looked), what) + " differ from ViewCase"
     return "ok", f"{ok_words} in {'the' if len(looked) == 1 else 'all'} " \
         f"{count(len(looked), 'contact')}"
 
