@@ -60,6 +60,11 @@ class Shape:
     def keys(self) -> frozenset[str]:
         return frozenset(f.key for f in self.fields)
 
+    @cached_property
+    def getters(self) -> tuple:
+        """(key, fn(reader) -> value) of each field the parser reads."""
+        return tuple((f.key, _getter(f)) for f in self.fields if f.read is not None)
+
     def must_have(self) -> tuple[str, ...]:
         """The keys whose absence breaks the contract (required and promised)."""
         return tuple(f.key for f in self.fields if f.need != "optional")
@@ -161,22 +166,31 @@ def _token(reader: Reader, field: Field):
 READERS = {"status": _status, "channel": _channel, "tags": _tags, "token": _token}
 
 
-def read(reader: Reader, shape: Shape) -> dict:
+def _getter(field: Field):
+    """``fn(reader) -> value`` for one field, made once per shape (reading runs per row
+    and per contact of every capture, so nothing is looked up there)."""
+    key, required = field.key, field.need == "required"
+    special = READERS.get(field.read)
+    if special is not None:
+        return lambda r: special(r, field)
+    if field.read == "text":
+        empty, most = field.empty, field.max_chars
+        return lambda r: r.text(key, required=required, empty=empty, max_chars=most)
+    if field.read in ("child", "case_ident"):
+        method = getattr(Reader, field.read)
+        return lambda r: method(r, key)
+    method = getattr(Reader, field.read)
+    return lambda r: method(r, key, required=required)
+
+
+def read(reader: Reader, shape: Shape, known: dict | None = None) -> dict:
     """Every field of ``shape`` the parser reads, in declaration order, by its getter:
-    ``{key: value}`` (a missing optional or promised field reads as empty)."""
-    out = {}
-    for field in shape.fields:
-        if field.read is None:
-            continue
-        special = READERS.get(field.read)
-        if special is not None:
-            out[field.key] = special(reader, field)
-            continue
-        kwargs: dict = {"required": field.need == "required"} if field.read != "case_ident" \
-            else {}
-        if field.read == "text":
-            kwargs.update(empty=field.empty, max_chars=field.max_chars)
-        elif field.read == "child":
-            del kwargs["required"]
-        out[field.key] = getattr(reader, field.read)(field.key, **kwargs)
+    ``{key: value}`` (a missing optional or promised field reads as empty). ``known``:
+    fields already read (a case id read first, so that errors name the case)."""
+    if known is None:
+        return {key: get(reader) for key, get in shape.getters}
+    out = dict(known)
+    for key, get in shape.getters:
+        if key not in out:
+            out[key] = get(reader)
     return out

@@ -42,7 +42,7 @@ def parse_search(body: bytes | str) -> tuple[list[dict], int]:
         row = Reader(raw, case_id=None, where=f"caseSearchResultList[{i}]",
                      what="a case object")
         row.case_id = row.case_ident("caseId")  # errors below name the case
-        v = read(row, SEARCH_ROW)
+        v = read(row, SEARCH_ROW, known={"caseId": row.case_id})
         cases.append({
             "case_id": v["caseId"],
             "status": v["status"],
