@@ -21,6 +21,9 @@ from portal_variants import STATUS, Answers, Variant, answers, variants
 from companion.doctor import report as reports
 from companion.doctor.canary import ShapeChanged, check_case_list, shape_problems
 from companion.doctor.findings import Captured, Raw, run
+from scrapers.errors import LayoutError
+from scrapers.parse import contract
+from scrapers.parse.monsapi import parse_search, parse_view_case
 
 VARIANTS = {str(v): v for v in variants()}
 PORTAL = "http://127.0.0.1:1"
@@ -292,3 +295,47 @@ def test_the_sync_canary_stops_on_each_case_list_drift(drift):
     first = next(iter(problems.values()))
     assert f"changed shape: {first.check} expected {first.expected}, found " \
            f"{first.found}" in str(info.value)
+
+
+# -- one declaration drives the parser and the doctor -------------------------------------
+
+def _holders(a: Answers) -> dict:
+    """Where each contract shape sits in a conforming pair of answers."""
+    return {
+        contract.SEARCH: ("search", lambda d: d),
+        contract.SEARCH_ROW: ("search", lambda d: d["caseSearchResultList"][0]),
+        contract.VIEW_CASE: ("view", lambda d: d),
+        contract.META: ("view", lambda d: d["viewCaseMetaData"]),
+        contract.CONTACT: ("view", lambda d: d["contactList"][0]),
+        contract.ATTACHMENT: ("view", lambda d: next(
+            c["attachments"][0] for c in d["contactList"] if c["attachments"])),
+    }
+
+
+FIELDS = [(shape.name, f.key) for shape in _holders(answers(Variant())) for f in shape.fields]
+
+
+@pytest.mark.parametrize("shape_name,key", FIELDS)
+def test_a_field_gone_is_refused_by_the_parser_or_named_by_the_doctor_as_declared(
+        shape_name, key):
+    """Remove one field from a conforming answer: the parser refuses it exactly when the
+    contract says `required`; the doctor fails exactly when it is not `optional`."""
+    a = answers(Variant())
+    shape = next(s for s in _holders(a) if s.name == shape_name)
+    which, find = _holders(a)[shape]
+    find(getattr(a, which)).pop(key)
+    need = shape[key].need
+    raws = a.raws()
+    parse = (lambda: parse_search(raws["search"])) if which == "search" else \
+        (lambda: parse_view_case(raws["viewcase"], a.case_id))
+    if need == "required":
+        with pytest.raises(LayoutError) as info:
+            parse()
+        assert f'"{key}"' in info.value.expected
+    else:
+        parse()
+    report, by = doctor(a)
+    assert (report["exit_code"] == 1) == (need != "optional"), (need, report["failed"])
+    if need != "optional":
+        assert any(f"{key} absent" in f.found for f in by.values() if f.failed), \
+            report["failed"]
