@@ -1,6 +1,8 @@
 """The cheap part of the doctor that every ``caselog sync`` runs on the first
 SearchForCases answer it reads, before any case is saved (``jsonchecks.CHEAP``: the
-answer's fields, its rows' fields and JSON types, epoch times, case ids, status values).
+answer's fields, its rows' fields and JSON types, epoch times, case ids, status values,
+each as ``scrapers.parse.contract`` declares them for the parser too, so a conforming
+answer never stops a sync: fields a portal adds, or more than 1,000 results, are fine).
 
 Only an answer the parser *did* read is checked here. One it cannot read makes the sync
 list from the rendered lobby (``companion.capture.sources.portal``); nothing of that

@@ -16,7 +16,13 @@ import re
 from companion.doctor import report as reports
 from companion.doctor.findings import Captured, NotShown, Raw, run
 from companion.folders import load_session
-from scrapers.errors import STOPS, NoSavedSession, PortalError, TransientExhausted
+from scrapers.errors import (
+    STOPS,
+    CaptureError,
+    NoSavedSession,
+    PortalError,
+    TransientExhausted,
+)
 
 PAGE_SIZE = 50
 RE_ID = re.compile(r"[0-9]{6,20}")
@@ -53,12 +59,10 @@ def newest_case(c: Captured) -> str | None:
     except (NotShown, AttributeError):
         pass
     try:
-        from scrapers.parse.pages import parse_lobby
-
-        listed, _ = parse_lobby(c.raw("lobby").body)
-        return listed[0]["case_id"] if listed else None
-    except (NotShown, ValueError):
+        listed, _ = c.parsed("lobby")
+    except (NotShown, CaptureError):
         return None
+    return listed[0]["case_id"] if listed else None
 
 
 def no_cases(c: Captured) -> bool:

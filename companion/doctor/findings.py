@@ -13,7 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from companion.doctor import privacy
-from scrapers.errors import ParseError
+from scrapers.errors import AmbiguousTimeZone, ParseError, TimeZoneError
+from scrapers.parse.dom import page_text, tree_of
+from scrapers.parse.monsapi import parse_search, parse_view_case
+from scrapers.parse.pages import parse_case_page, parse_lobby
+from scrapers.parse.shapes import load
 
 # A check ends in one of these. "not shown": the captures hold nothing it could look at
 # (the newest case has no attachment, say); that is no failure.
@@ -26,6 +30,17 @@ CAPTURES = {
     "case_page": "the rendered case page of the newest case",
     "lobby": "the rendered case lobby (page 1, window All)",
 }
+
+
+# Zones that settle the ambiguous abbreviations (CST, IST) when a page is read only to
+# check its structure; an unknown abbreviation takes the first.
+STAND_IN_ZONES = ("America/Chicago", "Asia/Kolkata", "Europe/Dublin", "Asia/Jerusalem")
+
+
+def _needs_hint(exc: TimeZoneError) -> bool:
+    """A zone PORTAL.md allows that the parser reads only with ``--timezone`` (an
+    ambiguous or unfamiliar abbreviation), not a time shown without any zone."""
+    return isinstance(exc, AmbiguousTimeZone) or "abbreviation" in str(exc)
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,7 @@ class Captured:
         self.raws = {"search": search, "viewcase": viewcase, "case_page": case_page,
                      "lobby": lobby}
         self.case_id, self.timezone = case_id, timezone
+        self.zone_stand_in: str | None = None
         self._memo: dict = {}
         self._data: privacy.DataValues | None = None
 
@@ -107,7 +123,6 @@ class Captured:
 
     def json(self, kind: str):
         """The decoded JSON of a capture (within the parsers' size and depth limits)."""
-        from scrapers.parse.shapes import load
 
         def decode():
             try:
@@ -119,7 +134,6 @@ class Captured:
 
     def tree(self, kind: str):
         """The parsed HTML of a rendered capture (labels shown, nesting flattened)."""
-        from scrapers.parse.dom import page_text, tree_of
 
         def build():
             try:
@@ -129,21 +143,40 @@ class Captured:
 
         return self.memo(("tree", kind), build)
 
-    def decoded(self) -> dict:
-        """Each capture that decodes, by kind: JSON documents, then HTML trees."""
-        out = {}
-        for kind in privacy.GATHER:
+    def parsed(self, kind: str):
+        """What caselog's own parser makes of a capture (the very function a sync
+        calls), or the ``ParseError`` it raised, raised again (``NotShown`` without a
+        capture). A time zone the page names ambiguously, with no ``--timezone``, is
+        read with a stand-in zone (``zone_stand_in``): the page's structure is still
+        checked; its times are not compared."""
+        body = self.raw(kind).body
+        return self.memo(("parsed", kind), lambda: self._parse(kind, body))
+
+    def _parse(self, kind: str, body: bytes):
+        if kind == "search":
+            return parse_search(body)
+        if kind == "viewcase":
+            return parse_view_case(body, self.case_id)
+        if kind == "lobby":
+            return parse_lobby(body)
+        try:
+            return parse_case_page(body, case_id=self.case_id, timezone=self.timezone)
+        except TimeZoneError as exc:
+            if self.timezone or not _needs_hint(exc):
+                raise
+        for stand_in in STAND_IN_ZONES:
             try:
-                out[kind] = self.json(kind) if kind in ("search", "viewcase") \
-                    else self.tree(kind)
-            except NotShown:
+                found = parse_case_page(body, case_id=self.case_id, timezone=stand_in)
+            except TimeZoneError:
                 continue
-        return out
+            self.zone_stand_in = stand_in
+            return found
+        raise ParseError("no stand-in zone reads the page's times")
 
     @property
     def data(self) -> privacy.DataValues:
         if self._data is None:
-            self._data = privacy.collect(self.case_id, self.decoded())
+            self._data = privacy.collect(self)
         return self._data
 
     def seen(self, text) -> str:

@@ -1,36 +1,30 @@
 """The checks of the JSON answers (PORTAL.md section 4): SearchForCases and ViewCase,
-each a small named function of the captured bytes. ``CHEAP`` names those that need the
+each a small named function of the captured bytes, against the shapes the parsers read
+(``scrapers.parse.contract``): which fields, their JSON types, epoch times, case ids and
+the closed enumerations all come from there. ``CHEAP`` names those that need the
 first SearchForCases answer only; ``caselog sync`` runs them on the first page it reads
 (``companion.doctor.canary``).
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 from companion.doctor import jsonshape as js
 from companion.doctor.findings import NotShown, check, count, number
-from scrapers.parse.locales import API_STATUSES
+from scrapers.errors import CaptureError, LayoutError, TimeZoneError
+from scrapers.parse.contract import (
+    ATTACHMENT,
+    CONTACT,
+    META,
+    RE_CASE_ID,
+    SEARCH,
+    SEARCH_ROW,
+    VIEW_CASE,
+    Shape,
+)
 
-RE_CASE_ID = re.compile(r"[0-9]{8,14}")
-SEARCH_TOP = {"caseSearchResultList": ("list",), "totalNumberOfResults": ("number",)}
-ROW = {"caseId": ("string",), "status": ("string",), "shortDescription": ("string",),
-       "creationDate": ("number",), "lastAmazonReplyDate": ("number", "null")}
-VIEW_TOP = {"viewCaseMetaData": ("object",), "contactList": ("list",),
-            "totalNumberOfContacts": ("number",), "currentToken": ("string", "null")}
-META = {"caseTitle": ("string",), "caseStatus": ("string",), "creationDate": ("number",),
-        "primaryEmail": ("string", "null"), "ccList": ("list",), "caseTags": ("list",),
-        "canEditCase": ("true/false",), "canReopenCase": ("true/false",),
-        "escalated": ("true/false",)}
-META_OPTIONAL = ("canReopenCase",)  # PORTAL.md 4: "canReopenCase is the simulation's"
-CONTACT = {"contactId": ("string",), "channelType": ("string",), "outbound": ("true/false",),
-           "sender": ("string",), "timestamp": ("number",), "message": ("string",),
-           "messageTruncated": ("true/false",), "attachments": ("list", "null")}
-ATTACHMENT = {"attachmentId": ("string",), "fileName": ("string",), "fileSize": ("number",),
-              "contentType": ("string",)}
-CHANNEL_TYPES = ("EMAIL", "CHAT", "PHONE")
-STATUS_WORDS = ", ".join(API_STATUSES)
+STATUS_WORDS = ", ".join(META["caseStatus"].values)
 CHEAP = ("search.answer", "search.fields", "search.total", "search.row_fields",
          "search.row_types", "search.times", "search.case_ids", "search.statuses")
 
@@ -84,14 +78,14 @@ def parsed_by(parse) -> tuple[str, str]:
     """Does caselog's own parser read the capture? The contract may hold and the
     parser still refuse (or the reverse), and that is what a bug report needs first;
     only the parser's expectation and place are said, never what it found (data)."""
-    from scrapers.errors import LayoutError, ParseError
-
     try:
         parse()
     except LayoutError as exc:
         where = f" inside {exc.where}" if getattr(exc, "where", None) else ""
         return "differs", f"no: it expected {exc.expected}{where}"
-    except ParseError as exc:
+    except TimeZoneError as exc:
+        return "differs", f"no: a time whose zone it cannot read ({type(exc).__name__})"
+    except CaptureError as exc:  # a parse failure, or the portal's sign-in or 404 page
         return "differs", f"no ({type(exc).__name__})"
     return "ok", "yes"
 
@@ -104,50 +98,61 @@ def search_answer(c):
     return _answer(c, "search")
 
 
-@check("search.fields", "search", js.spec_words(SEARCH_TOP))
-def search_fields(c):
-    """The two top-level fields, then their types (a missing one says enough)."""
-    top = _top(c, "search")
-    result, found = js.fields([top], SEARCH_TOP, "answer", c.data)
+def _fields_then_types(objs: list, shape: Shape, data) -> tuple[str, str]:
+    """The fields, then their types (a missing one says enough)."""
+    result, found = js.fields(objs, shape, data)
     if result == "ok":
-        result, found = js.types([top], SEARCH_TOP, "answer")
+        result, found = js.types(objs, shape)
     return result, found
 
 
-@check("search.total", "search",
-       "totalNumberOfResults a whole number from the rows shown to 1000; at most 50 rows")
+def _epoch_groups(objs: list, shape: Shape) -> dict[str, list]:
+    """The values of the shape's epoch fields, by key."""
+    return {f.key: _values(objs, f.key) for f in shape.fields if f.epoch}
+
+
+def _nullable(shape: Shape) -> tuple[str, ...]:
+    return tuple(f.key for f in shape.fields if f.epoch and "null" in f.types)
+
+
+@check("search.fields", "search", js.spec_words(SEARCH))
+def search_fields(c):
+    """The two top-level fields, then their types."""
+    return _fields_then_types([_top(c, "search")], SEARCH, c.data)
+
+
+@check("search.total", "search", "totalNumberOfResults a whole number, at least the rows shown")
 def search_total(c):
-    """The count a sync plans its pages by, within the 1,000-result cap."""
+    """The count a sync plans its pages by. No upper bound: PORTAL.md 9 says no public
+    answer shows the real portal capping it at 1,000."""
     top, listed = _top(c, "search"), rows(c)
     total = top.get("totalNumberOfResults")
     if js.json_type(total) != "number":
         raise NotShown("no totalNumberOfResults number to look at")
     whole = isinstance(total, int) or (isinstance(total, float) and total.is_integer())
-    ok = whole and len(listed) <= total <= 1000 and len(listed) <= 50
+    ok = whole and len(listed) <= total
     return ("ok" if ok else "differs"), \
         f"{count(len(listed), 'row')}, totalNumberOfResults {number(total)}"
 
 
-@check("search.row_fields", "search", "each row: " + ", ".join(ROW))
+@check("search.row_fields", "search", "each row: " + ", ".join(SEARCH_ROW.must_have()))
 def search_row_fields(c):
-    """Every row field by name: the parser takes shortDescription and
-    lastAmazonReplyDate as optional, so a rename there would read silently as empty."""
-    return js.fields(rows(c), ROW, "row", c.data)
+    """Every row field by name: the parser reads the promised ones as empty when they
+    are gone, so a rename there would read silently as "no reply"."""
+    return js.fields(rows(c), SEARCH_ROW, c.data)
 
 
-@check("search.row_types", "search", js.spec_words(ROW))
+@check("search.row_types", "search", js.spec_words(SEARCH_ROW))
 def search_row_types(c):
     """Each field's JSON type (the parser tolerates some: ids as numbers)."""
-    return js.types(rows(c), ROW, "row")
+    return js.types(rows(c), SEARCH_ROW)
 
 
 @check("search.times", "search",
        "creationDate and lastAmazonReplyDate in epoch seconds, as numbers (or null)")
 def search_times(c):
     """Epoch seconds as numbers: milliseconds or strings mean the unit changed."""
-    listed = rows(c)
-    return js.epochs({k: _values(listed, k) for k in ("creationDate", "lastAmazonReplyDate")},
-                     nullable=("lastAmazonReplyDate",))
+    return js.epochs(_epoch_groups(rows(c), SEARCH_ROW), nullable=_nullable(SEARCH_ROW))
 
 
 def ids_found(ids: list, what: str) -> tuple[str, str]:
@@ -171,17 +176,19 @@ def ids_found(ids: list, what: str) -> tuple[str, str]:
 @check("search.case_ids", "search", "caseId: a string of 8 to 14 digits")
 def search_case_ids(c):
     """The id pattern of PORTAL.md v2 (the parser tolerates 6 to 20 digits)."""
-    return ids_found(_values(rows(c), "caseId"), "case ids")
+    keys = [f.key for f in SEARCH_ROW.fields if f.case_id]
+    return ids_found([v for k in keys for v in _values(rows(c), k)], "case ids")
 
 
-def statuses_found(c, values: list, what: str) -> tuple[str, str]:
-    """Status values, each one of the seven API values; unknown ones listed
-    through ``seen`` (they could be data if a field moved)."""
+def enum_found(c, values: list, known: tuple[str, ...], what: str) -> tuple[str, str]:
+    """Values of a closed enumeration (statuses, channel types), each one the contract
+    lists, exactly as written; unknown ones listed through ``seen`` (they could be data
+    if a field moved)."""
     if not values:
         raise NotShown(f"no {what} to look at")
     seen = Counter(c.seen(v) if isinstance(v, str) else js.a(v)
                    for v in values)
-    unknown = {v: n for v, n in seen.items() if v not in API_STATUSES}
+    unknown = {v: n for v, n in seen.items() if v not in known}
     listing = ", ".join(f"{v} ({n})" for v, n in sorted(seen.items()))
     return ("differs" if unknown else "ok"), listing
 
@@ -189,7 +196,8 @@ def statuses_found(c, values: list, what: str) -> tuple[str, str]:
 @check("search.statuses", "search", f"status: one of {STATUS_WORDS}")
 def search_statuses(c):
     """Known status values: an unknown one would be stored as a status."""
-    return statuses_found(c, _values(rows(c), "status"), "statuses")
+    return enum_found(c, _values(rows(c), "status"), SEARCH_ROW["status"].values,
+                      "statuses")
 
 
 def newest_first(values: list, what: str) -> tuple[str, str]:
@@ -212,9 +220,7 @@ def search_order(c):
 @check("search.parser", "search", "caselog's parser reads the answer")
 def search_parser(c):
     """caselog's SearchForCases parser reads the answer."""
-    from scrapers.parse.monsapi import parse_search
-
-    return parsed_by(lambda: parse_search(c.raw("search").body))
+    return parsed_by(lambda: c.parsed("search"))
 
 
 # -- ViewCase ---------------------------------------------------------------------------
@@ -238,28 +244,24 @@ def viewcase_answer(c):
     return _answer(c, "viewcase")
 
 
-@check("viewcase.fields", "viewcase", js.spec_words(VIEW_TOP))
+@check("viewcase.fields", "viewcase", js.spec_words(VIEW_CASE))
 def viewcase_fields(c):
     """The four top-level fields, then their types."""
-    top = _top(c, "viewcase")
-    result, found = js.fields([top], VIEW_TOP, "answer", c.data)
-    if result == "ok":
-        result, found = js.types([top], VIEW_TOP, "answer")
-    return result, found
+    return _fields_then_types([_top(c, "viewcase")], VIEW_CASE, c.data)
 
 
-@check("viewcase.meta_fields", "viewcase", "viewCaseMetaData: " + ", ".join(META))
+@check("viewcase.meta_fields", "viewcase", "viewCaseMetaData: " + ", ".join(META.must_have()))
 def viewcase_meta_fields(c):
     """The metadata's fields; canReopenCase is the simulation's own, so
     its absence on the real portal is no difference."""
-    return js.fields([meta(c)], META, "viewCaseMetaData", c.data, optional=META_OPTIONAL)
+    return js.fields([meta(c)], META, c.data)
 
 
 @check("viewcase.meta_types", "viewcase", js.spec_words(META) + "; caseTags of strings")
 def viewcase_meta_types(c):
     """The metadata's JSON types, caseTags a list of strings."""
     m = meta(c)
-    result, found = js.types([m], META, "viewCaseMetaData")
+    result, found = js.types([m], META)
     tags = m.get("caseTags")
     if isinstance(tags, list) and any(not isinstance(t, str) for t in tags):
         return "differs", found + "; caseTags holds something other than strings"
@@ -269,32 +271,28 @@ def viewcase_meta_types(c):
 @check("viewcase.status", "viewcase", f"caseStatus: one of {STATUS_WORDS}")
 def viewcase_status(c):
     """caseStatus one of the seven API values."""
-    return statuses_found(c, _values([meta(c)], "caseStatus"), "caseStatus")
+    return enum_found(c, _values([meta(c)], "caseStatus"), META["caseStatus"].values,
+                      "caseStatus")
 
 
-@check("viewcase.contact_fields", "viewcase", "each contact: " + ", ".join(CONTACT))
+@check("viewcase.contact_fields", "viewcase", "each contact: " + ", ".join(CONTACT.must_have()))
 def viewcase_contact_fields(c):
     """Every contact field by name."""
-    return js.fields(contacts(c), CONTACT, "contact", c.data)
+    return js.fields(contacts(c), CONTACT, c.data)
 
 
 @check("viewcase.contact_types", "viewcase", js.spec_words(CONTACT))
 def viewcase_contact_types(c):
     """Each contact field's JSON type."""
-    return js.types(contacts(c), CONTACT, "contact")
+    return js.types(contacts(c), CONTACT)
 
 
 @check("viewcase.channel_types", "viewcase", "channelType: EMAIL, CHAT or PHONE")
 def viewcase_channel_types(c):
     """The three channels of v2, exactly as written (the parser reads
     any case, but another spelling is still a change)."""
-    values = _values(contacts(c), "channelType")
-    if not values:
-        raise NotShown("no channelType to look at")
-    seen = Counter(c.seen(v) if isinstance(v, str) else js.a(v)
-                   for v in values)
-    odd = [v for v in seen if v not in CHANNEL_TYPES]
-    return ("differs" if odd else "ok"), ", ".join(f"{v} ({n})" for v, n in sorted(seen.items()))
+    return enum_found(c, _values(contacts(c), "channelType"), CONTACT["channelType"].values,
+                      "channelType")
 
 
 @check("viewcase.senders", "viewcase",
@@ -321,18 +319,15 @@ def viewcase_attachments(c):
              for a in (o.get("attachments") if isinstance(o.get("attachments"), list) else [])]
     if not items:
         raise NotShown("no attachment on this page of the newest case")
-    result, found = js.fields(items, ATTACHMENT, "attachment", c.data)
-    if result == "ok":
-        result, found = js.types(items, ATTACHMENT, "attachment")
-    return result, found
+    return _fields_then_types(items, ATTACHMENT, c.data)
 
 
 @check("viewcase.times", "viewcase",
        "creationDate and each contact's timestamp in epoch seconds, as numbers")
 def viewcase_times(c):
     """Epoch seconds as numbers for the case and each contact."""
-    return js.epochs({"creationDate": _values([meta(c)], "creationDate"),
-                      "timestamp": _values(contacts(c), "timestamp")})
+    return js.epochs({**_epoch_groups([meta(c)], META),
+                      **_epoch_groups(contacts(c), CONTACT)})
 
 
 @check("viewcase.order", "viewcase", "contactList newest first")
@@ -362,6 +357,4 @@ def viewcase_current_token(c):
 @check("viewcase.parser", "viewcase", "caselog's parser reads the answer")
 def viewcase_parser(c):
     """caselog's ViewCase parser reads the answer."""
-    from scrapers.parse.monsapi import parse_view_case
-
-    return parsed_by(lambda: parse_view_case(c.raw("viewcase").body, c.case_id))
+    return parsed_by(lambda: c.parsed("viewcase"))

@@ -1,10 +1,7 @@
 """JSON answers as structure: the type of a value in JSON's own words, whether objects
-carry the fields PORTAL.md names with the types it names, epoch times, and the summary
-of a whole answer (keys, types, lengths, counts) that a report holds instead of the
-answer itself.
-
-Field specs are ``{name: (json types...)}``; the JSON types are ``string``, ``number``,
-``true/false``, ``null``, ``list`` and ``object``.
+carry the fields of their ``scrapers.parse.contract`` shape with the types it names,
+epoch times, and the summary of a whole answer (keys, types, lengths, counts) that a
+report holds instead of the answer itself.
 """
 
 from __future__ import annotations
@@ -14,8 +11,9 @@ from collections import Counter
 
 from companion.doctor import privacy
 from companion.doctor.findings import NotShown, count
+from scrapers.parse import contract
+from scrapers.parse.limits import EPOCH_MAX, EPOCH_MIN
 
-EPOCH_MIN, EPOCH_MAX = 631_152_000, 4_102_444_800  # 1990-01-01 .. 2100-01-01, seconds
 MAX_SHAPE_DEPTH = 6
 MAX_SHAPE_ITEMS = 500
 
@@ -45,9 +43,10 @@ def a(value) -> str:
     return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
-def spec_words(spec: dict) -> str:
+def spec_words(shape: contract.Shape) -> str:
     """``caseId (string), creationDate (number)...`` for an "expected" column."""
-    return ", ".join(f"{name} ({' or '.join(kinds)})" for name, kinds in spec.items())
+    return ", ".join(f"{f.key} ({' or '.join(f.types)})" for f in shape.fields
+                     if f.need != "optional")
 
 
 def _objects(objs: list, what: str) -> list:
@@ -57,26 +56,29 @@ def _objects(objs: list, what: str) -> list:
     return objs
 
 
-def fields(objs: list, spec: dict, what: str, data, optional=()) -> tuple[str, str]:
-    """Does every object carry every field of ``spec``? Missing ones are named with how
-    many objects lack them; extra keys are listed but fail nothing (a portal may add)."""
+def fields(objs: list, shape: contract.Shape, data) -> tuple[str, str]:
+    """Does every object carry every field the contract promises? Missing ones are
+    named with how many objects lack them; extra keys are listed but fail nothing (a
+    portal may add), and so is the absence of a field the contract calls optional."""
+    what = shape.name
     objs = _objects(objs, what)
     odd = Counter(a(o) for o in objs if not isinstance(o, dict))
     missing, extra = Counter(), Counter()
     for obj in objs:
         if isinstance(obj, dict):
-            missing.update(k for k in spec if k not in obj)
-            extra.update(privacy.key_shown(k, data) for k in obj if k not in spec)
+            missing.update(k for k in shape.keys if k not in obj)
+            extra.update(privacy.key_shown(k, data) for k in obj.keys() - shape.keys)
+    optional = {f.key for f in shape.fields if f.need == "optional"}
     parts = [f"{n} of {len(objs)} {what}s {'is' if n == 1 else 'are'} {kind}, not an object"
              for kind, n in odd.items()]
     parts += [f"{key} absent in {n} of {len(objs)}" for key, n in sorted(missing.items())
               if key not in optional]
-    absent_optional = [k for k in optional if missing.get(k)]
+    absent_optional = [f.key for f in shape.fields if f.key in optional and missing.get(f.key)]
     if not parts:
         parts.append("all there" if len(objs) == 1 else f"all {len(objs)} {what}s have them")
     if absent_optional:
-        parts.append(f"{', '.join(absent_optional)} absent (PORTAL.md: the simulation's "
-                     "own field, so that is fine)")
+        parts.append(f"{', '.join(absent_optional)} absent (optional in PORTAL.md, "
+                     "so that is fine)")
     if extra:
         parts.append("other keys: " + ", ".join(sorted(extra)))
     required_missing = any(k not in optional for k in missing)
@@ -84,16 +86,17 @@ def fields(objs: list, spec: dict, what: str, data, optional=()) -> tuple[str, s
     return result, "; ".join(parts)
 
 
-def types(objs: list, spec: dict, what: str) -> tuple[str, str]:
-    """Does every field that is there have the JSON type ``spec`` gives it?"""
+def types(objs: list, shape: contract.Shape) -> tuple[str, str]:
+    """Does every field that is there have a JSON type the contract gives it?"""
+    what = shape.name
     objs = [o for o in _objects(objs, what) if isinstance(o, dict)]
     if not objs:
         raise NotShown(f"no {what} is an object")
     wrong: dict[str, Counter] = {}
     for obj in objs:
-        for key, kinds in spec.items():
-            if key in obj and json_type(obj[key]) not in kinds:
-                wrong.setdefault(key, Counter())[a(obj[key])] += 1
+        for f in shape.fields:
+            if f.key in obj and json_type(obj[f.key]) not in f.types:
+                wrong.setdefault(f.key, Counter())[a(obj[f.key])] += 1
     if not wrong:
         return "ok", ("each field has its type" if len(objs) == 1
                       else f"each field has its type in all {len(objs)} {what}s")
@@ -148,14 +151,14 @@ def epochs(groups: dict[str, list], nullable=()) -> tuple[str, str]:
 
 # -- the summary of an answer, for a report -----------------------------------------------
 
-class Shape:
+class Summary:
     """Accumulates what values at one place of many answers look like."""
 
     def __init__(self):
         self.types: Counter = Counter()
         self.lengths: list[int] = []
-        self.keys: dict[str, Shape] = {}
-        self.items: Shape | None = None
+        self.keys: dict[str, Summary] = {}
+        self.items: Summary | None = None
 
     def add(self, value, data, depth: int = 0) -> None:
         """Count one more value seen here (and, below the depth cap, what it holds)."""
@@ -166,10 +169,10 @@ class Shape:
             self.lengths.append(len(value))
         if isinstance(value, dict):
             for key, inner in value.items():
-                self.keys.setdefault(privacy.key_shown(key, data), Shape()).add(
+                self.keys.setdefault(privacy.key_shown(key, data), Summary()).add(
                     inner, data, depth + 1)
         elif isinstance(value, list):
-            self.items = self.items or Shape()
+            self.items = self.items or Summary()
             for inner in value[:MAX_SHAPE_ITEMS]:
                 self.items.add(inner, data, depth + 1)
 
@@ -187,6 +190,6 @@ class Shape:
 
 def shape(doc, data) -> dict:
     """Keys, JSON types, lengths (min and max), counts: the answer without its values."""
-    s = Shape()
+    s = Summary()
     s.add(doc, data)
     return s.as_dict()

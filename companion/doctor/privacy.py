@@ -12,33 +12,28 @@ case id or file name. Two rules make that hold whatever the portal sends:
    withheld); else a description (`text of 23 characters, not shown`).
 2. :func:`scrub` goes over the finished report and withholds any string that holds an
    e-mail address, a run of six digits or more, or any data value of this run; what is
-   left passes ``companion.redact`` (secrets), as everything caselog says does.
+   left passes ``companion.redact.redact`` (secrets), as everything caselog says does.
 
 The data values (:func:`collect`) are the values PORTAL.md calls the seller's: every
 string of the JSON answers except the enumerations (status, channel type), long
-integers (ids given as numbers), and on the pages the cells that are not labels or dates,
-the case title, summary values, addresses, message bodies and link ids.
+integers (ids given as numbers), and what caselog's parsers read from the pages as data
+(case ids, subjects, category, addresses, messages, file names), or every line of a page
+they cannot read.
 """
 
 from __future__ import annotations
 
 import re
 
-from companion.doctor import html
 from companion.redact import redact
-from scrapers.parse import locales
-from scrapers.parse.dom import RE_CASE_ID_IN_URL, children, labelled_values, text_of
+from scrapers.parse import contract, locales
+from scrapers.parse.dom import RE_CASE_ID_IN_URL, text_of
+from scrapers.parse.text import html_to_text
 
-# JSON keys whose values are the contract's vocabulary, not the seller's data.
-ENUM_KEYS = frozenset({"status", "caseStatus", "channelType"})
-FIELD_NAMES = (
-    "caseSearchResultList", "totalNumberOfResults", "caseId", "status", "shortDescription",
-    "creationDate", "lastAmazonReplyDate", "viewCaseMetaData", "caseTitle", "caseStatus",
-    "primaryEmail", "ccList", "caseTags", "canEditCase", "canReopenCase", "escalated",
-    "contactList", "totalNumberOfContacts", "currentToken", "contactId", "channelType",
-    "outbound", "sender", "timestamp", "message", "messageTruncated", "attachments",
-    "attachmentId", "fileName", "fileSize", "contentType",
-)
+# The contract's JSON keys, and those whose values are its vocabulary (closed
+# enumerations: status, channel type), not the seller's data.
+FIELD_NAMES = tuple(f.key for shape in contract.SHAPES for f in shape.fields)
+ENUM_KEYS = frozenset(f.key for shape in contract.SHAPES for f in shape.fields if f.values)
 TESTIDS = ("case-summary", "sender-label", "reciever", "receiver", "channel",
            "reopen-notice", "attachment")
 _EXTRA_WORDS = ("EMAIL", "CHAT", "PHONE", "Actions", "Aktionen", "View", "Anzeigen",
@@ -157,57 +152,62 @@ def _json_values(doc, out: list, depth: int = 0) -> None:
     elif isinstance(doc, str):
         out.append(doc)
         if "<" in doc or "&" in doc:
-            from scrapers.parse.text import html_to_text
-
             out.extend(line for line in html_to_text(doc).splitlines() if line.strip())
     elif isinstance(doc, int) and not isinstance(doc, bool) and abs(doc) >= 100_000:
         out.append(str(doc))
 
 
-def _lobby_values(tree, out: list) -> None:
-    """The lobby cells that are data (not the status or date columns) and link ids."""
-    table = html.lobby_table(tree)
-    if table is None:
+def _lobby_values(c, out: list) -> None:
+    """The parsed lobby's case ids and subjects; when the parser cannot read the
+    page, every line of its text (nothing of it can be told from data then)."""
+    try:
+        rows, _ = c.parsed("lobby")
+    except Exception:  # noqa: BLE001  (whatever stopped the parser)
+        _page_lines(c, "lobby", out)
         return
-    labels = {table.columns.get(k) for k in ("status", "created", "last_reply")}
-    for cells in table.rows:
-        out.extend(html.shown(c) for i, c in enumerate(cells) if i not in labels)
+    for row in rows:
+        out += [row["case_id"], row["subject"]]
+
+
+def _case_page_values(c, out: list) -> None:
+    """The parsed case page's data: title, id, category, addresses, messages and file
+    names; every line of its text when the parser cannot read it."""
+    try:
+        case = c.parsed("case_page")
+    except Exception:  # noqa: BLE001
+        _page_lines(c, "case_page", out)
+        return
+    out += [case["case_id"], case["subject"], case["category"]]
+    for m in case["messages"]:
+        out.append(m["sender_address"])
+        out.extend(line for line in m["text"].splitlines() if line.strip())
+        out.extend(a["name"] for a in m["attachments"])
+
+
+def _page_lines(c, kind: str, out: list) -> None:
+    tree = c.tree(kind)
+    if tree.body is not None:
+        out.extend(line for line in text_of(tree.body).splitlines() if line.strip())
     for a in tree.css("a[href]"):
         m = RE_CASE_ID_IN_URL.search(a.attributes.get("href") or "")
         if m:
             out.append(m[1])
 
 
-def _case_page_values(tree, out: list) -> None:
-    """The case page's data: title, id and category values, receivers,
-    everything of each contact but its head."""
-    view = html.view_of(tree)
-    if view is None:
-        return
-    summary = view.css_first('[data-testid="case-summary"]')
-    if summary is not None:
-        out.append(html.shown(summary.css_first("h1")))
-        values = labelled_values(text_of(summary))
-        out.extend(values.get(k, "") for k in ("id", "category"))
-    for contact in html.contacts_of(tree):
-        for receiver in contact.css('[data-testid="reciever"], [data-testid="receiver"]'):
-            out.append(html.shown(receiver))
-        head = html.head_of(contact)
-        parent = head.parent if head is not None else contact
-        for part in children(parent if parent is not None else contact):
-            if head is None or part.mem_id != head.mem_id:
-                out.extend(line for line in text_of(part).splitlines() if line.strip())
-        out.extend(html.shown(a) for a in contact.css('a[data-testid="attachment"]'))
-
-
-GATHER = {"search": _json_values, "viewcase": _json_values, "lobby": _lobby_values,
-          "case_page": _case_page_values}
-
-
-def collect(case_id: str | None, decoded: dict) -> DataValues:
-    """Every data value of a run's captures: ``decoded`` holds those that decode (kind ->
-    JSON document or HTML tree); the rest hold none a check could repeat."""
-    out: list[str] = [case_id] if case_id else []
-    for kind, source in decoded.items():
-        GATHER[kind](source, out)
+def collect(captured) -> DataValues:
+    """Every data value of a run's captures (those that decode; the rest hold none a
+    check could repeat)."""
+    out: list[str] = []
+    if captured.case_id:
+        out.append(captured.case_id)
+    for kind in ("search", "viewcase"):
+        try:
+            _json_values(captured.json(kind), out)
+        except Exception:  # noqa: BLE001  (no answer, or none that decodes: no data)
+            continue
+    for gather in (_lobby_values, _case_page_values):
+        try:
+            gather(captured, out)
+        except Exception:  # noqa: BLE001  (no page)
+            continue
     return DataValues(out)

@@ -4,8 +4,8 @@
 The report holds structure only (see ``companion.doctor.privacy``): per check its
 name, the capture it read, what PORTAL.md expects, what was found and the result; per
 capture the HTTP status, its size, and its shape (JSON keys, types, lengths, counts) or
-the page elements it counted; which layout and locale the pages showed; the headers and
-labels seen. It ends passing ``privacy.scrub``, which withholds anything that still
+what the parser read of each page, counted; which layout and locale the pages showed.
+It ends passing ``privacy.scrub``, which withholds anything that still
 looks like the seller's data.
 """
 
@@ -13,36 +13,18 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from collections import Counter
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from companion import __version__
-from companion.doctor import html, privacy
+from companion.doctor import privacy
+from companion.doctor.casechecks import page_counts, page_locale
 from companion.doctor.findings import CAPTURES, CHECKS, RESULTS, Captured, Finding, NotShown
 from companion.doctor.jsonshape import shape
-from companion.doctor.lobbychecks import layouts, lobby_locale, page_locale, seen_labels
+from companion.doctor.lobbychecks import layouts
 
 FORMAT = 1
-CONTRACT = "PORTAL.md version 2"
-TESTIDS = ("case-summary", "sender-label", "reciever", "receiver", "channel",
-           "reopen-notice", "attachment")
-
-
-def _page_counts(c: Captured) -> dict:
-    """What the case page holds, counted: contact elements, test ids, buttons."""
-    from scrapers.parse.dom import buttons_of
-
-    tree = c.tree("case_page")
-    view = html.view_of(tree)
-    if view is None:
-        return {"view_case": False}
-    from companion.doctor.casechecks import kind_of
-
-    return {"view_case": True,
-            "contacts": dict(Counter(kind_of(n) for n in html.contacts_of(tree))),
-            "testids": {t: len(view.css(f'[data-testid="{t}"]')) for t in TESTIDS},
-            "buttons": sorted(buttons_of(view))}
+CONTRACT = "PORTAL.md version 3"
 
 
 def _capture(c: Captured, kind: str) -> dict:
@@ -60,23 +42,21 @@ def _capture(c: Captured, kind: str) -> dict:
         if kind in ("search", "viewcase"):
             out["json"] = shape(c.json(kind), c.data)
         elif kind == "case_page":
-            out["page"] = _page_counts(c)
+            out["page"] = page_counts(c)
         else:
-            out["page"] = seen_labels(c)
+            out["page"] = lobby_counts(c)
     except NotShown as exc:
         out["problem"] = str(exc)
     return out
 
 
-def _locales(c: Captured) -> dict:
-    """The locale each page showed (None: not captured)."""
-    out = {}
-    for kind, find in (("lobby", lobby_locale), ("case_page", page_locale)):
-        try:
-            out[kind] = find(c)
-        except NotShown:
-            out[kind] = None
-    return out
+def lobby_counts(c: Captured) -> dict:
+    """What the lobby holds as the parser read it, counted."""
+    try:
+        rows, total = c.parsed("lobby")
+    except Exception:  # noqa: BLE001  (lobby.parser says why)
+        return {"read": False}
+    return {"read": True, "rows": len(rows), "total_line": total is not None}
 
 
 def build(c: Captured, findings: list[Finding], *, portal: str,
@@ -90,7 +70,7 @@ def build(c: Captured, findings: list[Finding], *, portal: str,
         "result": "differs" if failed else "ok", "exit_code": 1 if failed else 0,
         "counts": {r: sum(1 for f in findings if f.result == r) for r in RESULTS},
         "failed": failed,
-        "layout": layouts(c), "locale": _locales(c),
+        "layout": layouts(c), "locale": {"case_page": page_locale(c)},
         "checks": [f.as_dict() for f in findings],
         "captures": {kind: _capture(c, kind) for kind in CAPTURES},
     }
