@@ -101,7 +101,7 @@ async def diagnose(portal: str, *, timezone: str | None = None, timeout: float =
         state = load_session(portal)
         if state is None:
             raise NoSavedSession(f"no saved session for {portal}", url=portal)
-        from scrapers.browser.client import PortalClient
+        from scrapers.browser.client import PortalClient  # loads Playwright: only here
 
         async with PortalClient(portal, storage_state=state, concurrency=2,
                                 timezone=timezone or "UTC", max_attempts=3,
