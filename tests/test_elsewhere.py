@@ -212,3 +212,16 @@ def test_demo_signs_in_syncs_and_serves(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_text_a_cp1252_console_cannot_show_does_not_stop_a_command(synced):
+    """Commands other than export print to the console as it is; a character its code
+    page lacks becomes '?' instead of a UnicodeEncodeError halfway through."""
+    cases = json.loads(run_bytes("export", env={"CASELOG_HOME": str(synced)}).stdout)["cases"]
+    case = next(c for c in cases if not_cp1252(c["subject"] or ""))
+    shown = run_bytes("checklist", case["case_id"], env={"CASELOG_HOME": str(synced),
+                                                         "PYTHONIOENCODING": "utf-8"})
+    assert shown.returncode == 0 and not_cp1252(shown.stdout.decode("utf-8"))
+    r = run_bytes("checklist", case["case_id"], env=elsewhere(synced))
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    assert b"?" in r.stdout and len(r.stdout.splitlines()) == len(shown.stdout.splitlines())
