@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import urllib.request
 import venv
 from pathlib import Path
@@ -35,13 +36,20 @@ def tracked_files() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
-    """The fresh environment's ``bin`` (``Scripts`` on Windows) with caselog in it."""
-    base = tmp_path_factory.mktemp("wheel")
-    src, dist, env_dir = base / "src", base / "dist", base / "venv"
+def source(tmp_path_factory) -> Path:
+    """A copy of the repository's tracked files."""
+    src = tmp_path_factory.mktemp("source")
     for name in tracked_files():
         (src / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, src / name)
+    return src
+
+
+@pytest.fixture(scope="module")
+def installed(source, tmp_path_factory) -> Path:
+    """The fresh environment's ``bin`` (``Scripts`` on Windows) with caselog in it."""
+    base = tmp_path_factory.mktemp("wheel")
+    src, dist, env_dir = source, base / "dist", base / "venv"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
                     "--no-build-isolation", "-w", str(dist), str(src)], check=True,
                    capture_output=True, timeout=240)
@@ -57,6 +65,21 @@ def installed(tmp_path_factory) -> Path:
     (Path(site.strip()) / "borrowed-dependencies.pth").write_text(
         sysconfig.get_path("purelib") + "\n")
     return env_dir / scripts
+
+
+def test_the_sdist_leaves_out_the_tests_it_could_not_run(source, tmp_path):
+    """The tests need the whole checkout (conftest, helpers, benchmarks): an sdist
+    carries none of them rather than some."""
+    build = ("import sys; from setuptools import build_meta; "
+             "print(build_meta.build_sdist(sys.argv[1]))")
+    r = subprocess.run([sys.executable, "-c", build, str(tmp_path)], cwd=source,
+                       capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stderr[-2000:]
+    with tarfile.open(tmp_path / r.stdout.strip().splitlines()[-1]) as sdist:
+        names = [n.split("/", 1)[1] for n in sdist.getnames() if "/" in n]
+    assert "LICENSE" in names and "README.md" in names and "docs/DESIGN.md" in names
+    assert "companion/cli/__init__.py" in names and "fixtures/cli.py" in names
+    assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "scripts/"))]
 
 
 def clean_env() -> dict:
