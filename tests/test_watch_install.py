@@ -40,6 +40,7 @@ def printed(monkeypatch, platform: str, *args: str) -> str:
 def test_print_on_windows_is_a_task_scheduler_task(monkeypatch, home):
     out = printed(monkeypatch, "win32", "--all", "--every", "1h")
     assert "# scheduler: schtasks" in out
+    assert f"# file {home / 'caselog home' / 'caselog-watch-task.xml'}\n" in out
     xml = out.split("# file ", 1)[1].split("\n", 1)[1].split("\n# then:")[0]
     task = ET.fromstring(xml.replace('encoding="UTF-16"', ""))
     ns = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from companion.cli.options import ExitError, parse_duration
-from companion.folders import DEFAULT, account
+from companion.folders import DEFAULT, account, top
 from companion.watch import install as sched
 from companion.watch.schedule import interval_seconds
 
@@ -193,7 +193,8 @@ def _schedule(action, scheduler, every, account_names, all_) -> None:
     env = dict(os.environ)
     try:
         plan = sched.plan(scheduler or sched.default_scheduler(sched.PLATFORM, env),
-                          math.ceil(seconds / 60), args, env, Path.home(), sched.PLATFORM)
+                          math.ceil(seconds / 60), args, env, Path.home(), sched.PLATFORM,
+                          data=top())
         if action == "print":
             click.echo(plan.describe(), nl=False)
             return

@@ -77,16 +77,23 @@ def default_scheduler(platform: str, env: Mapping[str, str]) -> str:
 def caselog_command(platform: str) -> list[str]:
     """The installed ``caselog`` beside this Python (pipx, uv tool and a venv put it
     there), else this Python running the package: either works with no PATH set, as
-    schedulers run things."""
-    win = platform_key(platform) == "win32"
-    script = Path(sys.executable).with_name("caselog.exe" if win else "caselog")
+    schedulers run things. On Windows the windowless ``pythonw`` runs the package where it
+    is there, so a console window does not flash up at every round."""
+    if platform_key(platform) == "win32":
+        quiet = Path(sys.executable).with_name("pythonw.exe")
+        if quiet.is_file():
+            return [str(quiet), "-m", "companion"]
+        script = Path(sys.executable).with_name("caselog.exe")
+    else:
+        script = Path(sys.executable).with_name("caselog")
     return [str(script)] if script.is_file() else [sys.executable, "-m", "companion"]
 
 
 def plan(scheduler: str, minutes: int, args: list[str], env: Mapping[str, str],
-         home: Path, platform: str = PLATFORM) -> Plan:
+         home: Path, platform: str = PLATFORM, data: Path | None = None) -> Plan:
     """The files and commands for ``scheduler`` to run ``caselog watch --once ARGS``
-    every ``minutes``; the person's CASELOG_HOME goes with it where one is set."""
+    every ``minutes``; the person's CASELOG_HOME goes with it where one is set. ``data``:
+    caselog's own folder, for a file the scheduler only reads once (Windows' task XML)."""
     command = [*caselog_command(platform), "watch", "--once", *args]
     caselog_home = env.get("CASELOG_HOME")
     if scheduler == "systemd":
@@ -96,7 +103,7 @@ def plan(scheduler: str, minutes: int, args: list[str], env: Mapping[str, str],
     if scheduler == "launchd":
         return _launchd(command, minutes, home, caselog_home)
     if scheduler == "schtasks":
-        return _schtasks(command, minutes, env, home, caselog_home)
+        return _schtasks(command, minutes, data or home, caselog_home)
     raise ScheduleError(f"unknown scheduler {scheduler!r}; one of {', '.join(SCHEDULERS)}")
 
 
@@ -164,7 +171,7 @@ def _launchd(command, minutes, home, caselog_home) -> Plan:
                 uninstall=[["launchctl", "bootout", f"{domain}/{LABEL}"]])
 
 
-def _schtasks(command, minutes, env, home, caselog_home) -> Plan:
+def _schtasks(command, minutes, folder, caselog_home) -> Plan:
     start = datetime.now().replace(second=0, microsecond=0).isoformat()
     program, *arguments = command
     args_text = " ".join(_windows_quote(a) for a in arguments)
@@ -205,7 +212,6 @@ def _schtasks(command, minutes, env, home, caselog_home) -> Plan:
   </Actions>
 </Task>
 """
-    folder = Path(caselog_home) if caselog_home else home
     path = folder / f"{NAME}-task.xml"
     note = ("a Task Scheduler task has no environment of its own: set CASELOG_HOME in "
             "your user environment variables" if caselog_home else "")
