@@ -46,20 +46,41 @@ def endpoint_key(endpoint: str) -> str:
     return re.sub(r"[^a-z0-9.\-]+", "_", endpoint.lower().split("://", 1)[-1]).strip("_")
 
 
+# keyring's backends in the words the seller's system uses for them.
+BACKEND_NAMES = {
+    "keyring.backends.macOS": "the macOS Keychain",
+    "keyring.backends.Windows": "the Windows Credential Locker",
+    "keyring.backends.SecretService": "the Secret Service (GNOME Keyring or KWallet)",
+    "keyring.backends.kwallet": "KWallet",
+    "keyring.backends.libsecret": "the Secret Service (libsecret)",
+}
+
+
 def _keyring():
-    """The keyring, if a working one is there (not the "fail" or an empty chain)."""
+    """The keyring, if a working one is there: not keyring's "fail" or "null" backends
+    (no keyring on this machine: a server, a container) nor an empty chain."""
     if os.environ.get("CASELOG_KEYRING", "1") == "0":
         return None
     try:  # optional: without a working keyring the credentials file is the store
         import keyring
-        from keyring.backends import chainer, fail
+        from keyring.backends import chainer, fail, null
     except ImportError:
         return None
     backend = keyring.get_keyring()
-    if isinstance(backend, fail.Keyring) or (
+    if isinstance(backend, (fail.Keyring, null.Keyring)) or (
             isinstance(backend, chainer.ChainerBackend) and not backend.backends):
         return None
     return keyring
+
+
+def keyring_name(ring) -> str:
+    """Which keyring: "the macOS Keychain", ... (a chain names its first backend)."""
+    backend = ring.get_keyring()
+    inner = getattr(backend, "backends", None)
+    if inner:
+        backend = inner[0]
+    module = type(backend).__module__
+    return BACKEND_NAMES.get(module, f"the system keyring ({getattr(backend, 'name', module)})")
 
 
 def file_path(endpoint: str, account: Account | None = None) -> Path:
@@ -69,7 +90,8 @@ def file_path(endpoint: str, account: Account | None = None) -> Path:
 
 
 def save(creds: Saved, account: Account | None = None) -> str:
-    """Store, and say where (for the seller: "the system keyring" or the file's path)."""
+    """Store, and say where (for the seller: the keyring by name, e.g. "the macOS
+    Keychain", or the file's path when no keyring works here)."""
     for value in (creds.client_secret, creds.refresh_token):
         remember_secret(value)
     data = json.dumps(creds.__dict__)
@@ -78,7 +100,7 @@ def save(creds: Saved, account: Account | None = None) -> str:
     if ring is not None:
         try:
             ring.set_password(_service(account), endpoint_key(creds.endpoint), data)
-            return "the system keyring"
+            return keyring_name(ring)
         except Exception:  # a locked or refusing keyring: fall back to the file
             pass
     path = file_path(creds.endpoint, account)
@@ -86,7 +108,9 @@ def save(creds: Saved, account: Account | None = None) -> str:
     with open_private(tmp, "w") as fh:
         fh.write(data)
     os.replace(tmp, path)
-    return str(path)
+    why = "CASELOG_KEYRING=0" if os.environ.get("CASELOG_KEYRING") == "0" else \
+        "no system keyring works here"
+    return f"{path} (readable by you only; {why})"
 
 
 def load(endpoint: str, account: Account | None = None) -> Saved | None:

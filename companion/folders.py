@@ -216,6 +216,20 @@ def tighten(path: Path, mode: int) -> None:
         pass
 
 
+def make_private(fd: int, path: Path | str) -> None:
+    """Owner-only (0600) for a file already open, even one O_CREAT found existing (its
+    mode then does not apply). Windows has ``os.fchmod`` only from Python 3.13 and its
+    ``chmod`` can only set read-only, so there the file is private by living under the
+    person's own profile (the platform's user data folder), as CASELOG_HOME does."""
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, PRIVATE_FILE)
+        elif os.name != "nt":
+            os.chmod(path, PRIVATE_FILE)
+    except OSError:
+        pass
+
+
 def open_private(path: Path, mode: str = "w", **kwargs):
     """``open(path, mode)`` for a file that is created owner-only (0600) and stays so."""
     flags = {"w": os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
@@ -223,10 +237,7 @@ def open_private(path: Path, mode: str = "w", **kwargs):
              "wb": os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
              "ab": os.O_WRONLY | os.O_CREAT | os.O_APPEND}[mode]
     fd = os.open(path, flags, PRIVATE_FILE)
-    try:
-        os.fchmod(fd, PRIVATE_FILE)  # O_CREAT's mode does not apply to an existing file
-    except OSError:
-        pass
+    make_private(fd, path)
     if "b" not in mode:
         kwargs.setdefault("encoding", "utf-8")
     return os.fdopen(fd, mode, **kwargs)

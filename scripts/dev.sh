@@ -13,7 +13,33 @@ need_browser() {
     command -v "$b" >/dev/null 2>&1 && return 1
   done
   ls "${PLAYWRIGHT_BROWSERS_PATH:-$HOME/.cache/ms-playwright}"/chromium-*/chrome-linux*/chrome >/dev/null 2>&1 && return 1
+  for app in "Google Chrome" "Microsoft Edge" "Chromium"; do
+    [ -x "/Applications/$app.app/Contents/MacOS/$app" ] && return 1
+    [ -x "$HOME/Applications/$app.app/Contents/MacOS/$app" ] && return 1
+  done
+  ls "${PLAYWRIGHT_BROWSERS_PATH:-$HOME/Library/Caches/ms-playwright}"/chromium-*/chrome-mac*/*.app >/dev/null 2>&1 && return 1
+  [ -x /opt/google/chrome/chrome ] || [ -x /opt/microsoft/msedge/msedge ] && return 1
   return 0
+}
+
+on_mac() { [ "$(uname -s)" = Darwin ]; }
+
+python_ok() {  # a Python caselog runs on: 3.11 or newer
+  "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1
+}
+
+find_python() {
+  for py in ${PYTHON:-} python3.13 python3.12 python3.11 python3; do
+    if command -v "$py" >/dev/null 2>&1 && python_ok "$py"; then echo "$py"; return 0; fi
+  done
+  if on_mac; then
+    echo "caselog: needs Python 3.11 or newer; install it with 'brew install python@3.12'" \
+      "(or from python.org), then run this again" >&2
+  else
+    echo "caselog: needs Python 3.11 or newer (python3 is older or missing); install it" \
+      "(Debian/Ubuntu: 'sudo apt-get install python3.11 python3.11-venv'), or set PYTHON" >&2
+  fi
+  exit 2
 }
 
 missing_fonts() {
@@ -43,6 +69,8 @@ apt_install() {
 
 setup_fonts() {
   # Soft: caselog works without these fonts, it only shows boxes for the text they cover.
+  # macOS ships CJK and emoji fonts.
+  on_mac && return 0
   local fonts
   fonts="$(missing_fonts | tr '\n' ' ')"
   fonts="${fonts% }"
@@ -60,7 +88,11 @@ setup_fonts() {
 
 setup() {
   if need_browser; then
-    if can_apt; then
+    if on_mac; then
+      echo "caselog: no Chrome, Edge or Chromium found; install Google Chrome (google.com/chrome," \
+        "or 'brew install --cask google-chrome') or set CASELOG_BROWSER" >&2
+      exit 2
+    elif can_apt; then
       echo "caselog: installing Chromium from Debian..." >&2
       apt_install chromium
     else
@@ -69,8 +101,14 @@ setup() {
     fi
   fi
   setup_fonts
+  if [ -x .venv/bin/python ] && ! python_ok .venv/bin/python; then
+    # Made by an older Python (pip refuses caselog there): rebuild it with a newer one.
+    echo "caselog: .venv was made by $(.venv/bin/python -V 2>&1); rebuilding it" >&2
+    rm -rf .venv
+  fi
   if [ ! -x .venv/bin/python ]; then
-    python3 -m venv .venv
+    py="$(find_python)" || exit 2
+    "$py" -m venv .venv
   fi
   stamp=.venv/.caselog-installed
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then

@@ -162,7 +162,7 @@ def test_csv_download_reads_back_with_the_csv_module(screen: Page, ui, demo, tmp
         screen.get_by_test_id("download-csv").click()
     path = tmp_path / "cases.csv"
     got.value.save_as(path)
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:  # Excel's byte-order mark
         rows = list(csv.DictReader(f))
     owing = {c for c, in sql(demo, "select case_id from cases where status = "
                                    "'PendingMerchantAction'")}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from importlib.metadata import entry_points
 
 import click
@@ -144,3 +145,14 @@ def main():
     """
     # Everything caselog writes (database, captures, sessions, logs) is the seller's own.
     os.umask(0o077)
+    printable_console()
+
+
+def printable_console() -> None:
+    """A console in a legacy code page (cp1252 and the like: Windows with output
+    redirected) shows a character it lacks as '?' instead of stopping the command with
+    UnicodeEncodeError halfway through (stderr already escapes such characters);
+    ``caselog export`` writes UTF-8 bytes itself."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    if encoding not in ("utf8", "utf8sig") and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")

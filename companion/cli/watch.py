@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import os
 import signal
+from pathlib import Path
 
 import click
 
 from companion import accounts
 from companion.cli.options import ExitError, parse_duration
 from companion.exitcodes import exit_code
-from companion.folders import UnknownAccount, account
+from companion.folders import DEFAULT, UnknownAccount, account, top
+from companion.watch import install as sched
 from companion.watch.runner import watch as run_watch
 from companion.watch.schedule import interval_seconds
 
@@ -35,6 +39,10 @@ Run it for as long as you like, or once from a scheduler:
     [Install]
     WantedBy=timers.target
     # then: systemctl --user enable --now caselog-watch.timer
+\b
+Or let the computer's own scheduler run it: 'caselog watch --install --all' (a systemd
+user timer or a crontab line on Linux, a launchd agent on macOS, a Task Scheduler task on
+Windows); '--print' shows it first, '--uninstall' removes it.
 \b
 Exit codes (--once): 0 every account synced or skipped; 1 a sync failed; 3, 4, 5 an
 account needs you (sign-in, robot check, outage) and is no longer watched until then."""
@@ -114,7 +122,18 @@ def _stopper(stop: asyncio.Event, task: asyncio.Task):
 @click.option("--parallel", type=click.IntRange(1, 16), default=2, show_default=True,
               help="Accounts synced at the same time (each its own browser or API client).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per round on stdout.")
-def watch(every, account_names, all_, once, parallel, as_json):
+@click.option("--install", "action", flag_value="install",
+              help="Have this computer's scheduler run 'caselog watch --once' every "
+              "--every (systemd or cron on Linux, launchd on macOS, Task Scheduler on "
+              "Windows).")
+@click.option("--uninstall", "action", flag_value="uninstall",
+              help="Remove what --install set up.")
+@click.option("--print", "action", flag_value="print",
+              help="Show what --install would write and run, changing nothing.")
+@click.option("--scheduler", type=click.Choice(["systemd", "cron", "launchd", "schtasks"]),
+              help="With --install/--uninstall/--print: the scheduler to use (default: "
+              "this platform's; on Linux systemd where systemctl is, else cron).")
+def watch(every, account_names, all_, once, parallel, as_json, action, scheduler):
     """Sync accounts on a schedule and notify when Amazon answers.
 
     Each round is an incremental sync: through the Support API where the account has
@@ -132,7 +151,13 @@ def watch(every, account_names, all_, once, parallel, as_json):
         caselog watch --all --every 1h
         caselog watch --account shop2 --account shop3
         caselog watch --once --all             # one round, for cron or a systemd timer
+        caselog watch --install --all --every 1h   # the platform's scheduler runs it
+        caselog watch --print --all            # what --install would write
     """
+    if action:
+        _schedule(action, scheduler, every, account_names, all_)
+        return
+
     names = _names(account_names, all_)
     _, note = interval_seconds(every)
     if note:
@@ -148,3 +173,29 @@ def watch(every, account_names, all_, once, parallel, as_json):
     if code:
         raise ExitError("some accounts need attention (see above)", code) if once \
             else ExitError("nothing left to watch", code)
+
+
+def _schedule(action, scheduler, every, account_names, all_) -> None:
+    """--install, --uninstall, --print: the scheduler runs ``caselog watch --once`` with
+    the same accounts and interval."""
+    if all_ and account_names:
+        raise click.UsageError("give --account NAME (one or more) or --all, not both")
+    chosen = account()
+    args = ["--all"] if all_ else [a for n in account_names for a in ("--account", n)] \
+        or (["--account", chosen] if chosen != DEFAULT else [])
+    seconds, note = interval_seconds(every)
+    if note:
+        click.echo(f"Note: {note}", err=True)
+    env = dict(os.environ)
+    try:
+        plan = sched.plan(scheduler or sched.default_scheduler(sched.PLATFORM, env),
+                          math.ceil(seconds / 60), args, env, Path.home(), sched.PLATFORM,
+                          data=top())
+        if action == "print":
+            click.echo(plan.describe(), nl=False)
+            return
+        done = (sched.install if action == "install" else sched.uninstall)(plan, env)
+    except sched.ScheduleError as exc:
+        raise ExitError(str(exc), 1) from None
+    for line in done:
+        click.echo(line)

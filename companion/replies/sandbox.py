@@ -6,7 +6,8 @@ Built-in templates (``companion/replies/data/templates``) are the project's own 
 render in-process. A person's template (``CASELOG_HOME/templates``) or template text
 being tried out renders in a child process: the sandbox stops attribute tricks and the
 tracer stops endless loops, but a single call such as ``'%999999999d' % 1`` allocates
-gigabytes before any check can run, so the child runs under an address-space cap.
+gigabytes before any check can run, so the child runs under an address-space cap where
+the platform has one (Linux; elsewhere the child's time limit ends it).
 
 A page shows a draft on every view, and a slow template would cost its full time (and a
 child's memory) on each: results, errors included, are remembered per (template files,
@@ -30,6 +31,11 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from companion.folders import home
+
+try:  # POSIX only: Windows has no resource module, so the child there has the time limit only
+    import resource
+except ImportError:
+    resource = None  # type: ignore[assignment]
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "data" / "templates"
 RENDER_SECONDS = 2.0
@@ -141,11 +147,22 @@ def render_here(env: _Sandbox, name: str, ctx: dict, source: str | None = None) 
         raise DraftTemplateError(f"template {name}: {type(exc).__name__}: {exc}") from exc
 
 
+def cap_memory() -> bool:
+    """Cap this process's address space where the platform offers it (Linux); whether
+    it did. Windows has no ``resource`` and macOS refuses ``RLIMIT_AS`` (ValueError), so
+    there the child's bounds are the sandbox, the tracer and the parent's time limit."""
+    if resource is None or sys.platform == "win32":
+        return False
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
+    except (ValueError, OSError):
+        return False
+    return True
+
+
 def _child_main() -> None:
     """Entry point of the rendering child: JSON job on stdin, JSON answer on stdout."""
-    import resource  # Unix only, and only this child sets limits: drafts import anywhere
-
-    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
+    cap_memory()
     job = json.loads(sys.stdin.read())
     try:
         body = render_here(environment(job["dirs"]), job["name"], {**job["ctx"], "ph": ph},

@@ -47,7 +47,13 @@ def save_state(portal_url: str, state: dict, directory: Path) -> Path:
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply when tmp already existed
+        # O_CREAT's mode does not apply when tmp already existed. Windows has no
+        # os.fchmod before Python 3.13 (nor modes): there the file is private by living
+        # under the person's own profile.
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o600)
+        elif os.name != "nt":
+            os.chmod(tmp, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(state, fh)
     except BaseException:

@@ -55,7 +55,10 @@ def table_csv():
     now = utc_now()
     sort = args["sort"] if replies_on() or args["sort"] != "deadline" else "created"
     ids = caselist.ordered_ids(db, args["filters"], sort, args["direction"], now)
-    response = make_response(caselist.as_text(db, ids, now, with_evidence=replies_on()))
+    # The byte-order mark tells Excel the file is UTF-8 (without it, Excel on Windows
+    # reads the seller's accents and CJK text in the local code page).
+    response = make_response("\ufeff" + caselist.as_text(db, ids, now,
+                                                          with_evidence=replies_on()))
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = (
         f'attachment; filename="caselog-cases-{now:%Y%m%d}.csv"')
