@@ -249,7 +249,10 @@ def sync_lock(account: Account):
     inherited by children, so a browser that outlives a killed sync cannot keep it."""
     path = account.lock_path
     homes.private_dir(path.parent)
-    lock = filelock.FileLock(path, timeout=0, mode=homes.PRIVATE_FILE)
+    # filelock sets an explicit mode with os.fchmod, which Windows before Python 3.13 lacks:
+    # there the file is made owner-only by path (``tighten``) once it is held.
+    mode = homes.PRIVATE_FILE if hasattr(os, "fchmod") else -1
+    lock = filelock.FileLock(path, timeout=0, mode=mode)
     try:
         lock.acquire()
     except filelock.Timeout:

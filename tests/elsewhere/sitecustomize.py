@@ -14,6 +14,13 @@ import io
 import os
 import sys
 
+# psutil reads ``resource`` on Linux because it is Linux; on Windows and macOS it has its
+# own backend. Load it before hiding, like /proc below: only caselog's own code loses them.
+try:
+    import psutil  # noqa: F401
+except ImportError:
+    pass
+
 for _name in ("fcntl", "resource"):
     sys.modules[_name] = None  # type: ignore[assignment]  # import raises ModuleNotFoundError
 
