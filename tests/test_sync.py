@@ -127,8 +127,33 @@ def test_max_age_reopens_only_open_cases(portal, home, first):
     assert_same(truth, export(home))
 
 
+def _search_index(home) -> tuple[list, dict]:
+    """The search triggers, and which messages each index finds for a few words of the
+    stored texts (after the word indexes checked against the tables they index)."""
+    conn = db(home)
+    try:
+        triggers = sorted(tuple(r) for r in conn.execute(
+            "select name, sql from sqlite_master where type = 'trigger'"))
+        for index in ("messages_fts", "cases_fts"):
+            conn.execute(f"insert into {index}({index}) values ('integrity-check')")
+        texts = [r[0] for r in conn.execute("select text from messages order by case_id, "
+                                            "message_key limit 40")]
+        words = sorted({w for t in texts for w in t.split() if w.isalpha() and len(w) > 5})
+        hits = {}
+        for word in words[:: max(1, len(words) // 8)]:
+            # (one trigram: the part-of-word index keeps no positions for phrases)
+            for index, term in (("messages_fts", word), ("messages_grams", word[1:4])):
+                hits[index, term] = sorted(tuple(r) for r in conn.execute(
+                    f"select m.case_id, m.message_key from {index} f join messages m on "
+                    f"m.rowid = f.rowid where {index} match ?", [f'"{term}"']))
+        return triggers, hits
+    finally:
+        conn.close()
+
+
 def test_reparse_rebuilds_identical_export(portal, home, first):
     before = export(home)
+    index_before = _search_index(home)
     from sync_helpers import env
 
     from fixtures.harness import run_caselog
@@ -138,6 +163,10 @@ def test_reparse_rebuilds_identical_export(portal, home, first):
     assert "60 cases" in r.stdout
     assert export(home) == before
     assert_same(portal.sim("truth"), before)
+    # The indexes are filled at once during a reparse: they find what they found before,
+    # and their triggers are back as they were.
+    assert index_before[1] and all(index_before[1].values())
+    assert _search_index(home) == index_before
 
 
 def test_archive_alone_rebuilds_a_lost_database(home, first, tmp_path):

@@ -78,6 +78,8 @@ class _Stored:
 
     def twin(self, m: dict) -> str | None:
         """The stored key of the same message under another key, if any."""
+        if not self.by_key:  # nothing stored (a new case, a reparse): no twin to find
+            return None
         found = self.by_identity.get(identity(m))
         if found is None and self.by_rendered:
             found = self.by_rendered.get(

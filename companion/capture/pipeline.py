@@ -115,9 +115,9 @@ def case_unit(case_id: str | None, captures: list[Archived], stored: StoredCase 
     views = [parse(c, timezone) for c in useful if c.kind == "viewcase"]
     if not views:
         raise ParseError(f"case {case_id}: no ViewCase answer among its captures")
-    full = {m["contact_id"]: m["html"]
-            for m in (parse(c, timezone) for c in useful if c.kind == "message")}
-    parsed = apply_full_messages(merge_pages(views), full)
+    fulls = [parse(c, timezone) for c in useful if c.kind == "message"]
+    parsed = apply_full_messages(merge_pages(views), {m["contact_id"]: m["html"] for m in fulls},
+                                 {m["contact_id"]: m["text"] for m in fulls})
     last = views[-1]
     complete = not last.get("next_token") or bool(
         stored and stored.fully_captured

@@ -22,6 +22,7 @@ import sqlite_utils
 from companion.capture import pipeline, store
 from companion.capture.archive import LISTING_KINDS, Archive, Archived
 from companion.errors import describe
+from companion.schema import search
 from scrapers.errors import CaptureError
 
 DERIVED_TABLES = ("attachments", "messages", "status_history", "case_sources",
@@ -84,7 +85,7 @@ def reparse(db: sqlite_utils.Database, archive: Archive | None = None,
             if found is not None:
                 listings[group[0]["sync_id"]] = found
     portals = {r["id"]: r["portal"] for r in db.query("select id, portal from syncs")}
-    with db.atomic():
+    with db.atomic(), search.deferred(db):
         for table in DERIVED_TABLES:
             db.execute(f"delete from [{table}]")
         for kind, group in groups:

@@ -20,7 +20,13 @@ import sqlite_utils
 from companion.capture import merge
 from companion.capture import two_sources as caserow
 from companion.capture.archive import Archived
-from companion.capture.pipeline import CaseUnit, Listing, StoredCase, continued_in
+from companion.capture.pipeline import (
+    TRANSFERRED,
+    CaseUnit,
+    Listing,
+    StoredCase,
+    continued_in,
+)
 from companion.capture.runs import count_done
 from companion.redact import redact
 from companion.schema import utcnow
@@ -151,10 +157,18 @@ def record_listing(db: sqlite_utils.Database, sync_id: int | None, found: Listin
 
 # -- one case --------------------------------------------------------------------------------
 
-_UPSERT_MESSAGE = """
-insert into messages (case_id, message_key, contact_id, sender, sender_address, sent_at,
-                      html, text, truncated, capture_id, channel, turns, source)
-values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+_MESSAGE_COLUMNS = ("case_id", "message_key", "contact_id", "sender", "sender_address",
+                    "sent_at", "html", "text", "truncated", "capture_id", "channel", "turns",
+                    "source")
+# A case's messages are staged in a temporary table (no triggers there) and go into
+# ``messages`` by one INSERT ... SELECT, so its FTS triggers buffer them all at once.
+_STAGE_MESSAGES = (f"create temp table if not exists _incoming_messages "
+                   f"({', '.join(_MESSAGE_COLUMNS)})")
+_STAGE_MESSAGE = (f"insert into temp._incoming_messages values "
+                  f"({', '.join('?' * len(_MESSAGE_COLUMNS))})")
+_UPSERT_MESSAGES = f"""
+insert into messages ({', '.join(_MESSAGE_COLUMNS)})
+select {', '.join(_MESSAGE_COLUMNS)} from temp._incoming_messages where true order by rowid
 on conflict (case_id, message_key) do update set
     contact_id = excluded.contact_id, sender = excluded.sender,
     sender_address = excluded.sender_address, sent_at = excluded.sent_at,
@@ -210,10 +224,11 @@ def _messages(db, unit: CaseUnit, main_capture: int | None) -> int:
         for i, a in enumerate(m.get("attachments") or []):
             aid = a.get("attachment_id") or f"{key}#{i}:{a.get('name')}"
             att_rows.append((cid, aid, key, a.get("name"), a.get("size"), a.get("content_type")))
-    # Plain upserts rather than one sqlite-utils call per row: ten times faster on long
-    # threads (a full sync writes every message).
     if msg_rows:
-        db.conn.executemany(_UPSERT_MESSAGE, msg_rows)
+        db.execute(_STAGE_MESSAGES)
+        db.conn.executemany(_STAGE_MESSAGE, msg_rows)
+        db.execute(_UPSERT_MESSAGES)
+        db.execute("delete from temp._incoming_messages")
     if att_rows:
         db.conn.executemany(_UPSERT_ATTACHMENT, att_rows)
     return todo.new_amazon
@@ -222,7 +237,13 @@ def _messages(db, unit: CaseUnit, main_capture: int | None) -> int:
 def record(db: sqlite_utils.Database, unit: CaseUnit, replay: bool = False) -> CaseOutcome:
     """Store one captured case, atomically. See the module docstring for the rules.
     ``replay`` (reparse): the captures rows exist already, and the run's log (changes,
-    progress) is history that is not written twice."""
+    progress) is history that is not written twice.
+
+    The cases row is written at most twice (inserted before its messages, which refer to
+    it, and updated once with what they add up to) and the messages in one statement:
+    every statement that writes an FTS-indexed table makes SQLite's FTS5 write out what
+    the statement before it buffered, so a statement per row cost more than all else a
+    full sync does."""
     cid = unit.case_id
     at = unit.observed_at or (unit.captures[0].fetched_at if unit.captures else utcnow())
     out = CaseOutcome(cid)
@@ -232,31 +253,32 @@ def record(db: sqlite_utils.Database, unit: CaseUnit, replay: bool = False) -> C
                          if c.kind in ("viewcase", "html", "import")), None)
         old = next(db.query("select * from cases where case_id = ?", [cid]), None)
         row = caserow.case_row(unit, old, at)
+        subject = row["subject"]
         if old is None:
             out.new_case = True
             row.update({"case_id": cid, "first_seen_at": at,
                         "in_lobby": row.get("in_lobby", 1 if unit.source != "import" else 0)})
             _write(db, "insert", row)
-        else:
-            _write(db, "update", row, cid)
+            row = {}
         new_amazon = _messages(db, unit, main_cap)
         caserow.link_downloads(db, unit)
-        out.fully_captured = _thread_totals(db, unit, old)
+        totals = _thread_totals(db, unit, old)
+        out.fully_captured = bool(totals["fully_captured"])
         caserow.note_source(db, unit, at, out.fully_captured)
         caserow.save_appointments(db, unit, at)
         status = caserow.status_now(db, cid)
-        _write(db, "update", {"status": status}, cid)
-        _transfer_links(db, cid, status)
+        _write(db, "update", {**row, **totals, "status": status,
+                              **_transfer_links(db, cid, status)}, cid)
         _status(db, unit, old, status, at, out)
         if old is not None:
             out.new_replies = new_amazon
         if not replay:
-            _record_outcome(db, unit.sync_id, out, row["subject"], at)
+            _record_outcome(db, unit.sync_id, out, subject, at)
             count_done(db, unit.sync_id)
     return out
 
 
-def _thread_totals(db, unit: CaseUnit, old: dict | None) -> bool:
+def _thread_totals(db, unit: CaseUnit, old: dict | None) -> dict:
     """Counts, ``fully_captured`` and (when no listing said) the last Amazon reply."""
     cid = unit.case_id
     captured, remaining = db.execute(
@@ -274,24 +296,27 @@ def _thread_totals(db, unit: CaseUnit, old: dict | None) -> bool:
         extra["last_amazon_reply_at"] = db.execute(
             "select max(sent_at) from messages where case_id = ? and sender = 'amazon'",
             [cid]).fetchone()[0]
-    _write(db, "update", extra, cid)
-    return full
+    return extra
 
 
-def _transfer_links(db, cid: str, status: str | None) -> None:
+def _transfer_links(db, cid: str, status: str | None) -> dict:
     """Both ends of a transfer: this case's ``continued_in`` (from Amazon's message), and
-    ``continues`` on whichever end is stored (the other end may come in a later sync)."""
+    ``continues`` on whichever end is stored (the other end may come in a later sync).
+    Returns this case's own columns; the other end's is written here."""
     texts = [r[0] for r in db.execute(
         "select text from messages where case_id = ? and sender = 'amazon' "
-        "order by sent_at desc, rowid desc limit 5", [cid])]
+        "order by sent_at desc, rowid desc limit 5", [cid])] if status in TRANSFERRED else []
     target = continued_in(status, texts)
-    db.execute("update cases set continued_in = ? where case_id = ?", [target, cid])
-    if target:
+    mine = {"continued_in": target}
+    if target == cid:
+        mine["continues"] = cid
+    elif target:
         db.execute("update cases set continues = ? where case_id = ?", [cid, target])
     source = db.execute("select case_id from cases where continued_in = ? and case_id != ?",
                         [cid, cid]).fetchone()
     if source:
-        db.execute("update cases set continues = ? where case_id = ?", [source[0], cid])
+        mine["continues"] = source[0]
+    return mine
 
 
 def _status(db, unit: CaseUnit, old: dict | None, status: str, at: str,

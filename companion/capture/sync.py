@@ -25,6 +25,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
@@ -36,7 +37,7 @@ from companion.capture.archive import CAPTURE_KINDS, Archive, Archived
 from companion.capture.sources import open_source
 from companion.folders import Account
 from companion.redact import redact
-from companion.schema import utcnow
+from companion.schema import open_db, utcnow
 from scrapers.errors import CaptureError, PortalError
 
 
@@ -101,12 +102,63 @@ class Stop(Exception):
         self.state = state
 
 
+class Writer:
+    """The run's database writes, in order, in one thread of their own with their own
+    connection: SQLite lets go of the GIL while it works (the search indexes, the pages
+    of a commit), so the event loop goes on answering the portal meanwhile. Each job is
+    one of ``store``'s transactions together with its line in the archive's index, so a
+    job that a cancelled sync leaves running still finishes whole. A database that is
+    no file (``:memory:``) is written inline."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+        path = next((r[2] for r in db.execute("pragma database_list") if r[1] == "main"), "")
+        self.path = path or None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="caselog-save") \
+            if self.path else None
+        self._conn: sqlite_utils.Database | None = None
+
+    def _connection(self) -> sqlite_utils.Database:
+        if self._conn is None:
+            self._conn = open_db(self.path)
+        return self._conn
+
+    async def __call__(self, job: Callable, *args):
+        """``job(db, *args)`` on the writer's connection; its result or its exception."""
+        if self._pool is None:
+            return job(self.db, *args)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, lambda: job(self._connection(), *args))
+
+    def submit(self, job: Callable[[sqlite_utils.Database], object]) -> None:
+        """A job nobody waits for (a progress counter), in order with the others."""
+        if self._pool is None:
+            job(self.db)
+        else:
+            self._pool.submit(lambda: job(self._connection()))
+
+    def close(self) -> None:
+        """Wait for every job given (a cancelled sync's too), then close the connection."""
+        if self._pool is None:
+            return
+
+        def done():
+            if self._conn is not None:
+                self._conn.conn.close()
+                self._conn = None
+
+        self._pool.submit(done)
+        self._pool.shutdown(wait=True)
+
+
 class Syncer:
     """One run over an open source: a lister feeding a fixed pool of workers."""
 
     def __init__(self, db: sqlite_utils.Database, source, archive: Archive, opts: SyncOptions,
-                 result: SyncResult, progress: Callable[[int, int], None] | None = None):
+                 result: SyncResult, progress: Callable[[int, int], None] | None = None,
+                 writer: Writer | None = None):
         self.db, self.source, self.archive, self.opts = db, source, archive, opts
+        self.write = writer or Writer(db)
         self.result, self.progress = result, progress
         self.stored = source.stored_state(db)
         self.queue: asyncio.Queue = asyncio.Queue()
@@ -133,12 +185,10 @@ class Syncer:
             found = self.source.listing
             self._announce()
             self.result.listed = len(found.rows)
-            self.archive.log(found.captures, self.result.sync_id)
-            self.result.left_lobby = store.record_listing(self.db, self.result.sync_id, found)
-            runs.update_sync(self.db, self.result.sync_id, total=self.result.queued,
-                             listed=len(found.rows))
+            self.result.left_lobby = await self.write(self._save_listing, found,
+                                                      self.result.queued)
         except Exception as exc:
-            self._listing_failed(exc)
+            await self._listing_failed(exc)
         finally:
             for _ in range(self.workers):
                 self.queue.put_nowait(None)
@@ -153,20 +203,26 @@ class Syncer:
         if note:
             note(self.result.estimate)
 
+    def _save_listing(self, db, found, queued: int) -> list[str]:
+        self.archive.log(found.captures, self.result.sync_id)
+        left = store.record_listing(db, self.result.sync_id, found)
+        runs.update_sync(db, self.result.sync_id, total=queued, listed=len(found.rows))
+        return left
+
     def _enqueue(self, picks: list[tuple[dict, str]]) -> None:
         for pick in picks:
             self.queue.put_nowait(pick)
             self.result.reasons[pick[1]] += 1
         if picks:
             self.result.queued += len(picks)
-            runs.update_sync(self.db, self.result.sync_id, total=self.result.queued)
+            sync_id, total = self.result.sync_id, self.result.queued
+            self.write.submit(lambda db: runs.update_sync(db, sync_id, total=total))
 
-    def _listing_failed(self, exc: Exception) -> None:
+    async def _listing_failed(self, exc: Exception) -> None:
         """Keep what the listing fetched (for reparse) and end the sync, saying why."""
         caps = getattr(self.source, "listing_captures", [])
         if caps:
-            self.archive.log(caps, self.result.sync_id)
-            store.record_captures(self.db, self.result.sync_id, caps)
+            await self.write(self._keep_captures, caps)
         problem = errors.explain(exc, portal=self.source.origin, login=self.source.login_hint)
         if problem.state != "case":  # a stop, or nothing answered at all
             raise Stop(problem.state, problem.message) from exc
@@ -187,19 +243,40 @@ class Syncer:
             await self.source.capture(listed, known, captures)
             unit = pipeline.case_unit(cid, captures, known, listed, self.opts.timezone)
         except Exception as exc:  # one case's trouble, unless it stops everything
-            self._case_failed(cid, exc, captures)
+            await self._case_failed(cid, exc, captures)
         else:
             unit.sync_id, unit.portal = self.result.sync_id, self.source.origin
-            self.archive.log(unit.captures, unit.sync_id)
-            self._saved(store.record(self.db, unit))
+            await self.write(self._save_case, unit)
             if self.opts.download_attachments and self.source.downloads_by_id:
                 await self._download(cid)
+
+    # The writer's jobs. Each one counts its case itself, so that a case saved while a
+    # stop cancels the sync (the job finishes anyway) is in the summary too.
+
+    def _save_case(self, db, unit: pipeline.CaseUnit) -> None:
+        self.archive.log(unit.captures, unit.sync_id)
+        self._saved(store.record(db, unit))
+        self._count()
+
+    def _count(self) -> None:
         self.done += 1
         self.result.opened = self.done  # read (saved or failed); not those a stop cut off
         if self.progress:
             self.progress(self.done, self.result.queued)
 
-    def _case_failed(self, cid: str, exc: Exception, captures: list[Archived]) -> None:
+    def _keep_captures(self, db, captures: list[Archived]) -> None:
+        self.archive.log(captures, self.result.sync_id)
+        store.record_captures(db, self.result.sync_id, captures)
+
+    def _save_failure(self, db, cid: str, error: str, captures: list[Archived]) -> None:
+        # The index first: it may then name a unit whose transaction a kill undid
+        # (harmless to replay), but never miss one that was saved.
+        self.archive.log(captures, self.result.sync_id)
+        store.record_failure(db, self.result.sync_id, cid, error, captures)
+        self.result.failures.append({"case_id": cid, "error": error})
+        self._count()
+
+    async def _case_failed(self, cid: str, exc: Exception, captures: list[Archived]) -> None:
         words = {"portal": self.source.origin, "login": self.source.login_hint}
         state = exitcodes.stop_state(exc)
         if state:
@@ -209,11 +286,7 @@ class Syncer:
         error = errors.describe(exc, case_id=cid, **words)
         if isinstance(exc, PortalError) or not isinstance(exc, CaptureError):
             captures.append(self._error_capture(cid, exc, error))
-        # The index first: it may then name a unit whose transaction a kill undid
-        # (harmless to replay), but never miss one that was saved.
-        self.archive.log(captures, self.result.sync_id)
-        store.record_failure(self.db, self.result.sync_id, cid, error, captures)
-        self.result.failures.append({"case_id": cid, "error": error})
+        await self.write(self._save_failure, cid, error, captures)
 
     def _error_capture(self, cid: str, exc: Exception, error: str) -> Archived:
         """The failing answer itself (kept for reparse and for a bug report), or, when
@@ -248,9 +321,11 @@ class Syncer:
                 if exitcodes.stop_state(exc):
                     raise
                 continue  # too large, gone or failing: the metadata is what matters
-            self.archive.log([cap], self.result.sync_id)
-            store.save_attachment_file(self.db, cid, row["attachment_id"], cap,
-                                       self.result.sync_id)
+            await self.write(self._save_attachment, cid, row["attachment_id"], cap)
+
+    def _save_attachment(self, db, cid: str, attachment_id: str, cap: Archived) -> None:
+        self.archive.log([cap], self.result.sync_id)
+        store.save_attachment_file(db, cid, attachment_id, cap, self.result.sync_id)
 
 
 async def sync(db: sqlite_utils.Database, opts: SyncOptions, *, source=None,
@@ -268,9 +343,11 @@ async def sync(db: sqlite_utils.Database, opts: SyncOptions, *, source=None,
                         mode=mode, source=opts.source)
     started = time.monotonic()
     src = source or open_source(opts, archive)
+    writer = Writer(db)
     try:
-        await _run(db, src, source is None, archive, opts, result, progress)
+        await _run(db, src, source is None, archive, opts, result, progress, writer)
     finally:
+        writer.close()  # every case handed over is saved (or not) before the run ends
         result.seconds = time.monotonic() - started
         stats = dict(getattr(src, "stats", {}) or {})
         result.requests = {k: v for k, v in stats.items() if k in CAPTURE_KINDS}
@@ -301,12 +378,12 @@ def _remembered_transport(db: sqlite_utils.Database, opts: SyncOptions) -> SyncO
     return replace(opts, transport="fetch") if last == "page" else opts
 
 
-async def _run(db, src, enter: bool, archive, opts, result, progress) -> None:
+async def _run(db, src, enter: bool, archive, opts, result, progress, writer) -> None:
     try:
         if enter:
             await src.__aenter__()
         try:
-            await Syncer(db, src, archive, opts, result, progress).run()
+            await Syncer(db, src, archive, opts, result, progress, writer).run()
             result.state = "partial" if result.failures else "ok"
             result.message = getattr(src, "note", None)
         finally:

@@ -28,6 +28,9 @@ re-sync.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import sqlite_utils
 
 from companion.schema import views
@@ -74,6 +77,38 @@ def rebuild(db: sqlite_utils.Database) -> None:
         db.execute(f"INSERT INTO [{index}]([{index}]) VALUES ('delete-all')")
         db.execute(f"INSERT INTO [{index}](rowid, [{column}]) "
                    f"SELECT rowid, coalesce([{column}], '') || {PAD} FROM [{table}]")
+
+
+# The word indexes (migration 5, sqlite-utils' own triggers) and the part-of-word ones.
+WORD_INDEXES = (("cases_fts", "cases"), ("messages_fts", "messages"))
+
+
+@contextmanager
+def deferred(db: sqlite_utils.Database) -> Iterator[None]:
+    """Inside one transaction the caller holds: the four indexes' triggers set aside while
+    the block rewrites ``cases`` and ``messages`` wholesale, then every index filled once
+    from the stored text and the triggers put back as they were (their own SQL). A row
+    at a time, the triggers made SQLite's FTS5 write a segment per statement: most of a
+    rebuild's time. Being one transaction, a failure or a kill leaves the indexes as
+    they were, in step with the tables."""
+    if not db.conn.in_transaction:
+        raise RuntimeError("search.deferred needs the caller's transaction")
+    tables = [t for _, t in WORD_INDEXES]
+    saved = db.execute(
+        "select name, sql from sqlite_master where type = 'trigger' and tbl_name in "
+        f"({', '.join('?' * len(tables))})", tables).fetchall()
+    indexes = [i for i, _ in WORD_INDEXES] + [i for i, _, _ in INDEXES]
+    ours = [(name, sql) for name, sql in saved
+            if any(f"[{i}]" in sql or f'"{i}"' in sql for i in indexes)]
+    for name, _ in ours:
+        db.execute(f"DROP TRIGGER [{name}]")
+    yield
+    for index, _ in WORD_INDEXES:
+        if db[index].exists():
+            db.execute(f"INSERT INTO [{index}]([{index}]) VALUES ('rebuild')")
+    rebuild(db)
+    for _, sql in ours:
+        db.execute(sql)
 
 
 def v5(db: sqlite_utils.Database) -> None:

@@ -108,6 +108,7 @@ class PortalClient:
                                  backoff_cap=backoff_cap, max_retry_after=max_retry_after)
         self._pw = self._browser = self._context = self._page = None
         self._origin_lock: asyncio.Lock | None = None
+        self._disposing: set[asyncio.Task] = set()
 
     @property
     def stats(self) -> dict[str, int]:
@@ -149,6 +150,8 @@ class PortalClient:
 
     async def close(self) -> None:
         try:
+            if self._disposing:
+                await asyncio.gather(*self._disposing, return_exceptions=True)
             if self._page is not None and not self._page.is_closed():
                 await self._page.close()
             # Never close a person's own Chrome (CDP): stopping Playwright just detaches.
@@ -323,7 +326,7 @@ class PortalClient:
         if via == "page":
             return await transport.via_page(self._page, method, url, json_body)
         return await transport.via_api_client(self._context, method, url, json_body,
-                                              self.timeout_ms)
+                                              self.timeout_ms, self._disposing)
 
     def _count_success(self, kind: str) -> None:
         self.stats[kind] = self.stats.get(kind, 0) + 1

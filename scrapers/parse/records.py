@@ -87,10 +87,13 @@ def merge_pages(pages: list[dict]) -> dict:
     return merged
 
 
-def apply_full_messages(case: dict, full: dict[str, str]) -> dict:
+def apply_full_messages(case: dict, full: dict[str, str],
+                        texts: dict[str, str] | None = None) -> dict:
     """A copy of `case` whose truncated messages carry the full HTML from
     GetContactMessage: `{contact_id (or message_key): full_html}`. The input is not
-    changed; messages not in `full` stay as they were (still marked truncated)."""
+    changed; messages not in `full` stay as they were (still marked truncated).
+    `texts`, under the same keys, are those HTMLs' plain texts when the caller has them
+    already (`parse_contact_message` made them): not worked out twice."""
     _check_case(case, "apply_full_messages")
     if not isinstance(full, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in full.items()):
@@ -98,13 +101,14 @@ def apply_full_messages(case: dict, full: dict[str, str]) -> dict:
                           where="apply_full_messages", found=type(full).__name__)
     messages = []
     for msg in case["messages"]:
-        html = full.get(msg["contact_id"]) if msg["contact_id"] else None
-        if html is None:
-            html = full.get(msg["message_key"])
+        key = msg["contact_id"] if msg["contact_id"] in full else msg["message_key"]
+        html = full.get(key)
         if html is None:
             messages.append(msg)
             continue
-        text = html_to_text(html)
+        text = (texts or {}).get(key)
+        if not isinstance(text, str):
+            text = html_to_text(html)
         turns = chat_turns(text, msg.get("sent_at")) if msg.get("channel") == "chat" else \
             msg.get("turns", [])
         messages.append({**msg, "html": html, "text": text, "truncated": False,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from datetime import UTC, datetime
 
 from scrapers.errors import LayoutError, TooLarge
@@ -209,8 +210,8 @@ def epoch_iso(value) -> str | None:
         seconds /= 1000.0
     if not (math.isfinite(seconds) and limits.EPOCH_MIN <= seconds < limits.EPOCH_MAX):
         raise LayoutError("epoch seconds", found=f"{value!r}, outside 1990-2100")
-    moment = datetime.fromtimestamp(math.floor(seconds), tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # (time.gmtime over datetime: a third of the cost, on every message of every case)
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(math.floor(seconds)))
 
 
 def _iso_string(value: str) -> str:
