@@ -148,11 +148,13 @@ def archive(tmp_path_factory):
         "Case {{ case.case_id }}: {{ ph('what you want to say') }}\n")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CASELOG_HOME", str(home))
+        from companion.queue import derive
         from companion.schema import open_db
 
         db = open_db(path)
         ids = _seller_work(db, home)
         ids.update(_v2_rows(db, ids["a"]))
+        derive.refresh(db)  # what the writers above would have run
         db.conn.close()
     return SimpleNamespace(home=home, db=path, **ids)
 

@@ -125,6 +125,7 @@ def draft(case_id, db, regenerate, ready, sent):
         caselog draft 12345678901 --regenerate
         caselog draft 12345678901 --sent
     """
+    from companion.queue import derive
     from companion.read.labels import status_label
     from companion.replies import drafts
 
@@ -135,6 +136,7 @@ def draft(case_id, db, regenerate, ready, sent):
             d = drafts.mark_ready(conn, case_id, d["id"])
         if sent:
             d = drafts.mark_sent(conn, case_id, d["id"])
+            derive.refresh(conn, [case_id])
         ctx = drafts.context(conn, case_id)
     except drafts.DraftError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -120,14 +120,14 @@ def _account_source(database) -> tuple[str | None, str | None]:
 
 
 def after_sync(database, summary: dict) -> None:
-    """What the replies room keeps of what a sync changed: the checklists of the cases it
-    touched, stored now so that pages need not work them out (they would, on read)."""
-    from companion.replies.checklists import refresh_after_sync
+    """What follows from what a sync changed, stored now for the cases it touched
+    (``derive.refresh``: their checklists, home's queue and the reminders)."""
+    from companion.queue import derive
 
     touched = {*summary["new_cases"], *summary["new_replies"],
                *(c["case_id"] for c in summary["status_changes"])}
     if touched:
-        refresh_after_sync(database, sorted(touched))
+        derive.refresh(database, sorted(touched))
 
 
 @click.command(epilog="\b\n" + errors.EXIT_HELP)

@@ -26,14 +26,12 @@ import sqlite_utils
 from companion.queue import progress
 from companion.queue import rows as queue
 from companion.read import cases
-from companion.read.cache import Memo
 from companion.read.labels import status_label
 
 COLUMNS = ("Case ID", "Status", "Subject", "Category", "Created", "Last Amazon reply",
            "Last message", "Next deadline", "Wanted", "Evidence")
 CHUNK = 400  # cases per query: SQLite's variables, and progress's two lists of them
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
-_MEMO = Memo(size=32)
 
 
 def by_deadline(case_ids: list[str], deadlines: dict[str, dict], direction: str) -> list[str]:
@@ -47,19 +45,17 @@ def by_deadline(case_ids: list[str], deadlines: dict[str, dict], direction: str)
 
 def deadline_order(db: sqlite_utils.Database, filters: dict, direction: str,
                    now: datetime) -> list[str]:
-    """The filtered cases by deadline, remembered until the queue is built anew (a
-    sync, a mark, a reply marked sent, five minutes): every page of the sorted table
-    and its CSV read the same order."""
-    key = ("deadline", tuple(sorted(filters.items())), direction)
-    return _MEMO.get(db, key, queue.stamp(db, now), lambda: by_deadline(
-        cases.matching_ids(db, filters), queue.deadlines(db, now), direction))
+    """The filtered cases by deadline: every page of the sorted table and its CSV read
+    the same order."""
+    due = queue.due_order(db, now)
+    return by_deadline(cases.matching_ids(db, filters), {i: {"due_at": d} for i, d in
+                                                          due.items()}, direction)
 
 
 def table(db: sqlite_utils.Database, filters: dict, sort: str, direction: str, page: int,
           now: datetime) -> dict:
     """``cases.cases_table``'s page with each row's ``deadline`` (its queue row, or
     None), sorted by it when ``sort`` is ``deadline``."""
-    deadlines = queue.deadlines(db, now)
     if sort != "deadline":
         result = cases.cases_table(db, filters, sort, direction, page, now=now)
     else:
@@ -68,6 +64,7 @@ def table(db: sqlite_utils.Database, filters: dict, sort: str, direction: str, p
         start = (shown - 1) * cases.PER_PAGE
         result = {"rows": cases.rows_for(db, ids[start:start + cases.PER_PAGE], now),
                   "total": len(ids), "page": shown, "pages": pages}
+    deadlines = queue.deadlines(db, now, [r["case_id"] for r in result["rows"]])
     for r in result["rows"]:
         r["deadline"] = deadlines.get(r["case_id"])
     return result
@@ -102,9 +99,9 @@ def cell(value) -> str:
 def rows(db: sqlite_utils.Database, case_ids: list[str], now: datetime,
          with_evidence: bool = True) -> Iterator[list[str]]:
     """The CSV's rows (without the header) of these cases, in the order given."""
-    deadlines = queue.deadlines(db, now)
     for n in range(0, len(case_ids), CHUNK):
         ids = case_ids[n:n + CHUNK]
+        deadlines = queue.deadlines(db, now, ids)
         found = {r["case_id"]: r for r in db.query(
             _ROWS_SQL.format(marks=",".join("?" * len(ids))), ids)}
         counts = progress.for_cases(db, ids) if with_evidence else {}

@@ -15,6 +15,7 @@ import json
 
 import sqlite_utils
 
+from companion.queue import derive
 from companion.queue.marks import mark_event_source
 from companion.read.local_days import date_clauses, in_range
 from companion.read.queries import case_filters_sql
@@ -51,10 +52,9 @@ def reminder_source(db: sqlite_utils.Database, filters: dict, cursor: Cursor | N
                     limit: int) -> list[dict]:
     """Due and overdue reminders (kind ``reminder``); none while the settings file is
     broken (the home page says why)."""
-    try:
-        events = reminders.open_timeline_events(db)
-    except reminders.ConfigError:
+    if derive.current(db).get("problem"):
         return []
+    events = reminders.stored_timeline_events(db)
     if "case" in filters:
         events = [e for e in events if e["case_id"] == filters["case"]]
     where, params = case_filters_sql(filters)

@@ -8,14 +8,17 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from companion.read.cache import sync_key
 from companion.read.labels import RESOLVED, sql_in
 from companion.read.queries import parse_time
 
 
 def chart_key(db: sqlite_utils.Database) -> tuple:
-    """Cheap fingerprint of what the charts read: it changes whenever a sync writes."""
-    return sync_key(db)
+    """Cheap fingerprint of what the charts read (cases, messages, status history,
+    syncs): it changes whenever a sync, an import or a reparse writes."""
+    return tuple(db.execute(
+        "SELECT (SELECT max(id) FROM syncs), (SELECT max(finished_at) FROM syncs), "
+        "(SELECT max(rowid) FROM messages), (SELECT max(id) FROM status_history), "
+        "(SELECT count(*) FROM cases)").fetchone())
 
 
 def weekly_opened_resolved(db: sqlite_utils.Database, now: datetime, weeks: int = 26) -> list:

@@ -101,7 +101,7 @@ def _ready(account, db) -> tuple[Round | None, tuple[str, str] | None]:
 
 async def _round(account, db, options: dict) -> Round:
     from companion.capture.sync import AlreadyRunning, SyncOptions, sync
-    from companion.replies.checklists import refresh_after_sync
+    from companion.queue import derive
 
     early, picked = _ready(account, db)
     if early:
@@ -120,7 +120,7 @@ async def _round(account, db, options: dict) -> Round:
     touched = {*summary["new_cases"], *summary["new_replies"],
                *(c["case_id"] for c in summary["status_changes"])}
     if touched:
-        refresh_after_sync(db, sorted(touched))
+        derive.refresh(db, sorted(touched))
     done = Round(name, "synced", _said(summary), result.state, kind, result.sync_id, summary)
     settings, problem = _settings(account)
     if result.state in STOPS:

@@ -26,6 +26,7 @@ from flask import (
 )
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from companion.queue import derive
 from companion.read.params import clamp_int, clean_text
 from companion.read.queries import case_exists
 from companion.replies import checklists, drafts, evidence, panels
@@ -220,6 +221,7 @@ def sent(case_id: str):
     db = get_db()
     try:
         drafts.mark_sent(db, case_id, drafts.for_edit(db, case_id, _form_id("draft_id")))
+        derive.refresh(db, [case_id])
     except drafts.DraftError as exc:
         return _done(case_id, error=str(exc))
     if not is_htmx():
