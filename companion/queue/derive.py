@@ -210,7 +210,8 @@ def phases(wants: list[dict], mark: tuple | None, stale_days: int) -> list[tuple
 def refresh(db: sqlite_utils.Database, case_ids=None, now: datetime | None = None) -> int:
     """Recompute and store what home's queue and the reminders show for these cases
     (None: every case, and the settings' stamp with them; so does the first refresh of
-    a database). Cases that no longer exist lose their rows. Returns how many cases were asked for (None: all stored ones)."""
+    a database). Cases that no longer exist lose their rows. Returns how many cases it
+    looked at."""
     now = now or datetime.now(UTC)
     ids = None if case_ids is None else sorted(set(case_ids))
     if ids == []:
