@@ -55,10 +55,12 @@ def _case_or_404(case_id: str) -> None:
         abort(404)
 
 
-def _panel(case_id: str, message: str | None = None, error: str | None = None):
+def _panel(case_id: str, message: str | None = None, error: str | None = None,
+           acted: bool = True):
+    """The panel; after an act (``acted``) its draft follows the case (rendered)."""
     return render_template("replies/_case_panel.html", case_id=case_id,
-                           r=panels.case_panel(get_db(), case_id), message=message,
-                           error=error, flashes=flashed())
+                           r=panels.case_panel(get_db(), case_id, render_draft=acted),
+                           message=message, error=error, flashes=flashed())
 
 
 def _done(case_id: str, message: str | None = None, error: str | None = None):
@@ -82,7 +84,7 @@ def panel(case_id: str):
     _case_or_404(case_id)
     if not is_htmx():
         return redirect(url_for("cases.case", case_id=case_id) + "#replies")
-    return _panel(case_id)
+    return _panel(case_id, acted=False)
 
 
 def _item_action(case_id: str, act):
@@ -181,6 +183,18 @@ def save_draft(case_id: str):
     body = request.form.get("body", "")
     return _draft_action(case_id, lambda db, d: drafts.save(db, case_id, d, body),
                          "Draft saved.")
+
+
+@bp.post("/cases/<case_id>/draft/open")
+def open_draft(case_id: str):
+    """Write the draft from the template for the case as it is now (or bring an
+    untouched one in step with it), stored, so the editor opens on it."""
+    _case_or_404(case_id)
+    try:
+        drafts.ensure(get_db(), case_id)
+    except drafts.DraftError as exc:
+        return _done(case_id, error=str(exc))
+    return _done(case_id, "Draft written from the template.")
 
 
 @bp.post("/cases/<case_id>/draft/regenerate")
