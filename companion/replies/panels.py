@@ -5,8 +5,8 @@ Building them writes nothing: the checklist and the asks are the in-memory ones
 (``checklists.view``, ``checklists.case_asks``). The draft is rendered only when the
 person acts on it (``render_draft``: the panel answering a POST, such as opening the
 draft, rebuilding it or attaching a file); a page that only shows the case shows the
-stored draft, or a button that writes it. Problems with the person's own files (a broken template, settings or checklist
-file) become messages in the panel, never errors.
+stored draft, or a button that writes it. Problems with the person's own files (a
+broken template, settings or checklist file) become messages in the panel, never errors.
 """
 
 from __future__ import annotations
