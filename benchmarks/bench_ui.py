@@ -33,8 +33,6 @@ CODE = Path(sys.argv[sys.argv.index("--code") + 1]).resolve() if "--code" in sys
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(CODE))
 
-from make_db import generate  # noqa: E402
-
 from webui.app import create_app  # noqa: E402
 
 BUDGET_MS = 10.0
@@ -120,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.db and Path(args.db).exists():
         db_path = Path(args.db)
     else:
+        from make_db import generate  # this checkout's generator (it imports caselog)
+
         tmp = tempfile.TemporaryDirectory(prefix="caselog-bench-")
         db_path = Path(args.db or Path(tmp.name) / "bench.db")
         t = time.perf_counter()
@@ -181,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         app = create_app(db_path, {"CASELOG_HOME": str(db_path.parent), **extra})
         runs[variant] = measure(app.test_client(), pages, args.runs)
     results = runs["full"]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(runs, indent=2) + "\n")  # kept should the next step fail
     first_home = [first_home_ms(db_path) for _ in range(5)]
     first = {"median_ms": round(statistics.median(first_home), 1),
              "runs_ms": [round(t, 1) for t in first_home]}

@@ -28,8 +28,9 @@ import sqlite_utils
 
 from companion.folders import home
 from companion.read.labels import ANSWERED, WAITING_ON_AMAZON, sql_in
+from companion.read.overview import WAITING_SQL
 from companion.read.sources import callbacks_of
-from companion.replies import checklists, reminders
+from companion.replies import checklists, reminders, repeats
 from companion.replies.library import library_state
 
 WANT_COLUMNS = ("case_id", "kind", "ord", "due_at", "due_ts", "from_ts", "until_ts",
@@ -207,6 +208,28 @@ def phases(wants: list[dict], mark: tuple | None, stale_days: int) -> list[tuple
     return out
 
 
+def _repeats(db, ids, now: datetime) -> list[tuple]:
+    """(case_id, json) of the open cases' repeated asks, for home's rows."""
+    out = []
+    for extra, params in _chunks(ids):
+        for (cid,) in db.execute(
+                f"select c.case_id from cases c where {checklists.OPEN} {extra} and exists "
+                "(select 1 from case_asks a where a.case_id = c.case_id)", params):
+            found = repeats.for_case(db, cid, now=now)
+            if found:
+                out.append((cid, json.dumps([{k: v for k, v in r.items() if k != "sentence"}
+                                             for r in found])))
+    return out
+
+
+def _waiting(db, ids) -> list[tuple]:
+    out = []
+    for extra, params in _chunks(ids):
+        out += db.execute(f"select case_id, waiting_since, answered_at from ({WAITING_SQL}) c "
+                          f"where 1 {extra}", params).fetchall()
+    return out
+
+
 def refresh(db: sqlite_utils.Database, case_ids=None, now: datetime | None = None) -> int:
     """Recompute and store what home's queue and the reminders show for these cases
     (None: every case, and the settings' stamp with them; so does the first refresh of
@@ -229,6 +252,7 @@ def refresh(db: sqlite_utils.Database, case_ids=None, now: datetime | None = Non
         _from_reminders(db, ids, config, now) + _from_asks(db, ids, config)
         + _from_callbacks(db, ids))
     standing = _standing(db, ids)
+    again, waiting = _repeats(db, ids, now), _waiting(db, ids)
     stale_days = config["defaults"]["stale_after_days"] if config else 0
     by_case: dict[str, list[dict]] = {}
     for w in wants:
@@ -241,19 +265,25 @@ def refresh(db: sqlite_utils.Database, case_ids=None, now: datetime | None = Non
             db.execute("delete from queue_wants")
             db.execute("delete from queue_standing")
             db.execute("delete from queue_phases")
+            db.execute("delete from case_repeats")
+            db.execute("delete from queue_waiting")
         else:
             for n in range(0, len(ids), CHUNK):
                 part = ids[n:n + CHUNK]
                 marks_sql = ",".join("?" * len(part))
                 db.execute(f"delete from queue_wants where case_id in ({marks_sql})", part)
                 db.execute(f"delete from queue_standing where case_id in ({marks_sql})", part)
-                db.execute(f"delete from queue_phases where case_id in ({marks_sql})", part)
+                for table in ("queue_phases", "case_repeats", "queue_waiting"):
+                    db.execute(f"delete from {table} where case_id in ({marks_sql})", part)
         db.conn.executemany(
             f"insert into queue_wants ({', '.join(WANT_COLUMNS)}) values "
             f"({', '.join('?' * len(WANT_COLUMNS))})",
             [tuple(w[c] for c in WANT_COLUMNS) for w in wants])
         db.conn.executemany("insert into queue_phases (case_id, from_ts, until_ts, grp, "
                             "first_due, mark_id) values (?, ?, ?, ?, ?, ?)", timeline)
+        db.conn.executemany("insert into case_repeats (case_id, found) values (?, ?)", again)
+        db.conn.executemany("insert into queue_waiting (case_id, waiting_since, "
+                            "answered_at) values (?, ?, ?)", waiting)
         db.conn.executemany("insert or replace into queue_standing (case_id, mark_id, until) "
                             "values (?, ?, ?)", standing)
         state = {"problem": problem, "stale_days": str(stale_days)}

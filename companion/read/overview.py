@@ -41,15 +41,17 @@ def waiting_on_amazon(db: sqlite_utils.Database, now: datetime, limit: int = 25)
     from the last word in the thread (normally the seller's). A case that still says
     Needs your attention but whose answer the person marked sent since Amazon's last
     message waits on Amazon too (``answered_at``): the next sync will show the portal
-    agreeing."""
-    found = list(db.query(f"SELECT * FROM ({_WAITING_SQL}) ORDER BY waiting_since, case_id "
-                          "LIMIT :limit", {"limit": limit}))
-    total = db.execute(f"SELECT count(*) FROM ({_WAITING_SQL})").fetchone()[0]
+    agreeing. Read as ``companion.queue.derive`` stored it (``WAITING_SQL``)."""
+    found = list(db.query(
+        "SELECT c.case_id, c.subject, c.category, c.status, c.created_at, c.continues, "
+        "w.waiting_since, w.answered_at FROM queue_waiting w JOIN cases c ON c.case_id = w.case_id "
+        "ORDER BY w.waiting_since, w.case_id LIMIT :limit", {"limit": limit}))
+    total = db.execute("SELECT count(*) FROM queue_waiting").fetchone()[0]
     return {"rows": [{**r, "days": days_since(r["waiting_since"], now)} for r in found],
             "total": total}
 
 
-_WAITING_SQL = f"""
+WAITING_SQL = f"""
 SELECT c.case_id, c.subject, c.category, c.status, c.created_at, c.continues,
        (SELECT max(m.sent_at) FROM messages m WHERE m.case_id = c.case_id) AS last_message,
        CASE WHEN c.status IN {_SELLER} THEN

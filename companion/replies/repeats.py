@@ -12,6 +12,7 @@ whose text names it. Nothing is stored: the asks are (``checklists.case_asks``).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import sqlite_utils
@@ -137,17 +138,15 @@ def for_case(db: sqlite_utils.Database, case_id: str, case_asks: list[dict] | No
 
 def for_cases(db: sqlite_utils.Database, case_ids: list[str],
               now: datetime | None = None) -> dict[str, list[dict]]:
-    """{case_id: repeated asks} for the cases that have any (home's rows): only cases
-    with stored asks are looked at (``derive.refresh`` stores every open case's)."""
+    """{case_id: repeated asks} for the open cases that have any (home's rows), as
+    ``companion.queue.derive`` stored them; the sentences are made here, for ``now``."""
     ids = list(dict.fromkeys(case_ids))
     if not ids:
         return {}
-    asked = [r[0] for r in db.execute(
-        f"select distinct case_id from case_asks where case_id in ({','.join('?' * len(ids))})",
-        ids)]
     out = {}
-    for cid in asked:
-        found = for_case(db, cid, now=now)
-        if found:
-            out[cid] = found
+    for cid, found in db.execute(
+            f"select case_id, found from case_repeats where case_id in "
+            f"({','.join('?' * len(ids))})", ids):
+        out[cid] = [{**r, "sentence": sentence(r["kind"], r["label"], r["asked"], r["sent"],
+                                               now)} for r in json.loads(found)]
     return out

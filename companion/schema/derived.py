@@ -49,5 +49,14 @@ def v26(db: sqlite_utils.Database) -> None:
     db["queue_phases"].create_index(["case_id"], if_not_exists=True)
     db["queue_standing"].create(
         {"case_id": str, "mark_id": int, "until": str}, pk="case_id", if_not_exists=True)
+    # Home's other lists: each open case's repeated asks (what ``repeats.find`` found,
+    # its sentence made by the reader, whose year decides how a day reads) and when each
+    # case waiting on Amazon started waiting.
+    db["case_repeats"].create({"case_id": str, "found": str}, pk="case_id",
+                              if_not_exists=True)
+    db["queue_waiting"].create({"case_id": str, "waiting_since": str, "answered_at": str},
+                               pk="case_id",
+                               if_not_exists=True)
+    db["queue_waiting"].create_index(["waiting_since", "case_id"], if_not_exists=True)
     db["derived_state"].create(
         {"name": str, "value": str}, pk="name", if_not_exists=True)
