@@ -2,8 +2,8 @@
 
 The deadline of a case is its row in home's queue (``companion.queue.rows``): what
 is wanted from the seller and by when, or nothing. The cases table shows it as a column
-and can sort by it (in memory: it is no column of the database; cases without one come
-last in either direction). The CSV (``caselog export --format csv`` and the table's
+and can sort by it (in SQL, against the queue's stored phases; cases without one come last in
+either direction). The CSV (``caselog export --format csv`` and the table's
 "Download CSV" with its current filters and sort) has one row per case: its id, status
 in words, subject, category, when it was created, Amazon's last reply, the last message
 of either side, the next deadline and what it is for, and the evidence progress.
@@ -23,7 +23,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from companion.queue import progress
+from companion.queue import derive, progress
 from companion.queue import rows as queue
 from companion.read import cases
 from companion.read.labels import status_label
@@ -34,22 +34,27 @@ CHUNK = 400  # cases per query: SQLite's variables, and progress's two lists of 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def by_deadline(case_ids: list[str], deadlines: dict[str, dict], direction: str) -> list[str]:
-    """The ids ordered by their deadline (``direction`` asc: soonest first), ties by
-    case id; those without a deadline last, in the order given."""
-    dated = sorted((i for i in case_ids if i in deadlines),
-                   key=lambda i: (deadlines[i]["due_at"] or "", i),
-                   reverse=direction == "desc")
-    return dated + [i for i in case_ids if i not in deadlines]
+_BY_DEADLINE = """
+SELECT c.case_id FROM cases c
+LEFT JOIN queue_phases p ON p.case_id = c.case_id
+  AND p.from_ts <= :now_ts AND :now_ts < p.until_ts
+{where}
+ORDER BY (p.first_due IS NULL), p.first_due {direction},
+  CASE WHEN p.first_due IS NULL THEN c.created_at END DESC, c.case_id {direction}
+"""
 
 
 def deadline_order(db: sqlite_utils.Database, filters: dict, direction: str,
-                   now: datetime) -> list[str]:
-    """The filtered cases by deadline: every page of the sorted table and its CSV read
-    the same order."""
-    due = queue.due_order(db, now)
-    return by_deadline(cases.matching_ids(db, filters), {i: {"due_at": d} for i, d in
-                                                          due.items()}, direction)
+                   now: datetime, limit: int = -1, offset: int = 0) -> list[str]:
+    """The filtered cases by their deadline as of ``now`` (the queue's stored phases),
+    those without one last (newest first): one query, a page of it or all (the CSV)."""
+    where_sql, params = cases.table_where(db, filters)
+    direction = "ASC" if direction == "asc" else "DESC"
+    params.update(now_ts=now.timestamp(), limit=limit, offset=offset)
+    derive.current(db)  # the stored rows follow the settings files
+    return [r[0] for r in db.execute(
+        _BY_DEADLINE.format(where=where_sql, direction=direction)
+        + " LIMIT :limit OFFSET :offset", params)]
 
 
 def table(db: sqlite_utils.Database, filters: dict, sort: str, direction: str, page: int,
@@ -59,11 +64,13 @@ def table(db: sqlite_utils.Database, filters: dict, sort: str, direction: str, p
     if sort != "deadline":
         result = cases.cases_table(db, filters, sort, direction, page, now=now)
     else:
-        ids = deadline_order(db, filters, direction, now)
-        shown, pages = cases.page_of(len(ids), page)
-        start = (shown - 1) * cases.PER_PAGE
-        result = {"rows": cases.rows_for(db, ids[start:start + cases.PER_PAGE], now),
-                  "total": len(ids), "page": shown, "pages": pages}
+        where_sql, params = cases.table_where(db, filters)
+        total = db.execute(f"SELECT count(*) FROM cases c {where_sql}", params).fetchone()[0]
+        shown, pages = cases.page_of(total, page)
+        ids = deadline_order(db, filters, direction, now, cases.PER_PAGE,
+                             (shown - 1) * cases.PER_PAGE)
+        result = {"rows": cases.rows_for(db, ids, now),
+                  "total": total, "page": shown, "pages": pages}
     deadlines = queue.deadlines(db, now, [r["case_id"] for r in result["rows"]])
     for r in result["rows"]:
         r["deadline"] = deadlines.get(r["case_id"])

@@ -276,16 +276,6 @@ def deadlines(db: sqlite_utils.Database, now: datetime,
     return {r["case_id"]: r for r in _rows(db, picked, state, now)}
 
 
-def due_order(db: sqlite_utils.Database, now: datetime) -> dict[str, str]:
-    """{case_id: its earliest deadline} of every case the queue holds (a sort key)."""
-    try:
-        state = _state(db)
-    except reminders.ConfigError:
-        return {}
-    return dict(db.execute(f"select case_id, first_due from ({_PER_CASE})",
-                           _params(state, now)).fetchall())
-
-
 def row_for(db: sqlite_utils.Database, case_id: str, now: datetime) -> dict | None:
     """The case's queue row (for a mark's words), or None when it wants nothing."""
     return deadlines(db, now, [case_id]).get(case_id)

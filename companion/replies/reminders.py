@@ -311,22 +311,20 @@ where w.remind = 1
 """
 
 
-def stored_timeline_events(db: sqlite_utils.Database, now: datetime | None = None
-                           ) -> list[dict]:
+def stored_timeline_events(db: sqlite_utils.Database, now: datetime | None = None,
+                           where: list[str] | tuple = (), params: dict | None = None):
     """Due and overdue reminders as timeline events (rank 4, ``seq`` the case id as a
-    number), newest first, from the reminders stored with home's queue
+    number), newest first, one at a time, from the reminders stored with home's queue
     (``companion.queue.derive``): the query picks the due and overdue ones as of
-    ``now``."""
+    ``now`` (``where``: more conditions on the case ``c``), so a page stops reading once
+    it has its rows."""
     now = now or datetime.now(UTC)
     now_ts = now.timestamp()
-    events = []
-    for rem in db.query(_STORED_SQL, {"now_ts": now_ts}):
-        r = judge({k: v for k, v in rem.items() if v is not None or k == "show_until"},
-                  now_ts)
-        events.append({"case_id": r["case_id"], "kind": "reminder", "at": r["due_at"],
-                       "label": r["label"], "overdue": r["overdue"],
-                       "subject": r["subject"], "reminder_kind": r["kind"],
-                       "note": r["note"], "rank": 4,
-                       "seq": int(r["case_id"]) if r["case_id"].isdigit() else 0})
-    events.sort(key=lambda e: (e["at"], e["rank"], e["seq"]), reverse=True)
-    return events
+    sql = _STORED_SQL + "".join(f" and {w}" for w in where) + \
+        " order by w.due_at desc, cast(w.case_id as integer) desc"
+    for rem in db.query(sql, {**(params or {}), "now_ts": now_ts}):
+        r = judge(rem, now_ts)
+        yield {"case_id": r["case_id"], "kind": "reminder", "at": r["due_at"],
+               "label": r["label"], "overdue": r["overdue"], "subject": r["subject"],
+               "reminder_kind": r["kind"], "note": r["note"], "rank": 4,
+               "seq": int(r["case_id"]) if r["case_id"].isdigit() else 0}
