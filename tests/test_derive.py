@@ -113,3 +113,22 @@ def test_a_case_page_renders_no_draft_template_until_the_person_opens_it(
     calls.clear()
     html = client.get(f"/cases/{CASE}").get_data(as_text=True)
     assert calls == [] and 'id="draft-body"' in html  # the stored draft, as stored
+
+
+def test_home_charts_are_stored_with_the_archive_and_read_as_computed(home):
+    import json
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from make_db import generate
+
+    from companion.read import stats
+
+    path = generate(home / "charts.db", cases=80, messages=800, seed=3)
+    db = open_db(path)
+    now = datetime.now(UTC)
+    state = derive.current(db)
+    assert stats.stored_weeks(json.loads(state["weeks"]), now) == \
+        stats.weekly_opened_resolved(db, now)
+    assert [tuple(r) for r in json.loads(state["response"])] == stats.response_rows(db)
+    assert any(n for _, n, _ in stats.weekly_opened_resolved(db, now))

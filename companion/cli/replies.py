@@ -136,7 +136,7 @@ def draft(case_id, db, regenerate, ready, sent):
             d = drafts.mark_ready(conn, case_id, d["id"])
         if sent:
             d = drafts.mark_sent(conn, case_id, d["id"])
-            derive.refresh(conn, [case_id])
+            derive.refresh(conn, [case_id], archive=False)
         ctx = drafts.context(conn, case_id)
     except drafts.DraftError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 import sqlite_utils
 
 from companion.folders import home
+from companion.read import stats
 from companion.read.labels import ANSWERED, WAITING_ON_AMAZON, sql_in
 from companion.read.overview import WAITING_SQL
 from companion.read.sources import callbacks_of
@@ -230,11 +231,13 @@ def _waiting(db, ids) -> list[tuple]:
     return out
 
 
-def refresh(db: sqlite_utils.Database, case_ids=None, now: datetime | None = None) -> int:
+def refresh(db: sqlite_utils.Database, case_ids=None, now: datetime | None = None,
+            archive: bool = True) -> int:
     """Recompute and store what home's queue and the reminders show for these cases
     (None: every case, and the settings' stamp with them; so does the first refresh of
-    a database). Cases that no longer exist lose their rows. Returns how many cases it
-    looked at."""
+    a database). Cases that no longer exist lose their rows. ``archive`` False: only the
+    person's own acts changed (a mark, a reply marked sent), so home's charts, which
+    read the threads alone, are kept. Returns how many cases it looked at."""
     now = now or datetime.now(UTC)
     ids = None if case_ids is None else sorted(set(case_ids))
     if ids == []:
@@ -287,6 +290,9 @@ def refresh(db: sqlite_utils.Database, case_ids=None, now: datetime | None = Non
         db.conn.executemany("insert or replace into queue_standing (case_id, mark_id, until) "
                             "values (?, ?, ?)", standing)
         state = {"problem": problem, "stale_days": str(stale_days)}
+        if archive or ids is None:
+            state["weeks"] = json.dumps(stats.week_counts(db))
+            state["response"] = json.dumps(stats.response_rows(db))
         if ids is None:
             state["inputs"] = stamp
         db.conn.executemany("insert or replace into derived_state (name, value) values (?, ?)",

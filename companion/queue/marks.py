@@ -84,7 +84,7 @@ def mark(db: sqlite_utils.Database, case_id: str, kind: str, wanted: str, label:
            "undone_at": None}
     with db.conn:
         row["id"] = db["queue_marks"].insert(row).last_pk
-    derive.refresh(db, [case_id])
+    derive.refresh(db, [case_id], archive=False)
     return row
 
 
@@ -98,7 +98,7 @@ def undo(db: sqlite_utils.Database, case_id: str, mark_id: int) -> dict:
         raise MarkError("That was undone already.")
     with db.conn:
         db["queue_marks"].update(mark_id, {"undone_at": utcnow()})
-    derive.refresh(db, [case_id])
+    derive.refresh(db, [case_id], archive=False)
     return db["queue_marks"].get(mark_id)
 
 

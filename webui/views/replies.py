@@ -235,7 +235,7 @@ def sent(case_id: str):
     db = get_db()
     try:
         drafts.mark_sent(db, case_id, drafts.for_edit(db, case_id, _form_id("draft_id")))
-        derive.refresh(db, [case_id])
+        derive.refresh(db, [case_id], archive=False)
     except drafts.DraftError as exc:
         return _done(case_id, error=str(exc))
     if not is_htmx():
