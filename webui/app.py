@@ -9,15 +9,28 @@ import tempfile
 from pathlib import Path
 
 from flask import Flask, Request
+from jinja2 import FileSystemBytecodeCache
 from werkzeug.routing import IntegerConverter
 
-from companion.folders import account, evidence_dir
+from companion.folders import account, evidence_dir, private_dir, top
 from companion.queue.timeline_events import SOURCES
 from companion.schema import open_db
 from webui.accounts import init_accounts
 from webui.db import close_db
 from webui.filters import init_filters
 from webui.security import init_security
+from webui.views import (
+    all_accounts,
+    cases,
+    home,
+    newcase,
+    notifications,
+    queue,
+    replies,
+    search,
+    sync,
+    timeline,
+)
 
 SPOOL_BYTES = 500 * 1024
 
@@ -67,23 +80,13 @@ def create_app(db_path: str | Path, config: dict | None = None) -> Flask:
     init_filters(app)
     app.url_map.converters["rowid"] = RowId
 
-    from webui.views import (
-        all_accounts,
-        cases,
-        home,
-        newcase,
-        notifications,
-        queue,
-        replies,
-        search,
-        sync,
-        timeline,
-    )
-
     for module in (home, queue, timeline, cases, sync, search, newcase, notifications,
                    all_accounts):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["replies_enabled"] = bool(app.config["REPLIES"])
+    # Compiled templates kept between starts: compiling them is most of a first page.
+    cache = Path(app.config["CASELOG_HOME"] or top()) / "cache" / "templates"
+    app.jinja_env.bytecode_cache = FileSystemBytecodeCache(str(private_dir(cache)))
     if app.config["REPLIES"]:
         app.register_blueprint(replies.bp)
         app.config["TIMELINE_SOURCES"] = [*app.config["TIMELINE_SOURCES"], *SOURCES]
