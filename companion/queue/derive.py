@@ -232,12 +232,13 @@ def _waiting(db, ids) -> list[tuple]:
 
 
 def refresh(db: sqlite_utils.Database, case_ids=None, now: datetime | None = None,
-            archive: bool = True) -> int:
+            archive: bool = True, checklists_too: bool = True) -> int:
     """Recompute and store what home's queue and the reminders show for these cases
     (None: every case, and the settings' stamp with them; so does the first refresh of
     a database). Cases that no longer exist lose their rows. ``archive`` False: only the
     person's own acts changed (a mark, a reply marked sent), so home's charts, which
-    read the threads alone, are kept. Returns how many cases it looked at."""
+    read the threads alone, are kept; ``checklists_too`` False: the stored checklists
+    are current (only replies.toml changed). Returns how many cases it looked at."""
     now = now or datetime.now(UTC)
     ids = None if case_ids is None else sorted(set(case_ids))
     if ids == []:
@@ -245,7 +246,8 @@ def refresh(db: sqlite_utils.Database, case_ids=None, now: datetime | None = Non
     if ids is not None and db.execute(
             "select 1 from derived_state where name = 'inputs'").fetchone() is None:
         ids = None  # never computed (a new database, or one from before): every case
-    checklists.refresh_after_sync(db, ids)
+    if checklists_too:
+        checklists.refresh_after_sync(db, ids)
     stamp = inputs_stamp()
     try:
         config, problem = reminders.load_config(), ""
@@ -290,7 +292,7 @@ def refresh(db: sqlite_utils.Database, case_ids=None, now: datetime | None = Non
         db.conn.executemany("insert or replace into queue_standing (case_id, mark_id, until) "
                             "values (?, ?, ?)", standing)
         state = {"problem": problem, "stale_days": str(stale_days)}
-        if archive or ids is None:
+        if archive:
             state["weeks"] = json.dumps(stats.week_counts(db))
             state["response"] = json.dumps(stats.response_rows(db))
         if ids is None:
@@ -307,7 +309,12 @@ def current(db: sqlite_utils.Database) -> dict:
     case when the settings files changed since the rows were computed (or they never
     were: a database from before migration 26)."""
     state = dict(db.execute("select name, value from derived_state").fetchall())
-    if state.get("inputs") != inputs_stamp():
-        refresh(db)
+    stamp = inputs_stamp()
+    if state.get("inputs") != stamp:
+        try:
+            library_same = json.loads(state["inputs"])[1] == json.loads(stamp)[1]
+        except (KeyError, ValueError, TypeError, IndexError):
+            library_same = False
+        refresh(db, archive="inputs" not in state, checklists_too=not library_same)
         state = dict(db.execute("select name, value from derived_state").fetchall())
     return state
