@@ -34,27 +34,42 @@ CHUNK = 400  # cases per query: SQLite's variables, and progress's two lists of 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-_BY_DEADLINE = """
-SELECT c.case_id FROM cases c
-LEFT JOIN queue_phases p ON p.case_id = c.case_id
-  AND p.from_ts <= :now_ts AND :now_ts < p.until_ts
-{where}
-ORDER BY (p.first_due IS NULL), p.first_due {direction},
-  CASE WHEN p.first_due IS NULL THEN c.created_at END DESC, c.case_id {direction}
+_DATED = """
+FROM queue_phases p JOIN cases c ON c.case_id = p.case_id
+WHERE p.from_ts <= :now_ts AND :now_ts < p.until_ts {where}
+"""
+_UNDATED = """
+FROM cases c WHERE NOT EXISTS (SELECT 1 FROM queue_phases p WHERE p.case_id = c.case_id
+  AND p.from_ts <= :now_ts AND :now_ts < p.until_ts) {where}
 """
 
 
 def deadline_order(db: sqlite_utils.Database, filters: dict, direction: str,
-                   now: datetime, limit: int = -1, offset: int = 0) -> list[str]:
+                   now: datetime, limit: int | None = None, offset: int = 0) -> list[str]:
     """The filtered cases by their deadline as of ``now`` (the queue's stored phases),
-    those without one last (newest first): one query, a page of it or all (the CSV)."""
+    those without one last (newest first): a page of them (``limit``) or all (the
+    CSV). The dated part walks the phases' deadline index and stops at the page."""
     where_sql, params = cases.table_where(db, filters)
-    direction = "ASC" if direction == "asc" else "DESC"
-    params.update(now_ts=now.timestamp(), limit=limit, offset=offset)
+    where = " AND " + where_sql[len("WHERE "):] if where_sql else ""
+    d = "ASC" if direction == "asc" else "DESC"
+    params["now_ts"] = now.timestamp()
     derive.current(db)  # the stored rows follow the settings files
-    return [r[0] for r in db.execute(
-        _BY_DEADLINE.format(where=where_sql, direction=direction)
-        + " LIMIT :limit OFFSET :offset", params)]
+    dated_sql = (f"SELECT c.case_id {_DATED.format(where=where)} "
+                 f"ORDER BY p.first_due {d}, p.case_id {d}")
+    undated_sql = (f"SELECT c.case_id {_UNDATED.format(where=where)} "
+                   "ORDER BY c.created_at DESC NULLS LAST, c.case_id DESC")
+    if limit is None:
+        return [r[0] for r in db.execute(dated_sql, params)] + \
+            [r[0] for r in db.execute(undated_sql, params)]
+    ids = [r[0] for r in db.execute(dated_sql + " LIMIT :limit OFFSET :offset",
+                                    {**params, "limit": limit, "offset": offset})]
+    if len(ids) < limit:
+        dated = db.execute(f"SELECT count(*) {_DATED.format(where=where)}",
+                           params).fetchone()[0]
+        ids += [r[0] for r in db.execute(
+            undated_sql + " LIMIT :limit OFFSET :offset",
+            {**params, "limit": limit - len(ids), "offset": max(0, offset - dated)})]
+    return ids
 
 
 def table(db: sqlite_utils.Database, filters: dict, sort: str, direction: str, page: int,

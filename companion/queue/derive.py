@@ -217,9 +217,9 @@ def _repeats(db, ids, now: datetime) -> list[tuple]:
                 f"select c.case_id from cases c where {checklists.OPEN} {extra} and exists "
                 "(select 1 from case_asks a where a.case_id = c.case_id)", params):
             found = repeats.for_case(db, cid, now=now)
-            if found:
-                out.append((cid, json.dumps([{k: v for k, v in r.items() if k != "sentence"}
-                                             for r in found])))
+            if found:  # sentences for this year: "2 Nov" reads "2 Nov 2025" after it
+                out.append((cid, json.dumps({"year": now.astimezone().year,
+                                             "found": found})))
     return out
 
 

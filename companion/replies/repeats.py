@@ -139,14 +139,18 @@ def for_case(db: sqlite_utils.Database, case_id: str, case_asks: list[dict] | No
 def for_cases(db: sqlite_utils.Database, case_ids: list[str],
               now: datetime | None = None) -> dict[str, list[dict]]:
     """{case_id: repeated asks} for the open cases that have any (home's rows), as
-    ``companion.queue.derive`` stored them; the sentences are made here, for ``now``."""
+    ``companion.queue.derive`` stored them, the sentences made again when ``now`` is in
+    another year than they were made for (the year decides how a day reads)."""
     ids = list(dict.fromkeys(case_ids))
     if not ids:
         return {}
+    year = (now or datetime.now()).astimezone().year
     out = {}
-    for cid, found in db.execute(
+    for cid, stored in db.execute(
             f"select case_id, found from case_repeats where case_id in "
             f"({','.join('?' * len(ids))})", ids):
-        out[cid] = [{**r, "sentence": sentence(r["kind"], r["label"], r["asked"], r["sent"],
-                                               now)} for r in json.loads(found)]
+        stored = json.loads(stored)
+        out[cid] = stored["found"] if stored["year"] == year else [
+            {**r, "sentence": sentence(r["kind"], r["label"], r["asked"], r["sent"], now)}
+            for r in stored["found"]]
     return out

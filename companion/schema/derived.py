@@ -47,10 +47,11 @@ def v26(db: sqlite_utils.Database) -> None:
     )
     db["queue_phases"].create_index(["grp", "first_due", "case_id"], if_not_exists=True)
     db["queue_phases"].create_index(["case_id"], if_not_exists=True)
+    db["queue_phases"].create_index(["first_due", "case_id"], if_not_exists=True)
     db["queue_standing"].create(
         {"case_id": str, "mark_id": int, "until": str}, pk="case_id", if_not_exists=True)
     # Home's other lists: each open case's repeated asks (what ``repeats.find`` found,
-    # its sentence made by the reader, whose year decides how a day reads) and when each
+    # with the year its sentences were made for: the year decides how a day reads) and when each
     # case waiting on Amazon started waiting.
     db["case_repeats"].create({"case_id": str, "found": str}, pk="case_id",
                               if_not_exists=True)
