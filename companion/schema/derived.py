@@ -47,6 +47,8 @@ def v26(db: sqlite_utils.Database) -> None:
     )
     db["queue_phases"].create_index(["grp", "first_due", "case_id"], if_not_exists=True)
     db["queue_phases"].create_index(["case_id"], if_not_exists=True)
+    # the groups' counts read this index alone
+    db["queue_phases"].create_index(["grp", "from_ts", "until_ts"], if_not_exists=True)
     db["queue_phases"].create_index(["first_due", "case_id"], if_not_exists=True)
     db["queue_standing"].create(
         {"case_id": str, "mark_id": int, "until": str}, pk="case_id", if_not_exists=True)
