@@ -323,6 +323,9 @@ def generate(path: str | Path, cases: int = 300, messages: int = 3000, seed: int
             })
     if day:
         seller_day(db, random.Random(f"day:{seed}"), case_rows, msg_rows, att_rows, now)
+    from companion.queue import derive
+
+    derive.refresh(db)  # what a sync stores after saving (home's queue, the reminders)
     db.execute("ANALYZE")
     db.conn.close()
     return path

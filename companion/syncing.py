@@ -5,7 +5,7 @@ process: Playwright never runs inside a web request).
 Around the capture itself (``companion.capture.sync``, wrapped, not repeated) this owns:
 the account's sync lock (one sync at a time per account, refused at once with the
 seller's words), the account's own session, credentials and capture archive, the run's
-``syncs`` row, the refresh of what the sync changed (stored checklists), and the
+``syncs`` row, the refresh of what the sync changed (``companion.queue.derive``), and the
 notifications (stored for the UI's badge; sent through the channels only when the
 caller asks, as the watch does). A caller only chooses the source and how to report.
 """
@@ -25,7 +25,7 @@ from companion.capture.sync import SyncOptions, SyncResult
 from companion.folders import Account
 from companion.notify import deliver
 from companion.notify.settings import Settings
-from companion.replies import checklists
+from companion.queue import derive
 from companion.schema import open_db
 
 __all__ = ["Busy", "OtherAccountsDatabase", "Synced", "SyncOptions", "run_sync", "touched"]
@@ -101,7 +101,11 @@ async def _after(account: Account, db: sqlite_utils.Database, result: SyncResult
     summary = result.summary()
     done = Synced(account, result, summary, touched(summary))
     if done.refreshed:
-        checklists.refresh_after_sync(db, done.refreshed, account=account)
+        # What follows from the sync is read with the account's own settings files
+        # (replies.toml, its checklist library), which derive finds through the account
+        # being read.
+        with folders.use_account(account.name):
+            derive.refresh(db, done.refreshed)
     if result.sync_id is None or result.state not in FINISHED:
         return done
     if send is not None:

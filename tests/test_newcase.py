@@ -16,6 +16,7 @@ from replies_helpers import NOW, PDF, PNG, add_case, seeded_db, web_client
 from companion.newcase import dossier as prepared_dossier
 from companion.newcase import pages as newcase
 from companion.newcase import prepared, topics
+from companion.queue import derive
 from companion.replies import checklists, dossier, evidence
 
 
@@ -283,6 +284,7 @@ def test_pages_read_only_on_get_and_act_on_post(client, db):
         content_type="multipart/form-data")
     assert r.status_code == 303
     fid = prepared.files(db, pid)[0]["id"]
+    derive.refresh(db)  # what the sync that stored these cases ran
     before = _dump(db)
     for url in ("/cases/new", "/cases/new?topic=fba_inbound_shortage&ids=FBA15XK2LM9",
                 f"/cases/new/{pid}", f"/cases/new/{pid}/dossier",

@@ -268,12 +268,13 @@ def test_mark_sent_puts_the_text_in_the_thread_until_a_sync_merges_it(client, db
     assert 'data-testid="sent-copy"' not in page and 'data-testid="sent-merged"' in page
     assert page.count("please find attached the invoices from our supplier") == 1
     assert re.search(r"You answered on [^;]+; waiting for Amazon", page)
-    # Amazon writes again: a new draft is prepared
+    # Amazon writes again: a new draft is offered, written when the person opens it
     db["messages"].insert({"case_id": cid, "message_key": "amazon-later", "sender": "amazon",
                            "sent_at": (now() + timedelta(minutes=1)).strftime(ISO),
                            "text": "Thank you. Please also provide photos."})
     db.conn.commit()
-    assert 'id="draft-body"' in client.get(f"/cases/{cid}").get_data(as_text=True)
+    page = client.get(f"/cases/{cid}").get_data(as_text=True)
+    assert "Write the draft" in page and 'data-testid="answered"' not in page
 
 
 # ---- repeated asks -----------------------------------------------------------------------

@@ -216,6 +216,7 @@ def _owing_case(demo) -> str:
 def test_mark_sent_shows_the_reply_in_the_thread_and_no_new_draft(screen: Page, ui, demo):
     case_id = _owing_case(demo)
     screen.goto(f"{ui.url}/cases/{case_id}")
+    screen.get_by_role("button", name="Write the draft").click()
     screen.locator("#draft-body").fill(ANSWER)
     screen.get_by_role("button", name="Mark ready").click()
     expect(screen.get_by_test_id("draft-state")).to_have_text("Ready to send")

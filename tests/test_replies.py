@@ -13,7 +13,8 @@ from datetime import timedelta
 import pytest
 from replies_helpers import NOW, PDF, PNG, _t, add_case, seeded_db
 
-from companion.queue import progress
+from companion.queue import derive, progress
+from companion.queue import rows as queue_rows
 from companion.replies import checklists, dossier, drafts, evidence, library, related, reminders
 from fixtures.harness import run_caselog
 
@@ -75,36 +76,37 @@ def _stored(db) -> dict:
                                      "drafts", "draft_revisions")}
 
 
-def test_list_pages_count_cases_never_opened_and_new_asks_after_a_sync(caselog_home, db):
-    """Home and the cases table show progress without anyone opening the case page, and
-    without writing (the counts are computed); a message a later sync brings (with a new
-    ask), a tick and a new checklist file change the counts there too, and what
-    ``refresh_after_sync`` stores is what the pages counted."""
-    nothing = _stored(db)
+def test_list_pages_count_what_the_writers_stored(caselog_home, db):
+    """Home and the cases table read progress as stored: by the sync's refresh for cases
+    nobody opened, again when a later sync brings a message with a new ask, when a new
+    checklist file appears (the library's stamp changed: ``derive.current``) and when the
+    person ticks an item. Reading stores nothing itself."""
+    assert progress.for_cases(db, ["10000000001"]) == {}  # nothing stored yet
+    derive.refresh(db)  # what a sync's save runs
     before = progress.for_cases(db, ["10000000001", "10000000005"])
     assert "10000000005" not in before  # resolved: nothing to prepare
     assert before["10000000001"]["done"] == 0 and before["10000000001"]["total"] >= 5
-    kinds = {i["ask_kind"] for i in checklists.view(db, "10000000001")}
+    kinds = {i["ask_kind"] for i in checklists.items(db, "10000000001")}
     assert {"invoices", "plan_of_action"} <= kinds
     db["messages"].insert({"case_id": "10000000001", "message_key": "synced-later",
                            "sender": "amazon", "sent_at": _t(0.5),
                            "text": "Please provide the safety data sheet for the product."})
+    derive.refresh(db, ["10000000001"])
     after = progress.for_cases(db, ["10000000001"])["10000000001"]
     assert after["total"] > before["10000000001"]["total"]
-    assert any(i["ask_kind"] == "safety_data_sheet" for i in checklists.view(db, "10000000001"))
-    assert _stored(db) == nothing
+    assert any(i["ask_kind"] == "safety_data_sheet"
+               for i in checklists.items(db, "10000000001"))
     # a checklist file added for the case's category shows in the counts too
     user = caselog_home / "checklists"
     user.mkdir()
     (user / "gpsr.toml").write_text('id = "gpsr"\ncategories = ["listings"]\n'
                                     '[[items]]\nid = "eu"\ntext = "EU responsible person"\n')
+    stored = _stored(db)
+    assert progress.for_cases(db, ["10000000001"]) == {"10000000001": after}  # not yet
+    derive.current(db)  # what a page asks first: the library changed
     assert progress.for_cases(db, ["10000000001"])["10000000001"] == {
         "done": 0, "total": after["total"] + 1}
-    assert _stored(db) == nothing
-    # storing them (after a sync, or on the person's first act) changes no count
-    assert checklists.refresh_after_sync(db) == 3  # the open cases
-    stored = checklists.progress(db, ["10000000001"])
-    assert stored == progress.for_cases(db, ["10000000001"])
+    assert _stored(db)["checklist_items"] == stored["checklist_items"] + 1
     first = checklists.items(db, "10000000001")[0]
     checklists.set_done(db, "10000000001", first["id"], True)
     assert progress.for_cases(db, ["10000000001"])["10000000001"]["done"] == 1
@@ -375,16 +377,18 @@ def test_cli_dossier_checklist_draft(caselog_home, db):
 
 
 
-def test_two_databases_in_one_process_never_share_remembered_results(tmp_path):
-    """Progress, related cases and reminders are remembered per database file. The second
-    database differs only by updated rows, so every fingerprint the memos check is the
-    same as the first one's: only the database in the key keeps their answers apart."""
+def test_two_databases_in_one_process_each_show_what_was_stored_for_them(tmp_path):
+    """Progress, related cases and home's queue are stored in each database (or read
+    from it), so two databases that differ only by updated rows (same lengths, same row
+    ids) show their own state once the writer refreshed what follows from them."""
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     a, b = seeded_db(tmp_path / "a"), seeded_db(tmp_path / "b")
     ids = ["10000000001", "10000000002"]
+    derive.refresh(a)
+    derive.refresh(b)
     first = (progress.for_cases(a, ids), related.for_case(a, "10000000001"),
-             {r["case_id"] for r in reminders.open_reminders(a, NOW)[0]})
+             set(queue_rows.deadlines(a, NOW)))
     assert "10000000003" in {r["case_id"] for r in first[1]}
     assert "10000000002" in first[2]
     with b.conn:
@@ -397,11 +401,12 @@ def test_two_databases_in_one_process_never_share_remembered_results(tmp_path):
         b.execute("update cases set subject = replace(subject, 'B0ABCDEFGH', 'B0ZZZZZZZZ') "
                   "where case_id = '10000000003'")
         b.execute("update cases set status = 'Resolved' where case_id = '10000000002'")
+    derive.refresh(b, ids + ["10000000003"])
     assert progress.for_cases(b, ids)["10000000001"]["total"] < \
         first[0]["10000000001"]["total"]
     assert "10000000003" not in {r["case_id"] for r in related.for_case(b, "10000000001")}
-    assert "10000000002" not in {r["case_id"] for r in reminders.open_reminders(b, NOW)[0]}
-    # and the first database still gets its own
+    assert "10000000002" not in queue_rows.deadlines(b, NOW)
+    # and the first database still shows its own
     assert progress.for_cases(a, ids) == first[0]
     assert related.for_case(a, "10000000001") == first[1]
-    assert {r["case_id"] for r in reminders.open_reminders(a, NOW)[0]} == first[2]
+    assert set(queue_rows.deadlines(a, NOW)) == first[2]

@@ -142,6 +142,12 @@ def _attach(page: Page, key: str, name: str, data: bytes, mime: str = "applicati
     item.get_by_role("button", name="Attach", exact=True).click()
 
 
+def _write_draft(page: Page) -> None:
+    """Open the draft: the case page renders no template until the person asks."""
+    page.get_by_role("button", name="Write the draft").click()
+    expect(page.locator("#draft-body")).to_be_visible()
+
+
 def _stored_files(home: Path) -> list[Path]:
     return [p for p in (home / "evidence").rglob("*") if p.is_file()]
 
@@ -176,7 +182,9 @@ def test_checklist_items_quote_the_asking_sentences(open_page, looking, synced):
             f"Amazon asked: “{synced.case.sentences[kind]}”")
         expect(group.get_by_test_id("checklist-item").first).to_be_visible()
     expect(_item(page, "invoices:supplier")).to_contain_text("Supplier name, address, phone")
-    expect(page.locator("#draft-body")).to_have_value(re.compile(synced.case.case_id))
+    # the draft is written when the person opens it, not by looking
+    expect(page.get_by_role("button", name="Write the draft")).to_be_visible()
+    expect(page.locator("#draft-body")).to_have_count(0)
 
 
 def test_cases_table_shows_progress_of_cases_nobody_opened(open_page, looking, synced):
@@ -202,6 +210,7 @@ def test_cases_table_shows_progress_of_cases_nobody_opened(open_page, looking, s
 def test_hostile_template_is_a_clear_error(open_page, looking, synced):
     page = open_page(looking.url)
     page.goto(f"/cases/{synced.resolved}")
+    page.get_by_role("button", name="Write the draft").click()
     expect(page.locator("#replies")).to_contain_text("template reply.j2: not allowed")
     expect(page.locator("#draft-body")).to_have_count(0)
     expect(page.locator("#thread-h")).to_be_visible()  # the rest of the page still works
@@ -241,6 +250,7 @@ def test_draft_lists_evidence_and_placeholders_block_ready(open_page, acting):
     attach_invoice(acting.home, acting.case.case_id)
     page = open_page(acting.url)
     page.goto(f"/cases/{acting.case.case_id}")
+    _write_draft(page)
     body = page.locator("#draft-body")
     expect(body).to_have_value(re.compile(re.escape(INVOICE)))
     expect(body).to_have_value(re.compile(r"\[[^\]]+\]"))
@@ -256,7 +266,7 @@ def test_draft_lists_evidence_and_placeholders_block_ready(open_page, acting):
     page.get_by_role("button", name="Mark ready").click()
     expect(page.get_by_test_id("draft-state")).to_have_text("Ready to send")
     expect(page.locator("#draft-body")).to_have_value(filled)
-    # the generated text (stored by the first press) and the person's edit
+    # the generated text (stored when the draft was opened) and the person's edit
     expect(page.locator("details.history summary")).to_contain_text("(2 revisions)")
 
 
@@ -421,6 +431,7 @@ def test_unsaved_draft_edits_ask_before_leaving(open_page, acting):
 
     page.on("dialog", on_dialog)
     page.goto(f"/cases/{acting.case.case_id}")
+    _write_draft(page)
     page.locator("#draft-body").click()
     page.keyboard.type(" more words")
     page.get_by_role("link", name="Cases", exact=True).click()

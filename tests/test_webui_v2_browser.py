@@ -164,7 +164,8 @@ def test_a_transfer_is_linked_both_ways_and_takes_no_draft(page: Page, ui, v2):
     page.get_by_test_id("continued-in").get_by_role("link").click()
     expect(page).to_have_url(f"{ui.url}/cases/{new}")
     expect(page.get_by_test_id("continues")).to_have_text(f"Continues case {old}")
-    expect(page.locator("#draft-body")).to_be_visible()  # the continuation takes replies
+    # the continuation takes replies: its draft is written when the person opens it
+    expect(page.get_by_role("button", name="Write the draft")).to_be_visible()
     expect(page.locator("section.related li").first).to_contain_text(
         "the case this one continues")
     page.get_by_test_id("continues").get_by_role("link").click()
@@ -273,7 +274,9 @@ def test_answered_cases_show_when_their_reopen_window_closes(page: Page, ui, v2)
         page.goto(f"{ui.url}/cases/{case_id}")
         shown = page.get_by_test_id("reopen-window")
         expect(shown).to_contain_text(local(closes.strftime("%Y-%m-%dT%H:%M:%SZ")))
+        page.get_by_role("button", name="Write the draft").click()
         draft = page.locator("section.draft")
+        expect(page.locator("#draft-body")).to_be_visible()
         reminder = page.get_by_test_id("case-reminder")
         asked = _asked(v2, case_id)
         if asked:

@@ -9,9 +9,10 @@ import tempfile
 from pathlib import Path
 
 from flask import Flask, Request, g
+from jinja2 import FileSystemBytecodeCache
 from werkzeug.routing import IntegerConverter
 
-from companion.folders import account, evidence_dir
+from companion.folders import account, evidence_dir, private_dir, top
 from companion.queue.timeline_events import SOURCES
 from companion.schema import open_db
 from webui.accounts import init_accounts
@@ -84,6 +85,9 @@ def create_app(db_path: str | Path, config: dict | None = None) -> Flask:
                    all_accounts):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["replies_enabled"] = bool(app.config["REPLIES"])
+    # Compiled templates kept between starts: compiling them is most of a first page.
+    cache = Path(app.config["CASELOG_HOME"] or top()) / "cache" / "templates"
+    app.jinja_env.bytecode_cache = FileSystemBytecodeCache(str(private_dir(cache)))
     if app.config["REPLIES"]:
         app.register_blueprint(replies.bp)
         app.config["TIMELINE_SOURCES"] = [*app.config["TIMELINE_SOURCES"], *SOURCES]

@@ -22,6 +22,7 @@ import sqlite_utils
 from companion.capture import pipeline, runs, store
 from companion.capture.archive import Archive, Archived
 from companion.errors import describe, strip_case
+from companion.queue import derive
 from companion.schema import utcnow
 from scrapers.errors import ParseError
 from scrapers.parse.text import decode_html
@@ -97,6 +98,7 @@ def import_pages(db: sqlite_utils.Database, paths: list[str | Path],
     runs.update_sync(db, sync_id, total=len(paths))
     results = [_import_one(db, Path(p), archive, sync_id, timezone, max_bytes) for p in paths]
     archive.close()
+    derive.refresh(db, [r.case_id for r in results if r.case_id])
     failed = [r.error for r in results if r.error]
     runs.finish_sync(db, sync_id, "partial" if failed else "ok",
                      {"imported": [r.case_id for r in results if r.case_id],

@@ -22,6 +22,7 @@ import sqlite_utils
 from companion.capture import pipeline, store
 from companion.capture.archive import LISTING_KINDS, Archive, Archived
 from companion.errors import describe
+from companion.queue import derive
 from companion.schema import search
 from scrapers.errors import CaptureError
 
@@ -90,6 +91,7 @@ def reparse(db: sqlite_utils.Database, archive: Archive | None = None,
             db.execute(f"delete from [{table}]")
         for kind, group in groups:
             _replay(db, archive, kind, group, listings, portals, timezone, stats)
+    derive.refresh(db)
     stats["seconds"] = round(time.monotonic() - started, 3)
     stats["cases_stored"] = db.execute("select count(*) from cases").fetchone()[0]
     return stats

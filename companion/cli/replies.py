@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from companion.cli.options import db_option, open_database
+from companion.queue import derive
 from companion.read.labels import status_label
 from companion.replies import checklists, drafts, evidence, reminders
 from companion.replies.dossier import build as build_dossier
@@ -130,6 +131,7 @@ def draft(case_id, db, regenerate, ready, sent):
             d = drafts.mark_ready(conn, case_id, d["id"])
         if sent:
             d = drafts.mark_sent(conn, case_id, d["id"])
+            derive.refresh(conn, [case_id], archive=False)
         ctx = drafts.context(conn, case_id)
     except drafts.DraftError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -6,66 +6,33 @@ Every account is read inside ``use_account`` with its own database, so its setti
 looked up by case id outside the account a row came from (two accounts may hold the
 same case ids). Building it writes nothing.
 
-Speed: with twenty accounts even the queue's own stamps (a few queries per account) add
-up, so each account's rows are remembered on a cheaper stamp that needs no query: the
-size and mtime of its database and WAL file (every commit of any process moves the WAL),
-of its replies.toml, and the queue's five-minute bucket (the reminders' own rule for
-deadlines computed from "now").
+Each account's queue is stored (``companion.queue.derive``): a page reads the first rows
+of each account that the page can show, and their counts.
 """
 
 from __future__ import annotations
 
 import heapq
-import os
 from collections.abc import Iterable
 from datetime import datetime
 
 import sqlite_utils
 
-from companion.folders import home, use_account
+from companion.folders import use_account
 from companion.queue import rows as queue
-from companion.read.cache import Memo, db_key
 from companion.replies import reminders
 
-_MEMO = Memo(size=128)
-BUCKET_SECONDS = 300
 
-
-def _stat(path: str) -> tuple:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return (None, None)
-    return (st.st_size, st.st_mtime_ns)
-
-
-def file_stamp(db: sqlite_utils.Database, now: datetime) -> tuple | None:
-    """What the account's queue was built from, without asking the database (None for a
-    database without a file, which is then built each time)."""
-    path = db_key(db)
-    if path.startswith("memory:"):
-        return None
-    return (_stat(path), _stat(path + "-wal"), _stat(str(home() / "replies.toml")),
-            int(now.timestamp() // BUCKET_SECONDS))
-
-
-def _one(name: str, db: sqlite_utils.Database, now: datetime) -> dict:
-    with use_account(name):
-        stamp = file_stamp(db, now)
-        if stamp is None:
-            return _build(name, db, now)
-        return _MEMO.get(db, "across", stamp, lambda: _build(name, db, now))
-
-
-def _build(name: str, db: sqlite_utils.Database, now: datetime) -> dict:
+def _one(name: str, db: sqlite_utils.Database, now: datetime, limit: int) -> dict:
     with use_account(name):
         try:
-            found = queue.candidates(db, now)
+            found = queue.top(db, now, limit)
         except reminders.ConfigError as exc:
-            return {"account": name, "rows": [], "stale": 0, "snoozed": 0,
+            return {"account": name, "rows": [], "total": 0, "stale": 0, "snoozed": 0,
                     "problem": str(exc)}
-    return {"account": name, "rows": found["rows"], "stale": len(found["stale"]),
-            "snoozed": len(found["snoozed"]), "problem": None}
+    counts = found["counts"]
+    return {"account": name, "rows": found["rows"], "total": counts["rows"],
+            "stale": counts["stale"], "snoozed": counts["snoozed"], "problem": None}
 
 
 def _keyed(name: str, rows: list[dict]):
@@ -80,15 +47,20 @@ def merged(dbs: Iterable[tuple[str, sqlite_utils.Database]], now: datetime,
     like home's, each row with ``account``; and every account's counts
     (``accounts``: [{account, total, stale, snoozed, problem}]) for the filter."""
     dbs = list(dbs)
-    per = [_one(name, db, now) for name, db in dbs]
-    counts = [{"account": p["account"], "total": len(p["rows"]), "stale": p["stale"],
+    page = max(1, page)
+    per = [_one(name, db, now, page * per_page) for name, db in dbs]
+    counts = [{"account": p["account"], "total": p["total"], "stale": p["stale"],
                "snoozed": p["snoozed"], "problem": p["problem"]} for p in per]
     shown = [p for p in per if account in (None, p["account"])]
     # Each account's rows are in deadline order already: merge, never sort them all.
     streams = [_keyed(p["account"], p["rows"]) for p in shown]
-    total = sum(len(p["rows"]) for p in shown)
+    total = sum(p["total"] for p in shown)
     pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
+    if page > pages:  # past the end: the last page, read again
+        page = pages
+        per = [_one(name, db, now, page * per_page) for name, db in dbs]
+        shown = [p for p in per if account in (None, p["account"])]
+        streams = [_keyed(p["account"], p["rows"]) for p in shown]
     first = (page - 1) * per_page
     picked = []
     for i, item in enumerate(heapq.merge(*streams, key=lambda t: t[:3])):

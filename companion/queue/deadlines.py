@@ -2,8 +2,8 @@
 
 The deadline of a case is its row in home's queue (``companion.queue.rows``): what
 is wanted from the seller and by when, or nothing. The cases table shows it as a column
-and can sort by it (in memory: it is no column of the database; cases without one come
-last in either direction). The CSV (``caselog export --format csv`` and the table's
+and can sort by it (in SQL, against the queue's stored phases; cases without one come last in
+either direction). The CSV (``caselog export --format csv`` and the table's
 "Download CSV" with its current filters and sort) has one row per case: its id, status
 in words, subject, category, when it was created, Amazon's last reply, the last message
 of either side, the next deadline and what it is for, and the evidence progress.
@@ -23,51 +23,70 @@ from datetime import datetime
 
 import sqlite_utils
 
-from companion.queue import progress
+from companion.queue import derive, progress
 from companion.queue import rows as queue
 from companion.read import cases
-from companion.read.cache import Memo
 from companion.read.labels import status_label
 
 COLUMNS = ("Case ID", "Status", "Subject", "Category", "Created", "Last Amazon reply",
            "Last message", "Next deadline", "Wanted", "Evidence")
 CHUNK = 400  # cases per query: SQLite's variables, and progress's two lists of them
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
-_MEMO = Memo(size=32)
 
 
-def by_deadline(case_ids: list[str], deadlines: dict[str, dict], direction: str) -> list[str]:
-    """The ids ordered by their deadline (``direction`` asc: soonest first), ties by
-    case id; those without a deadline last, in the order given."""
-    dated = sorted((i for i in case_ids if i in deadlines),
-                   key=lambda i: (deadlines[i]["due_at"] or "", i),
-                   reverse=direction == "desc")
-    return dated + [i for i in case_ids if i not in deadlines]
+_DATED = """
+FROM queue_phases p JOIN cases c ON c.case_id = p.case_id
+WHERE p.from_ts <= :now_ts AND :now_ts < p.until_ts {where}
+"""
+_UNDATED = """
+FROM cases c WHERE NOT EXISTS (SELECT 1 FROM queue_phases p WHERE p.case_id = c.case_id
+  AND p.from_ts <= :now_ts AND :now_ts < p.until_ts) {where}
+"""
 
 
 def deadline_order(db: sqlite_utils.Database, filters: dict, direction: str,
-                   now: datetime) -> list[str]:
-    """The filtered cases by deadline, remembered until the queue is built anew (a
-    sync, a mark, a reply marked sent, five minutes): every page of the sorted table
-    and its CSV read the same order."""
-    key = ("deadline", tuple(sorted(filters.items())), direction)
-    return _MEMO.get(db, key, queue.stamp(db, now), lambda: by_deadline(
-        cases.matching_ids(db, filters), queue.deadlines(db, now), direction))
+                   now: datetime, limit: int | None = None, offset: int = 0) -> list[str]:
+    """The filtered cases by their deadline as of ``now`` (the queue's stored phases),
+    those without one last (newest first): a page of them (``limit``) or all (the
+    CSV). The dated part walks the phases' deadline index and stops at the page."""
+    where_sql, params = cases.table_where(db, filters)
+    where = " AND " + where_sql[len("WHERE "):] if where_sql else ""
+    d = "ASC" if direction == "asc" else "DESC"
+    params["now_ts"] = now.timestamp()
+    derive.current(db)  # the stored rows follow the settings files
+    dated_sql = (f"SELECT c.case_id {_DATED.format(where=where)} "
+                 f"ORDER BY p.first_due {d}, p.case_id {d}")
+    undated_sql = (f"SELECT c.case_id {_UNDATED.format(where=where)} "
+                   "ORDER BY c.created_at DESC NULLS LAST, c.case_id DESC")
+    if limit is None:
+        return [r[0] for r in db.execute(dated_sql, params)] + \
+            [r[0] for r in db.execute(undated_sql, params)]
+    ids = [r[0] for r in db.execute(dated_sql + " LIMIT :limit OFFSET :offset",
+                                    {**params, "limit": limit, "offset": offset})]
+    if len(ids) < limit:
+        dated = db.execute(f"SELECT count(*) {_DATED.format(where=where)}",
+                           params).fetchone()[0]
+        ids += [r[0] for r in db.execute(
+            undated_sql + " LIMIT :limit OFFSET :offset",
+            {**params, "limit": limit - len(ids), "offset": max(0, offset - dated)})]
+    return ids
 
 
 def table(db: sqlite_utils.Database, filters: dict, sort: str, direction: str, page: int,
           now: datetime) -> dict:
     """``cases.cases_table``'s page with each row's ``deadline`` (its queue row, or
     None), sorted by it when ``sort`` is ``deadline``."""
-    deadlines = queue.deadlines(db, now)
     if sort != "deadline":
         result = cases.cases_table(db, filters, sort, direction, page, now=now)
     else:
-        ids = deadline_order(db, filters, direction, now)
-        shown, pages = cases.page_of(len(ids), page)
-        start = (shown - 1) * cases.PER_PAGE
-        result = {"rows": cases.rows_for(db, ids[start:start + cases.PER_PAGE], now),
-                  "total": len(ids), "page": shown, "pages": pages}
+        where_sql, params = cases.table_where(db, filters)
+        total = db.execute(f"SELECT count(*) FROM cases c {where_sql}", params).fetchone()[0]
+        shown, pages = cases.page_of(total, page)
+        ids = deadline_order(db, filters, direction, now, cases.PER_PAGE,
+                             (shown - 1) * cases.PER_PAGE)
+        result = {"rows": cases.rows_for(db, ids, now),
+                  "total": total, "page": shown, "pages": pages}
+    deadlines = queue.deadlines(db, now, [r["case_id"] for r in result["rows"]])
     for r in result["rows"]:
         r["deadline"] = deadlines.get(r["case_id"])
     return result
@@ -102,9 +121,9 @@ def cell(value) -> str:
 def rows(db: sqlite_utils.Database, case_ids: list[str], now: datetime,
          with_evidence: bool = True) -> Iterator[list[str]]:
     """The CSV's rows (without the header) of these cases, in the order given."""
-    deadlines = queue.deadlines(db, now)
     for n in range(0, len(case_ids), CHUNK):
         ids = case_ids[n:n + CHUNK]
+        deadlines = queue.deadlines(db, now, ids)
         found = {r["case_id"]: r for r in db.query(
             _ROWS_SQL.format(marks=",".join("?" * len(ids))), ids)}
         counts = progress.for_cases(db, ids) if with_evidence else {}

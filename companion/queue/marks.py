@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlite_utils
 
+from companion.queue import derive
 from companion.read.local_days import date_clauses, parse_day
 from companion.read.queries import case_filters_sql
 from companion.read.timeline import Cursor, keyset
@@ -83,6 +84,7 @@ def mark(db: sqlite_utils.Database, case_id: str, kind: str, wanted: str, label:
            "undone_at": None}
     with db.conn:
         row["id"] = db["queue_marks"].insert(row).last_pk
+    derive.refresh(db, [case_id], archive=False)
     return row
 
 
@@ -96,20 +98,17 @@ def undo(db: sqlite_utils.Database, case_id: str, mark_id: int) -> dict:
         raise MarkError("That was undone already.")
     with db.conn:
         db["queue_marks"].update(mark_id, {"undone_at": utcnow()})
+    derive.refresh(db, [case_id], archive=False)
     return db["queue_marks"].get(mark_id)
 
 
 def in_force(m: dict, case: dict, now: datetime) -> bool:
     """Whether a stored mark still holds for the case as it is now (``case`` has
-    ``status`` and ``last_amazon``): pure, so the rule is tested row by row."""
-    if m.get("undone_at"):
+    ``status`` and ``last_amazon``): pure, so the rule is tested row by row. Home's queue
+    stores the first part (``derive.mark_holds``) and compares the date as it reads."""
+    if not derive.mark_holds(m, case):
         return False
-    wrote = bool(case.get("last_amazon") and case["last_amazon"] > (m.get("amazon_at") or ""))
-    if m["kind"] == "nothing":
-        return not wrote and case.get("status") == m.get("status")
-    if m.get("until_amazon") and wrote:
-        return False
-    return not m.get("until") or now.strftime(ISO) < m["until"]
+    return m["kind"] == "nothing" or not m.get("until") or now.strftime(ISO) < m["until"]
 
 
 def standing(db: sqlite_utils.Database, now: datetime) -> dict[str, dict]:
@@ -127,12 +126,6 @@ def standing(db: sqlite_utils.Database, now: datetime) -> dict[str, dict]:
         if in_force(r, {"status": r["case_status"], "last_amazon": r["last_amazon"]}, now):
             out[r["case_id"]] = r
     return out
-
-
-def stamp(db: sqlite_utils.Database) -> tuple:
-    """What the standing marks depend on besides the thread: any new mark or undo."""
-    return tuple(db.execute("select max(id), count(undone_at), max(undone_at) "
-                            "from queue_marks").fetchone())
 
 
 # --- when the person last looked at home -----------------------------------------------

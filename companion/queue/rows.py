@@ -27,9 +27,9 @@ stale. Rows the person snoozed or marked "nothing to do" (``marks``) go to their
 own group, with Undo. Evidence progress, repeated asks and "new since you last looked"
 are added to the rows a page shows only.
 
-Building the queue writes nothing. The candidates of every open case are remembered per
-database until a sync, a reply marked sent, a mark, an ask scanned or the settings
-change, or five minutes pass (the reminders' own rule).
+The rows are stored when their data change (``companion.queue.derive``); reading the
+queue is queries that compare the stored deadlines and windows with the reader's "now"
+(a follow-up not due soon yet, a reopen window closed, a snooze over).
 """
 
 from __future__ import annotations
@@ -38,10 +38,7 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from companion.queue import marks, progress
-from companion.read import sources
-from companion.read.cache import Memo
-from companion.read.labels import ANSWERED, WAITING_ON_AMAZON, sql_in
+from companion.queue import derive, marks, progress
 from companion.replies import reminders, repeats
 
 KINDS = ("answer", "reopen", "new_case", "follow_up", "callback", "evidence")
@@ -51,126 +48,118 @@ WHAT = {"answer": "Answer Amazon", "reopen": "Reopen window closes",
         "evidence": "Send what Amazon asked for"}
 NEVER_STALE = ("callback", "reopen", "new_case")
 HOME_ROWS = 30      # home shows the top of the queue; /queue shows all of it, in pages
-_MEMO = Memo(size=64)   # one entry per database: several accounts each
+GROUPS = ("rows", "stale", "snoozed")
 
-_EVIDENCE_SQL = f"""
-select a.case_id, c.subject, c.status, c.category, max(a.sent_at) as asked_at,
-       group_concat(distinct a.label) as labels
-from case_asks a join cases c on c.case_id = a.case_id
-where c.status in {sql_in(ANSWERED + WAITING_ON_AMAZON)}
-  and a.sent_at > coalesce((select max(m.sent_at) from messages m
-                            where m.case_id = a.case_id and m.sender = 'seller'), '')
-  and a.sent_at > coalesce((select max(e.at) from draft_events e
-                            where e.case_id = a.case_id and e.kind = 'draft_sent'), '')
-group by a.case_id
+_SHOWN = """
+select w.* from queue_wants w
+where (w.from_ts is null or :now_ts >= w.from_ts)
+  and (w.until_ts is null or :now_ts < w.until_ts) {extra}
+"""
+# One row per case: the phase (``derive.phases``) the reader's "now" falls in.
+_PER_CASE = """
+select case_id, first_due, grp, mark_id from queue_phases
+where from_ts <= :now_ts and :now_ts < until_ts
 """
 
 
-def _want(kind: str, base: dict, due_at: str, note: str | None, moved: str | None) -> dict:
-    return {"kind": kind, "what": WHAT[kind], "due_at": due_at, "note": note,
-            "case_id": base["case_id"], "subject": base.get("subject"),
-            "status": base.get("status"), "category": base.get("category"),
-            "last_activity": moved, "amazon_deadline": base.get("amazon_deadline")}
+def _params(state: dict, now: datetime) -> dict:
+    stale_days = int(state.get("stale_days") or 0)
+    return {"now_ts": now.timestamp(), "now_iso": reminders.iso(now),
+            "stale_days": stale_days,
+            "cutoff": reminders.iso(now - timedelta(days=stale_days))}
 
 
-def _from_reminders(rems: list[dict], now: datetime, config: dict) -> list[dict]:
-    """The answer, reopen and follow-up wants among every open case's reminder."""
-    now_ts = now.timestamp()
-    soon = config["defaults"]["due_soon_days"] * 86400
+def _shown_want(w: dict, case: dict, now: datetime) -> dict:
+    kind, note = w["kind"], w["note"]
+    if kind == "reopen":
+        late = now.timestamp() > w["due_ts"]
+        kind = "new_case" if late else "reopen"
+        note = reminders.NOTES["reopen"][late]
+    elif kind == "follow_up":
+        note = "Last message in the case on " + repeats.short_day(w["since"], now)
+    return {"kind": kind, "what": WHAT[kind], "due_at": w["due_at"], "note": note,
+            "case_id": w["case_id"], "subject": case.get("subject"),
+            "status": case.get("status"), "category": case.get("category"),
+            "last_activity": w["last_activity"], "amazon_deadline": w["amazon_deadline"]}
+
+
+def _rows(db: sqlite_utils.Database, picked: list[dict], state: dict, now: datetime
+          ) -> list[dict]:
+    """The queue rows of these cases (rows of ``_PER_CASE``, in the order given): the
+    earliest want with the others as ``also``; ``stale`` and ``mark`` as grouped."""
+    if not picked:
+        return []
+    ids = [p["case_id"] for p in picked]
+    marks_sql = ",".join("?" * len(ids))
+    params = {**_params(state, now), **{f"c{n}": i for n, i in enumerate(ids)}}
+    named = ",".join(f":c{n}" for n in range(len(ids)))
+    cases = {r["case_id"]: r for r in db.query(
+        f"select case_id, subject, status, category from cases where case_id in ({marks_sql})",
+        ids)}
+    wants: dict[str, list[dict]] = {}
+    for w in db.query(_SHOWN.format(extra=f"and w.case_id in ({named})") +
+                      " order by coalesce(w.due_at, ''), w.ord", params):
+        wants.setdefault(w["case_id"], []).append(w)
+    mark_ids = [p["mark_id"] for p in picked if p["grp"] == "snoozed"]
+    by_mark = {m["id"]: m for m in db.query(
+        f"select * from queue_marks where id in ({','.join('?' * len(mark_ids))})",
+        mark_ids)} if mark_ids else {}
     out = []
-    for rem in rems:
-        kind = rem["kind"]
-        if kind == "follow_up" and now_ts < rem["due_ts"] - soon:
-            continue  # Amazon has not had its time yet: nothing wanted
-        if kind == "reopen" and now_ts > rem["due_ts"]:
-            if now_ts > rem.get("show_until", now_ts):
-                continue  # long closed: the case page still says what to do
-            kind = "new_case"  # missed: if unsolved, Amazon's way is a new case
-        note = None
-        if kind in ("reopen", "new_case"):
-            note = reminders.NOTES["reopen"][kind == "new_case"]
-        elif kind == "follow_up":
-            note = "Last message in the case on " + repeats.short_day(rem["since"], now)
-        out.append(_want(kind, rem, rem["due_at"], note, rem.get("last_activity")))
-    return out
-
-
-def _from_asks(db: sqlite_utils.Database, config: dict) -> list[dict]:
-    """Evidence Amazon asked for in cases that do not wait on the seller's answer."""
-    out = []
-    for r in db.query(_EVIDENCE_SQL):
-        s = reminders.settings_for(config, r["category"])
-        asked = reminders.parse_time(r["asked_at"])
-        if asked is None:
+    for p in picked:
+        found = [_shown_want(w, cases.get(p["case_id"], {}), now)
+                 for w in wants.get(p["case_id"], [])]
+        if not found:
             continue
-        due = reminders.iso(asked + timedelta(days=s["answer_within_days"]))
-        labels = ", ".join(sorted(set((r["labels"] or "").split(","))))
-        out.append(_want("evidence", r, due, f"Amazon asked for: {labels}", r["asked_at"]))
+        row = dict(found[0])
+        row["also"] = found[1:]
+        row["kinds"] = [w["kind"] for w in found]
+        moved = [w["last_activity"] for w in found if w["last_activity"]]
+        row["last_activity"] = max(moved) if moved else None
+        if p["grp"] == "stale":
+            row["stale"] = True
+        elif p["grp"] == "snoozed":
+            row["mark"] = by_mark.get(p["mark_id"])
+        out.append(row)
     return out
 
 
-def _from_callbacks(db: sqlite_utils.Database, now: datetime) -> list[dict]:
-    return [_want("callback", c, c["earliest"] or c["latest"], c["sentence"], None)
-            for c in sources.callbacks(db, now=now, limit=500)]
+def _state(db: sqlite_utils.Database) -> dict:
+    """The stored state; raises ``reminders.ConfigError`` for a broken settings file."""
+    state = derive.current(db)
+    if state.get("problem"):
+        raise reminders.ConfigError(state["problem"])
+    return state
 
 
-def _one_row_per_case(wants: list[dict]) -> list[dict]:
-    """Each case once, under its earliest deadline; its other wants as ``also``."""
-    by_case: dict[str, list[dict]] = {}
-    for w in wants:
-        by_case.setdefault(w["case_id"], []).append(w)
-    rows = []
-    for found in by_case.values():
-        found.sort(key=lambda w: w["due_at"] or "")
-        first = dict(found[0])
-        first["also"] = found[1:]
-        first["kinds"] = [w["kind"] for w in found]
-        moved = [w["last_activity"] for w in found if w["last_activity"]]
-        first["last_activity"] = max(moved) if moved else None
-        rows.append(first)
-    rows.sort(key=lambda r: (r["due_at"] or "9", r["case_id"]))
-    return rows
+def _counts(db, state: dict, now: datetime) -> dict[str, int]:
+    found = dict.fromkeys(GROUPS, 0)
+    found.update(db.execute(f"{_PER_CASE} group by grp".replace(
+        "select case_id, first_due, grp, mark_id", "select grp, count(*)"),
+                            _params(state, now)).fetchall())
+    return found
 
 
-def _stamp(db: sqlite_utils.Database, config: dict, now: datetime) -> tuple:
-    """The reminders' stamp, the marks', and the asks': every scan replaces its rows
-    (insert or replace), so the highest rowids move whenever asks are stored."""
-    asks = db.execute("select (select max(rowid) from case_asks), "
-                      "(select max(rowid) from asks_scanned)").fetchone()
-    return (reminders._stamp(db, config, now), marks.stamp(db), tuple(asks))
-
-
-def _split(rows: list[dict], standing: dict, config: dict, now: datetime) -> dict:
-    stale_days = config["defaults"]["stale_after_days"]
-    cutoff = reminders.iso(now - timedelta(days=stale_days))
-    main, stale, snoozed = [], [], []
-    for r in rows:
-        if r["case_id"] in standing:
-            snoozed.append({**r, "mark": standing[r["case_id"]]})
-        elif not set(r["kinds"]) & set(NEVER_STALE) and stale_days and (
-                r["last_activity"] or "") < cutoff:
-            stale.append({**r, "stale": True})
-        else:
-            main.append(r)
-    return {"rows": main, "stale": stale, "snoozed": snoozed, "stale_days": stale_days}
+def _page(db, state: dict, now: datetime, name: str, limit: int, offset: int) -> list[dict]:
+    picked = list(db.query(
+        f"{_PER_CASE} and grp = :grp order by first_due, case_id limit :limit offset :offset",
+        {**_params(state, now), "grp": name, "limit": limit, "offset": offset}))
+    return _rows(db, picked, state, now)
 
 
 def candidates(db: sqlite_utils.Database, now: datetime) -> dict:
     """Every row of the queue, split into the list, the stale group and the snoozed
-    group (undecorated); remembered per database (see the module's docstring). Raises
-    ``reminders.ConfigError`` for a broken settings file."""
-    rems, config = reminders.open_reminders(db, now)
-
-    def build() -> dict:
-        wants = (_from_reminders(rems, now, config) + _from_asks(db, config)
-                 + _from_callbacks(db, now))
-        found = _split(_one_row_per_case(wants), marks.standing(db, now), config, now)
-        found["by_case"] = {r["case_id"]: r for g in GROUPS for r in found[g]}
-        found["stamp"] = stamp
-        return found
-
-    stamp = _stamp(db, config, now)
-    return _MEMO.get(db, "queue", stamp, build)
+    group (undecorated), and ``by_case``. Raises ``reminders.ConfigError`` for a broken
+    settings file. Pages read one page of a group instead (``home_queue``, ``group``)."""
+    state = _state(db)
+    picked = list(db.query(f"select * from ({_PER_CASE}) order by first_due, case_id",
+                           _params(state, now)))
+    rows = _rows(db, picked, state, now)
+    found = {"rows": [r for r in rows if not r.get("stale") and "mark" not in r],
+             "stale": [r for r in rows if r.get("stale")],
+             "snoozed": [r for r in rows if "mark" in r]}
+    found["stale_days"] = int(state.get("stale_days") or 0)
+    found["by_case"] = {r["case_id"]: r for r in rows}
+    return found
 
 
 def judged(row: dict, now: datetime) -> dict:
@@ -224,18 +213,16 @@ def home_queue(db: sqlite_utils.Database, now: datetime, limit: int = HOME_ROWS,
     counts of the list, the stale group and the snoozed group (whose rows ``group``
     gives when the person opens them); a broken settings file as ``problem``."""
     try:
-        found = candidates(db, now)
+        state = _state(db)
     except reminders.ConfigError as exc:
         return _empty(str(exc))
-    rows = found["rows"][:limit]
+    counts = _counts(db, state, now)
+    rows = _page(db, state, now, "rows", limit, 0)
     new = changed_since_look(db, [r["case_id"] for r in rows])
     return {"rows": decorate(db, rows, new, with_evidence, now),
-            "total": len(found["rows"]), "more": len(found["rows"]) - len(rows),
-            "stale_count": len(found["stale"]), "stale_days": found["stale_days"],
-            "snoozed_count": len(found["snoozed"]), "problem": None}
-
-
-GROUPS = ("rows", "stale", "snoozed")
+            "total": counts["rows"], "more": counts["rows"] - len(rows),
+            "stale_count": counts["stale"], "stale_days": int(state.get("stale_days") or 0),
+            "snoozed_count": counts["snoozed"], "problem": None}
 
 
 def group(db: sqlite_utils.Database, now: datetime, name: str = "rows", page: int = 1,
@@ -243,41 +230,52 @@ def group(db: sqlite_utils.Database, now: datetime, name: str = "rows", page: in
     """One page of one part of the queue (``rows``: the list, ``stale``, ``snoozed``),
     decorated like home's rows, with the counts of all three."""
     try:
-        found = candidates(db, now)
+        state = _state(db)
     except reminders.ConfigError as exc:
         return _empty(str(exc))
     name = name if name in GROUPS else "rows"
-    every = found[name]
-    pages = max(1, -(-len(every) // per_page))
+    counts = _counts(db, state, now)
+    pages = max(1, -(-counts[name] // per_page))
     page = min(max(1, page), pages)
-    shown = every[(page - 1) * per_page:page * per_page]
+    shown = _page(db, state, now, name, per_page, (page - 1) * per_page)
     new = changed_since_look(db, [r["case_id"] for r in shown])
     rows = decorate(db, shown, new, with_evidence, now)
     if name == "snoozed":
         rows = [{**r, "mark_words": marks.describe(r["mark"])} for r in rows]
-    return {"group": name, "rows": rows, "count": len(every), "page": page, "pages": pages,
-            "total": len(found["rows"]), "stale_count": len(found["stale"]),
-            "snoozed_count": len(found["snoozed"]), "stale_days": found["stale_days"],
+    return {"group": name, "rows": rows, "count": counts[name], "page": page, "pages": pages,
+            "total": counts["rows"], "stale_count": counts["stale"],
+            "snoozed_count": counts["snoozed"], "stale_days": int(state.get("stale_days") or 0),
             "problem": None, "more": 0}
 
 
-def deadlines(db: sqlite_utils.Database, now: datetime) -> dict[str, dict]:
-    """{case_id: its queue row} for every case the queue holds (list, stale or snoozed),
-    for the cases table's deadline column and the CSV."""
+def top(db: sqlite_utils.Database, now: datetime, limit: int) -> dict:
+    """The first ``limit`` rows of the list (undecorated) and the groups' counts
+    (``rows``, ``stale``, ``snoozed``), for the merged queue of every account. Raises
+    ``reminders.ConfigError`` for a broken settings file."""
+    state = _state(db)
+    return {"rows": _page(db, state, now, "rows", limit, 0),
+            "counts": _counts(db, state, now)}
+
+
+def deadlines(db: sqlite_utils.Database, now: datetime,
+              case_ids: list[str] | None = None) -> dict[str, dict]:
+    """{case_id: its queue row} for the given cases (None: every case the queue holds,
+    list, stale or snoozed), for the cases table's deadline column and the CSV."""
     try:
-        return candidates(db, now)["by_case"]
+        state = _state(db)
     except reminders.ConfigError:
         return {}
-
-
-def stamp(db: sqlite_utils.Database, now: datetime):
-    """What the queue was built from (for memos of what follows from it), or None."""
-    try:
-        return candidates(db, now)["stamp"]
-    except reminders.ConfigError:
-        return None
+    params = _params(state, now)
+    extra = ""
+    if case_ids is not None:
+        if not case_ids:
+            return {}
+        params.update({f"c{n}": i for n, i in enumerate(case_ids)})
+        extra = f" where case_id in ({','.join(f':c{n}' for n in range(len(case_ids)))})"
+    picked = list(db.query(f"select * from ({_PER_CASE}){extra}", params))
+    return {r["case_id"]: r for r in _rows(db, picked, state, now)}
 
 
 def row_for(db: sqlite_utils.Database, case_id: str, now: datetime) -> dict | None:
     """The case's queue row (for a mark's words), or None when it wants nothing."""
-    return deadlines(db, now).get(case_id)
+    return deadlines(db, now, [case_id]).get(case_id)

@@ -15,6 +15,7 @@ import json
 
 import sqlite_utils
 
+from companion.queue import derive
 from companion.queue.marks import mark_event_source
 from companion.read.local_days import date_clauses, in_range
 from companion.read.queries import case_filters_sql
@@ -51,22 +52,18 @@ def reminder_source(db: sqlite_utils.Database, filters: dict, cursor: Cursor | N
                     limit: int) -> list[dict]:
     """Due and overdue reminders (kind ``reminder``); none while the settings file is
     broken (the home page says why)."""
-    try:
-        events = reminders.open_timeline_events(db)
-    except reminders.ConfigError:
+    if derive.current(db).get("problem"):
         return []
-    if "case" in filters:
-        events = [e for e in events if e["case_id"] == filters["case"]]
     where, params = case_filters_sql(filters)
-    keep = None
-    if where and events:
-        keep = {r["case_id"] for r in db.query(
-            "select c.case_id from cases c where " + " and ".join(where), params)}
+    if cursor is not None:  # nothing after the cursor's moment is on this page
+        where.append("w.due_at <= :cursor_at")
+        params["cursor_at"] = cursor.at
     out = []
-    for e in events:  # newest first: skip to the cursor, then take a page
+    for e in reminders.stored_timeline_events(db, None, where, params):
+        # newest first: skip to the cursor, then take a page
         if cursor is not None and not cursor.admits(e):
             continue
-        if (keep is not None and e["case_id"] not in keep) or not in_range(e["at"], filters):
+        if not in_range(e["at"], filters):
             continue
         out.append(e)
         if len(out) >= limit:

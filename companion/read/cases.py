@@ -105,6 +105,11 @@ def cases_table(db: sqlite_utils.Database, filters: dict, sort: str = "created",
     return {"rows": _aged(rows, now), "total": total, "page": page, "pages": pages}
 
 
+def table_where(db: sqlite_utils.Database, filters: dict) -> tuple[str, dict]:
+    """The table's filters as a WHERE clause on ``cases c`` and its parameters."""
+    return _table_where(db, filters)
+
+
 def _aged(rows: list[dict], now: datetime) -> list[dict]:
     for r in rows:
         r["age_days"] = days_since(r["created_at"], now)

@@ -9,11 +9,9 @@ from datetime import datetime
 
 import sqlite_utils
 
-from companion.read.cache import Memo, sync_key
 from companion.read.labels import WAITING_ON_AMAZON, WAITING_ON_SELLER, sql_in
 from companion.read.queries import days_since
 
-_MEMO = Memo(size=64)   # per database: several accounts each
 _SELLER, _AMAZON = sql_in(WAITING_ON_SELLER), sql_in(WAITING_ON_AMAZON)
 
 
@@ -43,24 +41,17 @@ def waiting_on_amazon(db: sqlite_utils.Database, now: datetime, limit: int = 25)
     from the last word in the thread (normally the seller's). A case that still says
     Needs your attention but whose answer the person marked sent since Amazon's last
     message waits on Amazon too (``answered_at``): the next sync will show the portal
-    agreeing. Remembered per database until a sync writes or a reply is marked sent."""
-    stamp = (sync_key(db), db.execute("SELECT max(id) FROM draft_events").fetchone()[0],
-             limit)
-
-    def read() -> dict:
-        found = list(db.query(_WAITING_SQL))
-        for r in found:
-            r["waiting_since"] = max(r["last_message"] or r["created_at"] or "",
-                                     r["answered_at"] or "")
-        found.sort(key=lambda r: (r["waiting_since"], r["case_id"]))
-        return {"rows": found[:limit], "total": len(found)}
-
-    out = _MEMO.get(db, "waiting", stamp, read)
-    return {"rows": [{**r, "days": days_since(r["waiting_since"], now)} for r in out["rows"]],
-            "total": out["total"]}
+    agreeing. Read as ``companion.queue.derive`` stored it (``WAITING_SQL``)."""
+    found = list(db.query(
+        "SELECT c.case_id, c.subject, c.category, c.status, c.created_at, c.continues, "
+        "w.waiting_since, w.answered_at FROM queue_waiting w JOIN cases c ON c.case_id = w.case_id "
+        "ORDER BY w.waiting_since, w.case_id LIMIT :limit", {"limit": limit}))
+    total = db.execute("SELECT count(*) FROM queue_waiting").fetchone()[0]
+    return {"rows": [{**r, "days": days_since(r["waiting_since"], now)} for r in found],
+            "total": total}
 
 
-_WAITING_SQL = f"""
+WAITING_SQL = f"""
 SELECT c.case_id, c.subject, c.category, c.status, c.created_at, c.continues,
        (SELECT max(m.sent_at) FROM messages m WHERE m.case_id = c.case_id) AS last_message,
        CASE WHEN c.status IN {_SELLER} THEN
@@ -68,7 +59,12 @@ SELECT c.case_id, c.subject, c.category, c.status, c.created_at, c.continues,
             AND e.kind = 'draft_sent'
             AND e.at > coalesce((SELECT max(m.sent_at) FROM messages m
                                  WHERE m.case_id = c.case_id AND m.sender = 'amazon'), ''))
-       END AS answered_at
+       END AS answered_at,
+       max(coalesce((SELECT max(m.sent_at) FROM messages m WHERE m.case_id = c.case_id),
+                    c.created_at, ''),
+           coalesce(CASE WHEN c.status IN {_SELLER} THEN
+             (SELECT max(e.at) FROM draft_events e WHERE e.case_id = c.case_id
+                AND e.kind = 'draft_sent') END, '')) AS waiting_since
 FROM cases c
 WHERE c.status IN {_AMAZON}
    OR (c.status IN {_SELLER} AND EXISTS (

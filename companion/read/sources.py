@@ -73,6 +73,16 @@ def callbacks(db: sqlite_utils.Database, case_id: str | None = None,
     return [_callback(r) for r in rows]
 
 
+def callbacks_of(db: sqlite_utils.Database, extra: str = "", params=()) -> list[dict]:
+    """Every scheduled call-back, past or to come, with its sentence (``extra``: more
+    conditions on ``a``, the appointments), for what is stored before a reader's "now"
+    is known."""
+    rows = db.query(
+        "select a.*, c.subject from appointments a join cases c on c.case_id = a.case_id "
+        f"where a.status = 'SCHEDULED' {extra} order by a.earliest", list(params))
+    return [_callback(r) for r in rows]
+
+
 def sync_choices(db: sqlite_utils.Database, portal: str | None, account=None) -> list[dict]:
     """The sources Sync now can use: the portal (when a portal is known) and every Support
     API endpoint with the account's saved credentials."""

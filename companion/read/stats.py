@@ -1,5 +1,6 @@
 """What the home page's charts read: cases opened and resolved per week, Amazon's
-answer times per category, and the fingerprint that says when to compute them again.
+answer times per category; stored by ``companion.queue.derive`` when the archive
+changes.
 """
 
 from __future__ import annotations
@@ -8,14 +9,50 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from companion.read.cache import sync_key
 from companion.read.labels import RESOLVED, sql_in
 from companion.read.queries import parse_time
 
+_RESOLVED_SQL = f"""
+SELECT COALESCE(
+    (SELECT min(h.observed_at) FROM status_history h WHERE h.case_id = c.case_id
+       AND h.status IN {sql_in(RESOLVED)} AND h.previous_status IS NOT NULL),
+    (SELECT max(m.sent_at) FROM messages m WHERE m.case_id = c.case_id),
+    c.created_at)
+FROM cases c WHERE c.status IN {sql_in(RESOLVED)}
+"""
 
-def chart_key(db: sqlite_utils.Database) -> tuple:
-    """Cheap fingerprint of what the charts read: it changes whenever a sync writes."""
-    return sync_key(db)
+
+def week_counts(db: sqlite_utils.Database) -> dict[str, list[int]]:
+    """{Monday (ISO date): [opened, resolved]} over the whole archive, for storing
+    (``companion.queue.derive``): ``weekly_opened_resolved`` counts the same way."""
+    out: dict[str, list[int]] = {}
+
+    def monday(value: str | None) -> str | None:
+        t = parse_time(value)
+        return None if t is None else (t.date() - timedelta(days=t.weekday())).isoformat()
+
+    for (created,) in db.execute("SELECT created_at FROM cases"):
+        m = monday(created)
+        if m:
+            out.setdefault(m, [0, 0])[0] += 1
+    for (when,) in db.execute(_RESOLVED_SQL):
+        m = monday(when)
+        if m:
+            out.setdefault(m, [0, 0])[1] += 1
+    return out
+
+
+def stored_weeks(stored: dict[str, list[int]], now: datetime, weeks: int = 26) -> list:
+    """``weekly_opened_resolved`` from what ``week_counts`` stored."""
+    monday = (now - timedelta(days=now.weekday())).date()
+    starts = [monday - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
+    return [(d, *stored.get(d.isoformat(), (0, 0))) for d in starts]
+
+
+def response_rows(db: sqlite_utils.Database) -> list[tuple]:
+    """[(category, answers, median hours, 90th percentile)] for the response chart."""
+    return [(category, len(hours), percentile(hours, 0.5), percentile(hours, 0.9))
+            for category, hours in sorted(response_hours_by_category(db).items())]
 
 
 def weekly_opened_resolved(db: sqlite_utils.Database, now: datetime, weeks: int = 26) -> list:
@@ -40,15 +77,7 @@ def weekly_opened_resolved(db: sqlite_utils.Database, now: datetime, weeks: int 
         i = bucket(created)
         if i is not None:
             opened[i] += 1
-    for (when,) in db.execute(
-        f"""
-        SELECT COALESCE(
-            (SELECT min(h.observed_at) FROM status_history h WHERE h.case_id = c.case_id
-               AND h.status IN {sql_in(RESOLVED)} AND h.previous_status IS NOT NULL),
-            (SELECT max(m.sent_at) FROM messages m WHERE m.case_id = c.case_id),
-            c.created_at)
-        FROM cases c WHERE c.status IN {sql_in(RESOLVED)}
-        """):
+    for (when,) in db.execute(_RESOLVED_SQL):
         i = bucket(when)
         if i is not None:
             resolved[i] += 1

@@ -1,11 +1,12 @@
 """Read models of the documented-replies panel: everything the case page's panel shows,
 as plain dicts the UI's templates receive (home's queue is ``companion.queue.rows``).
 
-Building them writes nothing: the checklist, the asks and the draft are the in-memory
-ones (``checklists.view``, ``checklists.case_asks``, ``drafts.preview``) and slow parts
-are remembered (``reminders.open_reminders``, ``related.for_case``, the sandbox's
-renders). Problems with the person's own files (a broken template, settings or checklist
-file) become messages in the panel, never errors.
+Building them writes nothing: the checklist and the asks are the in-memory ones
+(``checklists.view``, ``checklists.case_asks``). The draft is rendered only when the
+person acts on it (``render_draft``: the panel answering a POST, such as opening the
+draft, rebuilding it or attaching a file); a page that only shows the case shows the
+stored draft, or a button that writes it. Problems with the person's own files (a
+broken template, settings or checklist file) become messages in the panel, never errors.
 """
 
 from __future__ import annotations
@@ -59,14 +60,25 @@ def _amazon_wrote_since(db, case_id: str, at: str | None) -> bool:
     return bool(newer and at and newer > at)
 
 
-def _draft_part(db, case_id: str, ctx: dict, now: datetime) -> dict:
+def _stored_draft(db, case_id: str) -> dict | None:
+    """The draft as stored, without rendering anything; None while none is stored or
+    the person's sent answer waits for Amazon."""
+    if drafts.answered_at(db, case_id) is not None and drafts.current(db, case_id) is None:
+        return None
+    stored = drafts.current(db, case_id)
+    return {**stored, "pending": False} if stored else None
+
+
+def _draft_part(db, case_id: str, ctx: dict, now: datetime, render_draft: bool) -> dict:
     out: dict = {"problems": [], "draft": None, "notes": [], "reminder": None,
-                 "answered_at": drafts.answered_at(db, case_id)}
+                 "answered_at": drafts.answered_at(db, case_id), "can_start": False}
     try:
-        out["draft"] = drafts.preview(db, case_id, ctx)
+        out["draft"] = (drafts.preview(db, case_id, ctx) if render_draft
+                        else _stored_draft(db, case_id))
         out["notes"] = drafts.notes(ctx) if out["draft"] else []
     except DraftError as exc:
         out["problems"].append(str(exc))
+    out["can_start"] = out["draft"] is None and not out["answered_at"]
     try:
         out["reminder"] = reminders.for_cases(db, [case_id], now).get(case_id)
     except reminders.ConfigError:
@@ -92,14 +104,17 @@ def _transfer_part(db, case_id: str) -> dict:
             "stored": stored, "old_draft": drafts.current(db, case_id)}
 
 
-def case_panel(db: sqlite_utils.Database, case_id: str, now: datetime | None = None) -> dict:
-    """Everything ``replies/_case_panel.html`` shows for one case."""
+def case_panel(db: sqlite_utils.Database, case_id: str, now: datetime | None = None,
+               render_draft: bool = False) -> dict:
+    """Everything ``replies/_case_panel.html`` shows for one case; the draft rendered
+    from its template only with ``render_draft`` (the person acted on it)."""
     now = now or datetime.now(UTC)
     problems: list[str] = []
     lib = default_library(errors=problems)
     asks = checklists.case_asks(db, case_id)
     items = _numbered(checklists.view(db, case_id, lib, asks))
     out: dict = {"draft": None, "notes": [], "reminder": None, "placeholders": [],
+                 "can_start": False,
                  "typed_brackets": [], "history": [], "transfer": None, "answered_at": None,
                  "repeats": repeats.for_case(db, case_id, asks, now)}
     try:
@@ -110,7 +125,7 @@ def case_panel(db: sqlite_utils.Database, case_id: str, now: datetime | None = N
     if ctx is not None and ctx["situation"] is None:
         out["transfer"] = _transfer_part(db, case_id)
     elif ctx is not None:
-        part = _draft_part(db, case_id, ctx, now)
+        part = _draft_part(db, case_id, ctx, now, render_draft)
         problems += part.pop("problems")
         out.update(part)
     out.update(

@@ -14,8 +14,6 @@ import re
 
 import sqlite_utils
 
-from companion.read.cache import Memo, sync_key
-
 PATTERNS = {
     "order": re.compile(r"(?<![\d-])\d{3}-\d{7}-\d{7}(?![\d-])"),
     "asin": re.compile(r"\bB0[0-9A-Z]{8}\b"),
@@ -160,10 +158,6 @@ def find(db: sqlite_utils.Database, case_id: str, limit: int = 10) -> list[dict]
     return out[:limit]
 
 
-_MEMO = Memo(size=512)
-
-
 def for_case(db: sqlite_utils.Database, case_id: str) -> list[dict]:
-    """``find``, remembered per database and case until a sync writes (relations come
-    from the thread and the subjects, which only a sync changes)."""
-    return _MEMO.get(db, case_id, sync_key(db), lambda: find(db, case_id))
+    """The case's related cases (``find``), for the case page and the dossier."""
+    return find(db, case_id)

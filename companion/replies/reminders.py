@@ -4,8 +4,9 @@ message of either side, or the last draft the person marked sent), and until whe
 Answered case can be reopened (``companion.replies.window``: 5 days after its last
 message, PORTAL.md section 3 v2; then for a while that it cannot be, and what to do).
 
-Nothing is stored: dates follow from the thread and ``CASELOG_HOME/replies.toml``, so a
-changed setting applies at once. The same file holds the drafts' settings::
+Dates follow from the thread and ``CASELOG_HOME/replies.toml``; home's queue and the
+timeline read them as ``companion.queue.derive`` stores them, refreshed when either
+changes. The same file holds the drafts' settings::
 
     [defaults]
     answer_within_days = 3         # seller's answer due this long after Amazon's message
@@ -32,7 +33,6 @@ changed setting applies at once. The same file holds the drafts' settings::
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from datetime import UTC, datetime, timedelta
@@ -40,7 +40,6 @@ from datetime import UTC, datetime, timedelta
 import sqlite_utils
 
 from companion.folders import Account, home
-from companion.read.cache import Memo, sync_key
 from companion.read.labels import ANSWERED, WAITING_ON_AMAZON, WAITING_ON_SELLER, sql_in
 from companion.replies import window
 
@@ -300,44 +299,33 @@ def timeline_events(db: sqlite_utils.Database, now: datetime | None = None, rems
             for r in lists["overdue"] + lists["due"]]
 
 
-# --- remembered for pages -------------------------------------------------------------
+# --- stored, for pages -----------------------------------------------------------------
 
-_MEMO = Memo(size=64)
-_BUCKET_SECONDS = 300
-
-
-def _stamp(db: sqlite_utils.Database, config: dict, now: datetime) -> tuple:
-    """What every open case's reminder depends on: what syncs wrote, the person's acts
-    on drafts, the settings, and (so that a due date computed from "now" never goes
-    stale for long) the five minutes we are in."""
-    return (sync_key(db), db.execute("select max(id) from draft_events").fetchone()[0],
-            json.dumps(config, sort_keys=True, default=str),
-            int(now.timestamp() // _BUCKET_SECONDS))
+_STORED_SQL = """
+select w.case_id, w.kind, w.due_at, w.due_ts, w.since, w.last_activity, w.amazon_deadline,
+       w.show_from_ts as show_from, w.show_until_ts as show_until,
+       c.subject, c.status, c.category
+from queue_wants w join cases c on c.case_id = w.case_id
+where w.remind = 1
+  and ((w.due_ts < :now_ts and (w.show_until_ts is null or :now_ts <= w.show_until_ts))
+       or (w.due_ts >= :now_ts and :now_ts >= w.show_from_ts))
+"""
 
 
-def open_reminders(db: sqlite_utils.Database, now: datetime | None = None
-                   ) -> tuple[list[dict], dict]:
-    """(every open case's reminder, the settings), remembered per database until what
-    they depend on changes. Overdue flags are judged again by ``split_due`` against the
-    caller's ``now``, so a remembered list never shows a stale 'due'. Raises
-    ConfigError for a broken settings file."""
-    now = now or datetime.now(UTC)
-    config = load_config()
-    rems = _MEMO.get(db, "reminders", _stamp(db, config, now),
-                     lambda: list(for_cases(db, None, now, config).values()))
-    return rems, config
-
-
-def open_timeline_events(db: sqlite_utils.Database, now: datetime | None = None) -> list[dict]:
+def stored_timeline_events(db: sqlite_utils.Database, now: datetime | None = None,
+                           where: list[str] | tuple = (), params: dict | None = None):
     """Due and overdue reminders as timeline events (rank 4, ``seq`` the case id as a
-    number), newest first, remembered with the reminders themselves."""
+    number), newest first, one at a time, from the reminders stored with home's queue
+    (``companion.queue.derive``): the query picks the due and overdue ones as of
+    ``now`` (``where``: more conditions on the case ``c``), so a page stops reading once
+    it has its rows."""
     now = now or datetime.now(UTC)
-    rems, config = open_reminders(db, now)
-
-    def build() -> list[dict]:
-        events = [{**e, "rank": 4, "seq": int(e["case_id"]) if e["case_id"].isdigit() else 0}
-                  for e in timeline_events(db, now, rems=rems, config=config)]
-        events.sort(key=lambda e: (e["at"], e["rank"], e["seq"]), reverse=True)
-        return events
-
-    return _MEMO.get(db, "events", (_stamp(db, config, now), id(rems)), build)
+    now_ts = now.timestamp()
+    sql = _STORED_SQL + "".join(f" and {w}" for w in where) + \
+        " order by w.due_at desc, cast(w.case_id as integer) desc"
+    for rem in db.query(sql, {**(params or {}), "now_ts": now_ts}):
+        r = judge(rem, now_ts)
+        yield {"case_id": r["case_id"], "kind": "reminder", "at": r["due_at"],
+               "label": r["label"], "overdue": r["overdue"], "subject": r["subject"],
+               "reminder_kind": r["kind"], "note": r["note"], "rank": 4,
+               "seq": int(r["case_id"]) if r["case_id"].isdigit() else 0}

@@ -7,17 +7,16 @@ Asks are ``checklists.case_asks`` (stored, plus any in messages not scanned yet)
 the seller sent is read from two places: the seller's own messages with attachments
 (a file whose name, or a message whose text, names the kind: "invoice-0412.pdf",
 "Please find attached the invoice"), and the replies the person marked sent in caselog
-whose text names it. Nothing is stored; ``for_cases`` remembers each case's result
-until its thread or its sent replies change.
+whose text names it. Nothing is stored: the asks are (``checklists.case_asks``).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import sqlite_utils
 
-from companion.read.cache import Memo
 from companion.read.local_days import local_time
 from companion.replies import asks as asks_mod
 from companion.replies import checklists
@@ -36,7 +35,6 @@ NOUNS = {
     "bank_statement": ("a bank statement or proof of address", "it"),
     "trademark": ("the trademark registration", "it"),
 }
-_MEMO = Memo(size=4096)
 
 
 def kinds_named(text: str | None) -> set[str]:
@@ -138,36 +136,21 @@ def for_case(db: sqlite_utils.Database, case_id: str, case_asks: list[dict] | No
     return find(case_asks, sends(db, case_id), now)
 
 
-# What a case's repeats depend on, read from indexes only (no message text): its
-# messages, its stored asks (a scan replaces them when a preview became the full
-# text), its attachments and its sent replies.
-_STAMP_SQL = """
-select c.case_id,
-  (select count(*) || ':' || coalesce(max(m.rowid), 0)
-     from messages m where m.case_id = c.case_id) || '/' ||
-  (select count(*) || ':' || coalesce(max(a.rowid), 0)
-     from case_asks a where a.case_id = c.case_id) as thread,
-  (select count(*) || ':' || coalesce(max(a.rowid), 0) from attachments a
-     where a.case_id = c.case_id) as files,
-  (select count(*) || ':' || coalesce(max(d.sent_at), '') from drafts d
-     where d.case_id = c.case_id and d.state = 'sent') as sent
-from cases c where c.case_id in ({marks})
-"""
-
-
 def for_cases(db: sqlite_utils.Database, case_ids: list[str],
               now: datetime | None = None) -> dict[str, list[dict]]:
-    """{case_id: repeated asks} for the cases that have any (home's rows); each case's
-    answer is remembered until its messages, attachments or sent replies change."""
+    """{case_id: repeated asks} for the open cases that have any (home's rows), as
+    ``companion.queue.derive`` stored them, the sentences made again when ``now`` is in
+    another year than they were made for (the year decides how a day reads)."""
     ids = list(dict.fromkeys(case_ids))
     if not ids:
         return {}
-    year = (now or datetime.now()).astimezone().year  # "2 Nov" depends on the year
+    year = (now or datetime.now()).astimezone().year
     out = {}
-    for r in db.query(_STAMP_SQL.format(marks=",".join("?" * len(ids))), ids):
-        stamp = (r["thread"], r["files"], r["sent"], year)
-        found = _MEMO.get(db, r["case_id"], stamp,
-                          lambda cid=r["case_id"]: for_case(db, cid, now=now))
-        if found:
-            out[r["case_id"]] = found
+    for cid, stored in db.execute(
+            f"select case_id, found from case_repeats where case_id in "
+            f"({','.join('?' * len(ids))})", ids):
+        stored = json.loads(stored)
+        out[cid] = stored["found"] if stored["year"] == year else [
+            {**r, "sentence": sentence(r["kind"], r["label"], r["asked"], r["sent"], now)}
+            for r in stored["found"]]
     return out

@@ -18,7 +18,7 @@ from pathlib import Path
 import sqlite_utils
 
 from companion.folders import PRIVATE_FILE, open_private, tighten
-from companion.schema import accounts, archive, replies, search, views
+from companion.schema import accounts, archive, derived, replies, search, views
 
 
 def utcnow() -> str:
@@ -67,6 +67,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (23, "prepared new cases: topic, description revisions, checklist, files", replies.v23),
     (24, "readable views know the Support API's statuses", views.v24),
     (25, "notifications and the watch's state", accounts.v25),
+    (26, "home's queue and the reminders stored when their data change", derived.v26),
 ]
 
 

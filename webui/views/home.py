@@ -4,9 +4,11 @@ person last looked, and the charts."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+import json
 
-from companion.queue import marks
+from flask import Blueprint, render_template
+
+from companion.queue import derive, marks
 from companion.read import overview, stats
 from companion.read.queries import utc_now
 from webui import charts
@@ -20,22 +22,12 @@ bp = Blueprint("home", __name__)
 
 
 def chart_svgs(db) -> dict:
-    """Charts read every message, so they are kept until a sync changes the data (per
-    app, and so per database)."""
-    key = stats.chart_key(db)
-    cache = current_app.extensions.get("caselog.charts")
-    if cache is None or cache["key"] != key:
-        now = utc_now()
-        rows = []
-        for category, hours in sorted(stats.response_hours_by_category(db).items()):
-            rows.append((category, len(hours), stats.percentile(hours, 0.5),
-                         stats.percentile(hours, 0.9)))
-        # One assignment, so a concurrent request sees the old charts or the new ones.
-        cache = {"key": key,
-                 "weekly": charts.weekly_chart(stats.weekly_opened_resolved(db, now)),
-                 "response": charts.response_chart(rows)}
-        current_app.extensions["caselog.charts"] = cache
-    return {"weekly": cache["weekly"], "response": cache["response"]}
+    """The charts from what the last write stored (``companion.queue.derive``)."""
+    state = derive.current(db)
+    weeks = json.loads(state.get("weeks") or "{}")
+    response = [tuple(r) for r in json.loads(state.get("response") or "[]")]
+    return {"weekly": charts.weekly_chart(stats.stored_weeks(weeks, utc_now())),
+            "response": charts.response_chart(response)}
 
 
 def changes_context(db) -> dict:

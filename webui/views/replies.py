@@ -26,6 +26,7 @@ from flask import (
 )
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from companion.queue import derive
 from companion.read.params import clamp_int, clean_text
 from companion.read.queries import case_exists
 from companion.replies import checklists, drafts, evidence, panels
@@ -54,10 +55,12 @@ def _case_or_404(case_id: str) -> None:
         abort(404)
 
 
-def _panel(case_id: str, message: str | None = None, error: str | None = None):
+def _panel(case_id: str, message: str | None = None, error: str | None = None,
+           acted: bool = True):
+    """The panel; after an act (``acted``) its draft follows the case (rendered)."""
     return render_template("replies/_case_panel.html", case_id=case_id,
-                           r=panels.case_panel(get_db(), case_id), message=message,
-                           error=error, flashes=flashed())
+                           r=panels.case_panel(get_db(), case_id, render_draft=acted),
+                           message=message, error=error, flashes=flashed())
 
 
 def _done(case_id: str, message: str | None = None, error: str | None = None):
@@ -81,7 +84,7 @@ def panel(case_id: str):
     _case_or_404(case_id)
     if not is_htmx():
         return redirect(url_for("cases.case", case_id=case_id) + "#replies")
-    return _panel(case_id)
+    return _panel(case_id, acted=False)
 
 
 def _item_action(case_id: str, act):
@@ -182,6 +185,18 @@ def save_draft(case_id: str):
                          "Draft saved.")
 
 
+@bp.post("/cases/<case_id>/draft/open")
+def open_draft(case_id: str):
+    """Write the draft from the template for the case as it is now (or bring an
+    untouched one in step with it), stored, so the editor opens on it."""
+    _case_or_404(case_id)
+    try:
+        drafts.ensure(get_db(), case_id)
+    except drafts.DraftError as exc:
+        return _done(case_id, error=str(exc))
+    return _done(case_id, "Draft written from the template.")
+
+
 @bp.post("/cases/<case_id>/draft/regenerate")
 def regenerate(case_id: str):
     _case_or_404(case_id)
@@ -220,6 +235,7 @@ def sent(case_id: str):
     db = get_db()
     try:
         drafts.mark_sent(db, case_id, drafts.for_edit(db, case_id, _form_id("draft_id")))
+        derive.refresh(db, [case_id], archive=False)
     except drafts.DraftError as exc:
         return _done(case_id, error=str(exc))
     if not is_htmx():
