@@ -100,6 +100,12 @@ async def _after(account: Account, db: sqlite_utils.Database, result: SyncResult
                  send: Settings | None) -> Synced:
     summary = result.summary()
     done = Synced(account, result, summary, touched(summary))
+    if result.sync_id is not None:
+        # A call-back Amazon scheduled or moved changes the queue though the case brought
+        # no message or status: the Support API lists it with the case.
+        done.refreshed = sorted({*done.refreshed, *(r[0] for r in db.execute(
+            "select distinct a.case_id from appointments a join syncs s on s.id = ? "
+            "where a.seen_at >= s.started_at", [result.sync_id]))})
     if done.refreshed:
         # What follows from the sync is read with the account's own settings files
         # (replies.toml, its checklist library), which derive finds through the account

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from replies_helpers import NOW, PDF, add_case, draft_id, page_token, seeded_db, web_client
 
+from companion.queue import derive
 from companion.replies import checklists, drafts, evidence
 
 
@@ -72,9 +73,9 @@ def test_htmx_answers_the_panel_with_clear_errors(client, db):
     assert r.status_code == 200 and body.lstrip().startswith("<section id=\"replies\"")
     assert "type .exe is not allowed" in body
     assert drafts.current(db, "10000000001") is None  # shown, not stored
-    # the page's draft is stored by the first POST on it, then the same id is posted
+    # the draft the panel showed is stored by the next POST on it, with the same id
     r = client.post("/cases/10000000001/draft/ready", headers=hx,
-                    data={"draft_id": draft_id(html)})
+                    data={"draft_id": draft_id(body)})
     body = r.get_data(as_text=True)
     assert "fill in the placeholders first" in body
     d = drafts.current(db, "10000000001")
@@ -115,9 +116,10 @@ def test_draft_events_page_through_the_timeline(client, db):
 
 
 def test_edited_draft_warns_when_amazon_writes_again(client, db):
-    token, html = page_token(client)
+    token, _ = page_token(client)
     hx = {"HX-Request": "true", "X-CSRF-Token": token}
-    client.post("/cases/10000000001/draft", headers=hx, data={"draft_id": draft_id(html),
+    opened = client.post("/cases/10000000001/draft/open", headers=hx).get_data(as_text=True)
+    client.post("/cases/10000000001/draft", headers=hx, data={"draft_id": draft_id(opened),
                                                                "body": "My own words."})
     d = drafts.current(db, "10000000001")
     assert [r["source"] for r in drafts.history(db, d["id"])] == ["edited", "generated"]
@@ -158,9 +160,13 @@ def test_case_page_shows_reopen_warning_and_reminder(client, db):
              [("seller", 40, "Where is my refund?"),
               ("amazon", 27 - (datetime.now(UTC) - NOW).days, "This case is closed.")])
     db.conn.commit()
+    derive.refresh(db)  # as the sync that brought the case would
     html = client.get("/cases/10000000007").get_data(as_text=True)
-    assert "Reopen soon: the window ends around" in html
-    assert "Please reopen case 10000000007" in html
+    assert "Reopen soon: the window ends around" in html  # before any draft is written
+    token, _ = page_token(client)
+    opened = client.post("/cases/10000000007/draft/open",
+                         headers={"HX-Request": "true", "X-CSRF-Token": token})
+    assert "Please reopen case 10000000007" in opened.get_data(as_text=True)
     html = client.get("/cases/10000000002").get_data(as_text=True)
     assert 'data-testid="case-reminder"' in html and "Follow up with Amazon" in html
 

@@ -75,7 +75,9 @@ def _draft_part(db, case_id: str, ctx: dict, now: datetime, render_draft: bool) 
     try:
         out["draft"] = (drafts.preview(db, case_id, ctx) if render_draft
                         else _stored_draft(db, case_id))
-        out["notes"] = drafts.notes(ctx) if out["draft"] else []
+        # The advice (the reopen window, when to follow up) reads the case, not the
+        # draft's text, so it shows before the person writes the draft too.
+        out["notes"] = drafts.notes(ctx) if out["draft"] or not out["answered_at"] else []
     except DraftError as exc:
         out["problems"].append(str(exc))
     out["can_start"] = out["draft"] is None and not out["answered_at"]
