@@ -38,16 +38,7 @@ def add_portal_account(portal: Portal, home: Path, name: str) -> None:
     verb = ("set",) if name == "default" else ("add",)
     r = run_caselog("accounts", *verb, name, "--portal", portal.url, env=env(home))
     assert r.returncode == 0, r.stderr
-    cfg = portal.sim("config")
-    extra = {"CASELOG_PASSWORD": cfg["password"], "CASELOG_ACCOUNT": name}
-    if cfg.get("mfa_secret"):
-        extra["CASELOG_TOTP_SECRET"] = cfg["mfa_secret"]
-    if name == "default":
-        login(portal, home)
-        return
-    r = run_caselog("login", "--portal", portal.url, "--email", cfg["email"], "--headless",
-                    env=env(home, **extra))
-    assert r.returncode == 0, r.stderr
+    login(portal, folder(home, name))
 
 
 def add_spapi_account(portal: Portal, home: Path, name: str) -> None:

@@ -3,19 +3,23 @@ ground truth, all through the real CLI in subprocesses with an explicit CASELOG_
 
 from __future__ import annotations
 
+import atexit
 import json
 import re
+import shutil
 import sqlite3
+import tempfile
 from pathlib import Path
 
-from fixtures.harness import Portal, run_caselog
+from fixtures.harness import Portal, SessionCache, run_caselog
 
 
 def env(home: Path, **extra) -> dict:
     return {"CASELOG_HOME": str(home), **extra}
 
 
-def login(portal: Portal, home: Path) -> None:
+def sign_in(portal: Portal, home: Path) -> None:
+    """``caselog login --headless`` with the portal's credentials: a real Chromium sign-in."""
     cfg = portal.sim("config")
     extra = {"CASELOG_PASSWORD": cfg["password"]}
     if cfg.get("mfa_secret"):
@@ -25,14 +29,26 @@ def login(portal: Portal, home: Path) -> None:
     assert r.returncode == 0, r.stderr
 
 
+# One sign-in per running portal for the whole test process (tests/test_login.py and the
+# sign-in tests prove sign-in itself); removed when the process ends.
+_SCRATCH = Path(tempfile.mkdtemp(prefix="caselog-sessions-"))
+atexit.register(shutil.rmtree, _SCRATCH, True)
+SESSIONS = SessionCache(_SCRATCH)
+
+
+def login(portal: Portal, home: Path) -> None:
+    """Give ``home`` a signed-in session for ``portal``, as ``caselog login`` leaves it:
+    the first call per portal signs in with Chromium, later ones copy its saved session
+    while the portal still knows it."""
+    SESSIONS.give(portal, home, sign_in)
+
+
 def signed_in_and_synced(portal: Portal, home: Path, *args: str, timeout: float = 180) -> dict:
     """What a browser test's data starts from: a sign-in and one full sync through the
     CLI, as a seller would. Returns the environment for further commands."""
     cfg = portal.sim("config")
     environ = env(home, CASELOG_PASSWORD=cfg["password"])
-    r = run_caselog("login", "--portal", portal.url, "--email", cfg["email"], "--headless",
-                    env=environ, timeout=120)
-    assert r.returncode == 0, r.stderr
+    login(portal, home)
     r = run_caselog("sync", "--portal", portal.url, *args, env=environ, timeout=timeout)
     assert r.returncode == 0, f"exit {r.returncode}\n{r.stderr[-3000:]}"
     return environ

@@ -30,6 +30,8 @@ from sync_helpers import env
 
 from fixtures.harness import UIServer, run_caselog, start_portal
 
+pytestmark = pytest.mark.slow  # minutes: its file is scheduled first (tests/conftest.py)
+
 expect.set_options(timeout=20_000)  # a shared, busy machine: conditions, not sleeps
 ACCOUNTS = ("default", "brand2")
 ROOTS = {"default": "", "brand2": "/a/brand2"}

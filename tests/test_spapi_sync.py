@@ -29,6 +29,8 @@ from sync_helpers import (
 
 from fixtures.harness import ROOT, run_caselog, wait_until
 
+pytestmark = pytest.mark.slow  # minutes: its file is scheduled first (tests/conftest.py)
+
 
 @pytest.fixture(scope="module")
 def v2(tmp_path_factory):

@@ -18,6 +18,8 @@ from sync_helpers import (
 
 from fixtures.harness import start_portal
 
+pytestmark = pytest.mark.slow  # minutes: its file is scheduled first (tests/conftest.py)
+
 
 @pytest.fixture(scope="module")
 def portal():

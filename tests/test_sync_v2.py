@@ -1,12 +1,17 @@
 """Sync against portals of PORTAL.md version 2, through the real CLI and Chromium: a portal
-that answers only its own pages' calls, more cases than one query lists, and (with the
-v2 parsers) layout b, mixed id lengths, chats, phone calls and transfers."""
+that answers only its own pages' calls, the rendered pages of layout b, an outage. The
+portals of more than 1,000 cases have files of their own (test_sync_v2_cap.py,
+test_sync_v2_whole.py): each takes minutes, and a file is what a test worker takes."""
 
 from __future__ import annotations
 
+import pytest
 from sync_helpers import assert_same, export, login, reset_stats, stats, sync
 
 from fixtures.harness import run_caselog
+
+pytestmark = pytest.mark.slow  # minutes: its file is scheduled first (tests/conftest.py)
+
 
 
 def test_a_portal_that_answers_only_its_pages_calls_still_syncs(portal_factory, tmp_path):
@@ -22,58 +27,6 @@ def test_a_portal_that_answers_only_its_pages_calls_still_syncs(portal_factory, 
     _, second = sync(p, tmp_path)
     assert second["transport"] == "page" and stats(p).get("not_from_page", 0) == 0  # remembered
     assert_same(p.sim("truth"), export(tmp_path))
-
-
-def test_more_cases_than_one_query_lists_are_all_synced(portal_factory, tmp_path):
-    p = portal_factory("--cases", "1200", "--seed", "19")
-    login(p, tmp_path)
-    reset_stats(p)
-    _, first = sync(p, tmp_path)
-    truth = p.sim("truth")
-    assert first["listed"] == 1200 and first["state"] == "ok"
-    assert_same(truth, export(tmp_path))
-    floor = -(-1200 // 50)
-    assert floor <= stats(p)["SearchForCases"] <= floor + 2  # narrowed, no page twice
-    p.sim("mutate", {"new_cases": 3, "new_replies": 4})
-    reset_stats(p)
-    _, again = sync(p, tmp_path)
-    assert again["listed"] == 1203 and again["left_lobby"] == []
-    assert stats(p)["SearchForCases"] <= floor + 4  # planned windows, all at once
-    assert_same(p.sim("truth"), export(tmp_path))
-
-
-MFA = "JBSWY3DPEHPK3PXPKZXVG6ZQ"
-
-
-def test_a_v2_portal_never_seen_syncs_whole_then_incrementally(portal_factory, tmp_path):
-    """Other seed, de_DE, layout b, mixed id lengths, past the 1,000-result cap, calls
-    only from its pages, MFA, throttling, transient errors, transfers and chats: the
-    export equals the truth, channels included, and so after a day of changes."""
-    p = portal_factory("--cases", "1100", "--seed", "47", "--locale", "de_DE",
-                       "--timezone", "Europe/Berlin", "--layout", "b", "--v2-data",
-                       "--mixed-id-lengths", "--page-only-api", "--mfa-secret", MFA,
-                       "--rate-limit", "60", "--error-rate", "0.03")
-    login(p, tmp_path)
-    _, first = sync(p, tmp_path)
-    truth = p.sim("truth")
-    assert first["state"] == "ok" and first["listed"] == 1100
-    assert_same(truth, export(tmp_path))
-    lengths = {len(c["case_id"]) for c in truth["cases"]}
-    assert min(lengths) <= 9 and max(lengths) >= 13
-    channels = {m["channel"] for c in truth["cases"] for m in c["messages"]}
-    assert channels == {"email", "chat", "phone"}
-    assert "Transferred" in {c["status"] for c in truth["cases"]}
-    changed = p.sim("mutate", {"new_cases": 3, "new_replies": 6, "status_changes": 4,
-                               "transfers": 2})
-    reset_stats(p)
-    _, again = sync(p, tmp_path)
-    assert_same(p.sim("truth"), export(tmp_path))
-    moved = {*changed["new_cases"], *changed["new_replies"], *changed["status_changes"],
-             *(t["case_id"] for t in changed["transfers"]),
-             *(t["continued_in"] for t in changed["transfers"])}
-    assert again["opened"] <= len(moved) + 2  # the changed cases, near the floor
-    counted = stats(p)
-    assert counted["SearchForCases"] <= -(-1103 // 50) + 4
 
 
 def test_rendered_pages_of_layout_b_sync_to_the_truth(portal_factory, tmp_path):

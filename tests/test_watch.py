@@ -28,6 +28,8 @@ from sync_helpers import env
 
 from fixtures.harness import ROOT, start_portal, stop_process, wait_until
 
+pytestmark = pytest.mark.slow  # minutes: its file is scheduled first (tests/conftest.py)
+
 FAST = {"CASELOG_WATCH_MIN_SECONDS": "1"}
 
 

@@ -29,6 +29,8 @@ from make_db import generate  # noqa: E402
 
 from fixtures.harness import UIServer, free_port, stop_process, wait_http  # noqa: E402
 
+pytestmark = pytest.mark.slow  # minutes: its file is scheduled first (tests/conftest.py)
+
 PDF = b"%PDF-1.4\n% caselog edge test\n1 0 obj<<>>endobj\n"
 ASKING = ("To proceed, please provide invoices from your supplier dated within the last "
           "365 days. We need a plan of action that explains the root cause of the issue.")
