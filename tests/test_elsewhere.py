@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import os
-import signal
 import stat
 import subprocess
 import sys
@@ -22,7 +21,15 @@ from pathlib import Path
 import pytest
 from sync_helpers import signed_in_and_synced, spapi_env
 
-from fixtures.harness import ROOT, UIServer, free_port, run_caselog, start_portal, wait_until
+from fixtures.harness import (
+    ROOT,
+    UIServer,
+    free_port,
+    run_caselog,
+    start_portal,
+    stop_process,
+    wait_until,
+)
 
 ELSEWHERE = Path(__file__).parent / "elsewhere"
 
@@ -206,12 +213,7 @@ def test_demo_signs_in_syncs_and_serves(tmp_path):
         with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/cases", timeout=30) as resp:
             assert "10 cases" in resp.read().decode()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def test_text_a_cp1252_console_cannot_show_does_not_stop_a_command(synced):

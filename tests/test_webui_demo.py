@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -14,7 +13,7 @@ import sys
 import time
 import urllib.request
 
-from fixtures.harness import ROOT, free_port
+from fixtures.harness import ROOT, free_port, stop_process
 
 # werkzeug's access log: 127.0.0.1 - - [02/Dec/2026 01:33:58] "GET / HTTP/1.1" 200 -
 REQUEST_LOG = re.compile(r'"[A-Z]+ \S+ HTTP/1\.[01]" \d{3}')
@@ -74,12 +73,7 @@ def test_demo_syncs_serves_and_stops_cleanly(tmp_path):
         con.close()
         assert listed and stored == listed  # the demo downloads them: case pages serve them
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
     lines = log.read_text(errors="replace").splitlines()
     assert lines[-2:] == [address, "caselog demo stopped."], lines[-5:]
     assert not [line for line in lines if REQUEST_LOG.search(line)]

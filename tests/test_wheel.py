@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.harness import ROOT, free_port, wait_until
+from fixtures.harness import ROOT, free_port, stop_process, wait_until
 
 
 def tracked_files() -> list[str]:
@@ -122,9 +121,4 @@ def test_caselog_demo_runs_from_an_empty_folder(installed, tmp_path):
             assert r.status == 200 and len(r.read()) > 10_000  # package data is in the wheel
         assert (folder / "caselog-home" / "caselog.db").is_file()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
