@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from companion.doctor.findings import NotShown, check, count
-from companion.doctor.jsonchecks import parsed_by, why
+from companion.doctor.jsonchecks import page_answered, parsed_by
 from scrapers.parse.contacts import find_contacts
 from scrapers.parse.dom import (
     SUMMARY,
@@ -91,10 +91,7 @@ def compared(c, differs, what: str, ok_words: str) -> tuple[str, str]:
 @check("case_page.answer", "case_page", "HTTP 200 with a page")
 def case_answer(c):
     """The page answered."""
-    raw = c.answered("case_page")
-    if raw is None:
-        return "missing", f"no page ({why(c, 'case_page')})"
-    return ("ok" if raw.status == 200 else "differs"), f"HTTP {raw.status}"
+    return page_answered(c, "case_page")
 
 
 @check("case_page.parser", "case_page",

@@ -48,6 +48,14 @@ def why(c, kind: str) -> str:
     return raw.problem if raw is not None and raw.problem else "not asked"
 
 
+def page_answered(c, kind: str) -> tuple[str, str]:
+    """A rendered page's first check, the same for every page: did it answer, with 200."""
+    raw = c.answered(kind)
+    if raw is None:
+        return "missing", f"no page ({why(c, kind)})"
+    return ("ok" if raw.status == 200 else "differs"), f"HTTP {raw.status}"
+
+
 def _top(c, kind: str) -> dict:
     """The answer's top-level object; the checks under it cannot look otherwise."""
     doc = c.json(kind)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from companion.doctor.casechecks import contact_layout
 from companion.doctor.findings import NotShown, check, count, number
-from companion.doctor.jsonchecks import parsed_by, why
+from companion.doctor.jsonchecks import page_answered, parsed_by
 from scrapers.parse.dom import RE_CASE_ID_IN_URL
 from scrapers.parse.lobby import VIEW_LINK
 
@@ -43,10 +43,7 @@ def searched(c) -> list[dict]:
 @check("lobby.answer", "lobby", "HTTP 200 with a page")
 def lobby_answer(c):
     """The lobby answered."""
-    raw = c.answered("lobby")
-    if raw is None:
-        return "missing", f"no page ({why(c, 'lobby')})"
-    return ("ok" if raw.status == 200 else "differs"), f"HTTP {raw.status}"
+    return page_answered(c, "lobby")
 
 
 @check("lobby.parser", "lobby",
