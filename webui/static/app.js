@@ -25,6 +25,24 @@
       if (main) main.prepend(note);
     }
   });
+  // Back and Forward bring back a page htmx kept: its filter forms must show what the
+  // URL asks for, not whatever a field held when the page was put away.
+  document.addEventListener("htmx:historyRestore", function () {
+    var params = new URLSearchParams(window.location.search);
+    document.querySelectorAll("form.filters").forEach(function (form) {
+      if ((form.getAttribute("method") || "get").toLowerCase() !== "get") return;
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (!el.name || /^(hidden|submit|button|reset|file)$/.test(el.type)) return;
+        if (el.type === "checkbox" || el.type === "radio") {
+          el.checked = params.getAll(el.name).indexOf(el.value) >= 0;
+        } else if (params.has(el.name)) {
+          el.value = params.get(el.name);
+        } else if (el.tagName !== "SELECT" || el.querySelector('option[value=""]')) {
+          el.value = "";  // absent from the URL: the field's "any" (a select without one keeps its own)
+        }
+      });
+    });
+  });
   document.addEventListener("htmx:afterRequest", function (e) {
     var xhr = e.detail && e.detail.xhr;
     if (xhr && xhr.status < 400) sessionStorage.removeItem("caselog-reloaded");
